@@ -1,0 +1,1 @@
+"""export-platform: tenant-partitioned Dagster assets that export POS and ledger data."""

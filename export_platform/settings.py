@@ -1,0 +1,36 @@
+"""Where the platform reads from and writes to, from the environment variables ARCHITECTURE fixes.
+
+Unset variables fall back to the embedded default: a SQLite source file and a local artifact folder
+under ``.export_platform/`` in the working directory, so a fresh checkout runs with no set-up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SOURCE_URL_VAR = "EXPORT_SOURCE_URL"
+ARTIFACT_ROOT_VAR = "EXPORT_ARTIFACT_ROOT"
+SMTP_URL_VAR = "EXPORT_SMTP_URL"
+
+
+def local_state_dir() -> Path:
+    return Path.cwd() / ".export_platform"
+
+
+def default_source_url() -> str:
+    return f"sqlite:///{local_state_dir() / 'source.db'}"
+
+
+def source_url() -> str:
+    return os.environ.get(SOURCE_URL_VAR) or default_source_url()
+
+
+def artifact_root() -> str:
+    """The artifact root as a ``s3://bucket/prefix`` URL or an absolute folder path."""
+    root = os.environ.get(ARTIFACT_ROOT_VAR) or str(local_state_dir() / "artifacts")
+    if root.startswith("file://"):
+        root = root.removeprefix("file://")
+    if root.startswith("s3://"):
+        return root.rstrip("/")
+    return str(Path(root).resolve())

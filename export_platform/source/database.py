@@ -1,0 +1,234 @@
+"""Tenant-scoped, parameterised reads from the source database straight into Arrow.
+
+Queries are SQLAlchemy Core statements, compiled for the source's dialect with positional parameters
+and executed through ADBC (libpq's COPY protocol on PostgreSQL), so rows arrive as Arrow record batches
+with no Python loop over rows. Columns are then conformed to exact Polars types using the SQLAlchemy
+column types of the statement: money becomes ``Decimal(18, 2)``, timestamps UTC ``Datetime``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import adbc_driver_manager
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from export_platform.errors import SourceUnavailable
+from export_platform.source import schema
+
+MONEY = pl.Decimal(18, 2)
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+_SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
+
+
+@dataclass(frozen=True)
+class SourceUrl:
+    """A source database URL, parsed once: which dialect, and how each client wants it spelled."""
+
+    raw: str
+
+    def __post_init__(self) -> None:
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported source database {self.redacted}: use sqlite:/// or postgresql://")
+
+    @property
+    def _url(self) -> sa.URL:
+        return make_url(self.raw)
+
+    @property
+    def dialect(self) -> str:
+        return self._url.get_backend_name()
+
+    @property
+    def redacted(self) -> str:
+        """The URL with its password masked, safe for messages and logs."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self._url.database or "")
+
+    @property
+    def sqlalchemy_url(self) -> sa.URL:
+        if self.dialect == "postgresql":
+            return self._url.set(drivername="postgresql+psycopg")
+        return self._url
+
+    @property
+    def adbc_uri(self) -> str:
+        if self.dialect == "postgresql":
+            return self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return f"file:{self.sqlite_path}?mode=ro"
+
+    @property
+    def compile_dialect(self) -> sa.Dialect:
+        if self.dialect == "postgresql":
+            return postgresql.psycopg.dialect(paramstyle="numeric_dollar")
+        return sqlite.dialect(paramstyle="qmark")
+
+
+def create_engine(url: SourceUrl) -> sa.Engine:
+    return sa.create_engine(url.sqlalchemy_url)
+
+
+def create_schema(url: SourceUrl, *, drop_existing: bool = False) -> None:
+    """Create the source tables (dropping them first if asked). Idempotent without ``drop_existing``."""
+    if url.dialect == "sqlite":
+        url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if drop_existing:
+                schema.metadata.drop_all(conn)
+            schema.metadata.create_all(conn)
+    except sa.exc.OperationalError as exc:
+        raise SourceUnavailable(f"cannot reach source database {url.redacted}: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def arrow_connection(url: SourceUrl, *, read_only: bool = True) -> Iterator[Any]:
+    """An ADBC DB-API connection; failures to connect become ``SourceUnavailable``."""
+    try:
+        if url.dialect == "postgresql":
+            import adbc_driver_postgresql.dbapi as driver
+
+            conn = driver.connect(url.adbc_uri)
+        else:
+            import adbc_driver_sqlite.dbapi as driver
+
+            if not url.sqlite_path.is_file():
+                raise SourceUnavailable(
+                    f"source database file {url.sqlite_path} does not exist: run `export-platform seed` "
+                    "or set EXPORT_SOURCE_URL"
+                )
+            uri = url.adbc_uri if read_only else str(url.sqlite_path)
+            conn = driver.connect(uri)
+    except adbc_driver_manager.Error as exc:
+        raise SourceUnavailable(f"cannot reach source database {url.redacted}: {_first_line(exc)}") from exc
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _compile(url: SourceUrl, stmt: sa.Executable, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """Compile ``stmt`` to the dialect's positional SQL and its parameter values, in order."""
+    dialect = url.compile_dialect
+    compiled = stmt.compile(dialect=dialect)
+    values = compiled.construct_params(dict(params))
+    ordered = []
+    for name in compiled.positiontup or ():
+        processor = compiled.binds[name].type.bind_processor(dialect)
+        ordered.append(processor(values[name]) if processor else values[name])
+    return str(compiled), ordered
+
+
+def _polars_type(column_type: sa.types.TypeEngine) -> pl.DataType | None:
+    """The exact Polars type for a SQLAlchemy column type, or None to keep what Arrow gave."""
+    if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
+        return MONEY
+    if isinstance(column_type, sa.DateTime):
+        return UTC_TIMESTAMP
+    if isinstance(column_type, sa.Date):
+        return pl.Date
+    if isinstance(column_type, sa.Boolean):
+        return pl.Boolean
+    if isinstance(column_type, sa.Integer):
+        return pl.Int64
+    if isinstance(column_type, sa.String):
+        return pl.String
+    return None
+
+
+def _conform(frame: pl.DataFrame, stmt: sa.Select) -> pl.DataFrame:
+    conversions = []
+    for column in stmt.selected_columns:
+        target = _polars_type(column.type)
+        if target is None or column.key not in frame.columns:
+            continue
+        current = frame.schema[column.key]
+        expr = pl.col(column.key)
+        if current == target:
+            continue
+        if current == pl.String and target == UTC_TIMESTAMP:
+            expr = expr.str.to_datetime(_SQLITE_TIMESTAMP_FORMAT, time_unit="us", time_zone="UTC")
+        elif current == pl.String and target == pl.Date:
+            expr = expr.str.to_date("%Y-%m-%d")
+        elif isinstance(current, pl.Datetime) and target == UTC_TIMESTAMP:
+            expr = expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+        else:
+            expr = expr.cast(target)
+        conversions.append(expr.alias(column.key))
+    return frame.with_columns(conversions) if conversions else frame
+
+
+def _without_extensions(table: pa.Table) -> pa.Table:
+    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays."""
+    columns = [
+        column.cast(column.type.storage_type) if isinstance(column.type, pa.ExtensionType) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
+
+
+def read_frame(
+    url: SourceUrl, stmt: sa.Select, params: Mapping[str, Any], *, tenant: str | None = None
+) -> pl.DataFrame:
+    """Run one parameterised SELECT and return its rows as a typed Polars frame.
+
+    On PostgreSQL, ``tenant`` is also set as ``app.tenant_id`` for the transaction, so row-level
+    security policies keyed on it apply to every table the query touches.
+    """
+    sql, values = _compile(url, stmt, params)
+    with arrow_connection(url) as conn, conn.cursor() as cursor:
+        try:
+            if tenant is not None and url.dialect == "postgresql":
+                cursor.execute("SELECT set_config('app.tenant_id', $1, true)", parameters=(tenant,))
+            cursor.execute(sql, parameters=values or None)
+            table = cursor.fetch_arrow_table()
+        except adbc_driver_manager.OperationalError as exc:
+            raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
+    return _conform(pl.from_arrow(_without_extensions(table)), stmt)
+
+
+def bulk_load(url: SourceUrl, frames: Mapping[str, pl.DataFrame]) -> None:
+    """Append frames to their tables in one transaction: COPY on PostgreSQL, Arrow ingest on SQLite."""
+    with arrow_connection(url, read_only=False) as conn, conn.cursor() as cursor:
+        for table in schema.TABLES:
+            frame = frames.get(table.name)
+            if frame is None or frame.is_empty():
+                continue
+            cursor.adbc_ingest(table.name, _for_storage(url, table, frame).to_arrow(), mode="append")
+        conn.commit()
+
+
+def _for_storage(url: SourceUrl, table: sa.Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """Order and type a frame's columns as ``table`` stores them on this dialect."""
+    frame = frame.select([column.name for column in table.columns])
+    if url.dialect != "sqlite":
+        return frame
+    conversions = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Decimal):
+            conversions.append(pl.col(name).cast(pl.String))
+        elif isinstance(dtype, pl.Datetime):
+            conversions.append(
+                pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
+            )
+        elif dtype == pl.Date:
+            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+    return frame.with_columns(conversions) if conversions else frame
