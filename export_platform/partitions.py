@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-PARTITIONS_START = "2024-01-01"
+PARTITIONS_START = "2024-01"
 TENANT_DIMENSION = "tenant"
 MONTH_DIMENSION = "month"
 

@@ -179,7 +179,7 @@ def _conform(frame: pl.DataFrame, stmt: sa.Select) -> pl.DataFrame:
 def _without_extensions(table: pa.Table) -> pa.Table:
     """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays."""
     columns = [
-        column.cast(column.type.storage_type) if isinstance(column.type, pa.ExtensionType) else column
+        column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
         for column in table.columns
     ]
     return pa.table(columns, names=table.column_names)
@@ -226,9 +226,7 @@ def _for_storage(url: SourceUrl, table: sa.Table, frame: pl.DataFrame) -> pl.Dat
         if isinstance(dtype, pl.Decimal):
             conversions.append(pl.col(name).cast(pl.String))
         elif isinstance(dtype, pl.Datetime):
-            conversions.append(
-                pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
-            )
+            conversions.append(pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
         elif dtype == pl.Date:
             conversions.append(pl.col(name).dt.strftime("%Y-%m-%d"))
     return frame.with_columns(conversions) if conversions else frame

@@ -26,7 +26,7 @@ TENANT_PROFILES = (
     ("acme", "Acme Café & Co.", "America/New_York", "USD"),
     ("globex", "グローベックス株式会社", "Asia/Tokyo", "JPY"),
     ("initech", "شركة إنيتك للتجارة", "Asia/Riyadh", "SAR"),
-    ("umbrella", "Umbrella, \"Ltd\"", "Europe/Lisbon", "EUR"),
+    ("umbrella", 'Umbrella, "Ltd"', "Europe/Lisbon", "EUR"),
     ("hooli", "Hooli Société Générale", "Europe/Paris", "EUR"),
     ("soylent", "Soylent Ωmega", "Australia/Sydney", "AUD"),
     ("stark", "Stark Industries", "America/Los_Angeles", "USD"),
@@ -67,7 +67,7 @@ PERSON_NAMES = (
     "Björn Ægirsson",
     "Ngozi Okonkwo",
     "Priya Raghunathan",
-    "=HYPERLINK(\"x\")",
+    '=HYPERLINK("x")',
     "Smith, John",
     "Dmitri Ivanov",
     "Ελένη Παπαδοπούλου",
@@ -115,6 +115,7 @@ ACCOUNT_TREE = (
     ("Expenses:Office:Café & Meals", "expenses", True),
     ("Expenses:Office:Legacy", "expenses", False),
 )
+CREDIT_HISTORY_DAYS = 180
 EVENT_TYPES = (
     "sale.created",
     "sale.completed",
@@ -174,7 +175,7 @@ def previous_month(today: dt.date) -> str:
 def tenant_profile(number: int) -> tuple[str, str, str, str]:
     if number < len(TENANT_PROFILES):
         return TENANT_PROFILES[number]
-    slug, name, timezone, currency = TENANT_PROFILES[number % len(TENANT_PROFILES)]
+    _slug, name, timezone, currency = TENANT_PROFILES[number % len(TENANT_PROFILES)]
     return f"tenant-{number:04d}", f"{name} #{number}", timezone, currency
 
 
@@ -246,8 +247,11 @@ class _TenantGenerator:
         out["accounts"] = self._accounts()
         out["journal_entries"], out["journal_lines"] = self._ledger(out)
         out["audit_events"] = self._audit_events(out)
-        return {name: frame.with_columns(pl.lit(self.slug).alias("tenant_id")) for name, frame in out.items()
-                if name != "tenants"} | {"tenants": out["tenants"]}
+        return {
+            name: frame.with_columns(pl.lit(self.slug).alias("tenant_id"))
+            for name, frame in out.items()
+            if name != "tenants"
+        } | {"tenants": out["tenants"]}
 
     # -- reference data ---------------------------------------------------------------------------
 
@@ -267,12 +271,17 @@ class _TenantGenerator:
 
     def _storefronts(self) -> pl.DataFrame:
         count = 3
-        return pl.DataFrame({"id": self.ids.take("storefronts", count), "name": list(STOREFRONT_NAMES[:count])})
+        return pl.DataFrame(
+            {"id": self.ids.take("storefronts", count), "name": list(STOREFRONT_NAMES[:count])}
+        )
 
     def _products(self) -> pl.DataFrame:
         count = max(40, min(2000, self.plan.sales_per_day * 2))
         base = [AWKWARD_TEXT[i % len(AWKWARD_TEXT)] for i in range(count)]
-        names = [name if i < len(AWKWARD_TEXT) else f"{name} #{i // len(AWKWARD_TEXT)}" for i, name in enumerate(base)]
+        names = [
+            name if i < len(AWKWARD_TEXT) else f"{name} #{i // len(AWKWARD_TEXT)}"
+            for i, name in enumerate(base)
+        ]
         cost = self.rng.integers(100, 20_000, count)
         price = _round_half_up(cost * self.rng.integers(115, 161, count), 100)
         return pl.DataFrame(
@@ -291,26 +300,38 @@ class _TenantGenerator:
     def _customers(self) -> pl.DataFrame:
         count = 30
         wholesale = self.rng.random(count) < 0.2
-        limit = np.where(wholesale, self.rng.integers(50, 500, count) * 10_000, self.rng.integers(5, 50, count) * 10_000)
+        limit = np.where(
+            wholesale, self.rng.integers(50, 500, count) * 10_000, self.rng.integers(5, 50, count) * 10_000
+        )
         tight = self.rng.random(count) < 0.2  # small limits that their charges will exceed
         limit = np.where(tight, 20_000, limit)
-        names = [f"{PERSON_NAMES[i % len(PERSON_NAMES)]}" + (f" ({i})" if i >= len(PERSON_NAMES) else "")
-                 for i in range(count)]
+        names = [
+            f"{PERSON_NAMES[i % len(PERSON_NAMES)]}" + (f" ({i})" if i >= len(PERSON_NAMES) else "")
+            for i in range(count)
+        ]
         return pl.DataFrame(
             {
                 "id": self.ids.take("customers", count),
                 "name": names,
                 "email": [f"customer{i + 1}@mail.example" for i in range(count)],
                 "phone": [f"+1 (555) 01{i % 10}-{1000 + i:04d}" for i in range(count)],
-                "address": [f"{10 + i} Rue de l'Église,\nApt {i}, Paris" if i % 3 == 0 else f"{i} Main St, Springfield"
-                            for i in range(count)],
+                "address": [
+                    f"{10 + i} Rue de l'Église,\nApt {i}, Paris"
+                    if i % 3 == 0
+                    else f"{i} Main St, Springfield"
+                    for i in range(count)
+                ],
                 "customer_type": np.where(wholesale, "wholesale", "retail"),
                 "credit_limit": limit,
-                "is_active": self.rng.random(count) < 0.9,
-                "is_blocked": self.rng.random(count) < 0.1,
-                "created_at": [self.start - dt.timedelta(days=int(d)) for d in self.rng.integers(30, 400, count)],
+                "is_active": np.arange(count) % 10 != 9,
+                "is_blocked": np.arange(count) % 10 == 7,
+                "created_at": [
+                    self.start - dt.timedelta(days=int(d)) for d in self.rng.integers(200, 600, count)
+                ],
             }
-        ).with_columns(_money("credit_limit"), pl.col("created_at").dt.replace_time_zone("UTC").dt.cast_time_unit("us"))
+        ).with_columns(
+            _money("credit_limit"), pl.col("created_at").dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        )
 
     # -- sales ------------------------------------------------------------------------------------
 
@@ -341,9 +362,15 @@ class _TenantGenerator:
         item_sale_row = np.repeat(np.arange(count), items_per_sale)
         weights = 1.0 / np.arange(1, len(products) + 1)
         product_row = self.rng.choice(len(products), item_count, p=weights / weights.sum())
-        quantity = self.rng.integers(1, 5, item_count) * np.where(sale_type[item_sale_row] == "wholesale", 5, 1)
-        price_cents = (products["unit_price"].cast(pl.Float64) * 100).round().cast(pl.Int64).to_numpy()[product_row]
-        cost_cents = (products["unit_cost"].cast(pl.Float64) * 100).round().cast(pl.Int64).to_numpy()[product_row]
+        quantity = self.rng.integers(1, 5, item_count) * np.where(
+            sale_type[item_sale_row] == "wholesale", 5, 1
+        )
+        price_cents = (
+            (products["unit_price"].cast(pl.Float64) * 100).round().cast(pl.Int64).to_numpy()[product_row]
+        )
+        cost_cents = (
+            (products["unit_cost"].cast(pl.Float64) * 100).round().cast(pl.Int64).to_numpy()[product_row]
+        )
         gross = quantity * price_cents
         item_discount = np.where(self.rng.random(item_count) < 0.1, _round_half_up(gross, 10), 0)
         line_total = gross - item_discount
@@ -363,7 +390,9 @@ class _TenantGenerator:
                 "customer_id": pl.Series(customers["id"].to_numpy()[customer_row]).set(
                     pl.Series(~has_customer), None
                 ),
-                "user_id": tables["users"]["id"].to_numpy()[self.rng.integers(0, len(tables["users"]), count)],
+                "user_id": tables["users"]["id"].to_numpy()[
+                    self.rng.integers(0, len(tables["users"]), count)
+                ],
                 "day": self.days.gather(day_index),
                 "seconds": seconds,
                 "sale_type": sale_type,
@@ -386,7 +415,9 @@ class _TenantGenerator:
             ).alias("receipt_number"),
         )
         sales = _local_to_utc(sales, "sold_at", self.timezone).drop("day", "seconds")
-        sales = sales.with_columns(*(_money(c) for c in ("subtotal", "discount", "tax", "total", "amount_paid")))
+        sales = sales.with_columns(
+            *(_money(c) for c in ("subtotal", "discount", "tax", "total", "amount_paid"))
+        )
 
         items = pl.DataFrame(
             {
@@ -409,22 +440,30 @@ class _TenantGenerator:
         leaves each product and storefront in, low or (in the last month) out of stock."""
         sold = (
             tables["sale_items"]
-            .join(tables["sales"].select("id", "storefront_id", "status", "sold_at"), left_on="sale_id", right_on="id")
+            .join(
+                tables["sales"].select("id", "storefront_id", "status", "sold_at"),
+                left_on="sale_id",
+                right_on="id",
+            )
             .filter(pl.col("status") == "completed")
             .with_columns(pl.col("sold_at").dt.convert_time_zone(self.timezone).dt.date().alias("day"))
             .group_by("product_id", "storefront_id", "day")
             .agg(pl.col("quantity").sum().alias("sold"))
         )
-        pairs = tables["products"].select(
-            pl.col("id").alias("product_id"), "reorder_level", "unit_cost"
-        ).join(tables["storefronts"].select(pl.col("id").alias("storefront_id")), how="cross")
+        pairs = (
+            tables["products"]
+            .select(pl.col("id").alias("product_id"), "reorder_level", "unit_cost")
+            .join(tables["storefronts"].select(pl.col("id").alias("storefront_id")), how="cross")
+        )
         pairs = pairs.with_columns(
             profile=pl.Series(self.rng.choice(["in", "low", "out"], len(pairs), p=[0.8, 0.12, 0.08])),
             headroom=pl.Series(self.rng.integers(10, 60, len(pairs))),
             low_level=pl.Series(self.rng.integers(0, 1_000_000, len(pairs))),
         ).with_columns(low_level=pl.col("low_level") % pl.col("reorder_level") + 1)
 
-        months = pl.date_range(self.plan.first_day, self.plan.end_day - dt.timedelta(days=1), "1mo", eager=True)
+        months = pl.date_range(
+            self.plan.first_day, self.plan.end_day - dt.timedelta(days=1), "1mo", eager=True
+        )
         movements = []
         stock = pairs.select("product_id", "storefront_id").with_columns(on_hand=pl.lit(0, pl.Int64))
         for position, month_start in enumerate(months):
@@ -455,7 +494,10 @@ class _TenantGenerator:
                     "storefront_id",
                     pl.col("change").alias("quantity_delta"),
                     pl.when(pl.col("change") > 0).then(pl.col("unit_cost")).alias("unit_cost"),
-                    pl.when(pl.col("change") > 0).then(pl.lit("receipt")).otherwise(pl.lit("adjustment")).alias("reason"),
+                    pl.when(pl.col("change") > 0)
+                    .then(pl.lit("receipt"))
+                    .otherwise(pl.lit("adjustment"))
+                    .alias("reason"),
                     pl.when(pl.col("change") > 0)
                     .then(pl.lit(dt.datetime.combine(month_start, dt.time(7))))
                     .otherwise(pl.lit(dt.datetime.combine(month_end - dt.timedelta(days=1), dt.time(22))))
@@ -470,11 +512,15 @@ class _TenantGenerator:
                 (-pl.col("sold")).alias("quantity_delta"),
                 pl.lit(None, MONEY).alias("unit_cost"),
                 pl.lit("sale").alias("reason"),
-                (pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=21, minutes=30)).alias("occurred_at"),
+                (pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=21, minutes=30)).alias(
+                    "occurred_at"
+                ),
             )
         )
         frame = pl.concat(movements).sort("occurred_at", "product_id", "storefront_id")
-        frame = _local_to_utc(frame.with_columns(pl.col("occurred_at").cast(pl.Datetime("us"))), "occurred_at", self.timezone)
+        frame = _local_to_utc(
+            frame.with_columns(pl.col("occurred_at").cast(pl.Datetime("us"))), "occurred_at", self.timezone
+        )
         return frame.with_columns(id=pl.Series(self.ids.take("stock_movements", len(frame))))
 
     # -- credit -----------------------------------------------------------------------------------
@@ -482,7 +528,9 @@ class _TenantGenerator:
     def _credit_transactions(self, customers: pl.DataFrame) -> pl.DataFrame:
         """Monthly charges; each customer pays after a habitual delay (or never), so open balances
         land in every aging bucket at every month end."""
-        horizon_days = (self.plan.end_day - self.plan.first_day).days
+        # Credit history starts half a year before the sales so balances can age past 90 days.
+        start = self.start - dt.timedelta(days=CREDIT_HISTORY_DAYS)
+        horizon_days = (self.plan.end_day - self.plan.first_day).days + CREDIT_HISTORY_DAYS
         lag_choices = np.array([0, 15, 45, 75, 110, 10_000])
         rows = []
         limit_cents = (customers["credit_limit"].cast(pl.Float64) * 100).round().cast(pl.Int64).to_numpy()
@@ -490,25 +538,37 @@ class _TenantGenerator:
             if self.rng.random() < 0.2:
                 continue
             lag = int(self.rng.choice(lag_choices))
-            count = int(self.rng.poisson(3 * self.plan.months)) + 1
+            count = int(self.rng.poisson(3 * self.plan.months + 18)) + 1
             day = np.sort(self.rng.integers(0, horizon_days, count))
             amount = self.rng.integers(2_000, max(limit_cents[row] // 3, 2_001) + 2_000, count)
             for d, a in zip(day, amount, strict=True):
-                at = self.start + dt.timedelta(days=int(d), hours=int(self.rng.integers(9, 18)))
-                rows.append((customer_id, "charge", int(a), at, at + dt.timedelta(days=30), f"INV-{customer_id}-{d}"))
+                at = start + dt.timedelta(days=int(d), hours=int(self.rng.integers(9, 18)))
+                rows.append(
+                    (customer_id, "charge", int(a), at, at + dt.timedelta(days=30), f"INV-{customer_id}-{d}")
+                )
                 paid_day = int(d) + lag
                 if paid_day < horizon_days:
                     part = int(a) if self.rng.random() < 0.8 else int(a) // 2
-                    paid_at = self.start + dt.timedelta(days=paid_day, hours=12)
-                    rows.append((customer_id, "payment", part, paid_at, None, f"PAY, ref \"{customer_id}-{d}\""))
+                    paid_at = start + dt.timedelta(days=paid_day, hours=12)
+                    rows.append(
+                        (customer_id, "payment", part, paid_at, None, f'PAY, ref "{customer_id}-{d}"')
+                    )
         frame = pl.DataFrame(
             rows,
-            schema={"customer_id": pl.Int64, "kind": pl.String, "amount": pl.Int64, "occurred_at": pl.Datetime("us"),
-                    "due_at": pl.Datetime("us"), "reference": pl.String},
+            schema={
+                "customer_id": pl.Int64,
+                "kind": pl.String,
+                "amount": pl.Int64,
+                "occurred_at": pl.Datetime("us"),
+                "due_at": pl.Datetime("us"),
+                "reference": pl.String,
+            },
             orient="row",
         ).sort("occurred_at", "customer_id", "kind")
         frame = _local_to_utc(_local_to_utc(frame, "occurred_at", self.timezone), "due_at", self.timezone)
-        return frame.with_columns(_money("amount"), id=pl.Series(self.ids.take("credit_transactions", len(frame))))
+        return frame.with_columns(
+            _money("amount"), id=pl.Series(self.ids.take("credit_transactions", len(frame)))
+        )
 
     # -- ledger -----------------------------------------------------------------------------------
 
@@ -520,12 +580,30 @@ class _TenantGenerator:
             parts = name.split(":")
             ancestors = [by_name[":".join(parts[: i + 1])] for i in range(len(parts))]
             parent = by_name[":".join(parts[:-1])] if len(parts) > 1 else None
-            rows.append((int(account_id), name, kind, self.currency, parent, "/".join(map(str, ancestors)),
-                         len(parts) - 1, active))
+            rows.append(
+                (
+                    int(account_id),
+                    name,
+                    kind,
+                    self.currency,
+                    parent,
+                    "/".join(map(str, ancestors)),
+                    len(parts) - 1,
+                    active,
+                )
+            )
         return pl.DataFrame(
             rows,
-            schema={"id": pl.Int64, "name": pl.String, "type": pl.String, "currency": pl.String,
-                    "parent_id": pl.Int64, "path": pl.String, "depth": pl.Int64, "is_active": pl.Boolean},
+            schema={
+                "id": pl.Int64,
+                "name": pl.String,
+                "type": pl.String,
+                "currency": pl.String,
+                "parent_id": pl.Int64,
+                "path": pl.String,
+                "depth": pl.Int64,
+                "is_active": pl.Boolean,
+            },
             orient="row",
         )
 
@@ -533,8 +611,10 @@ class _TenantGenerator:
         """Daily takings and cost of sales, plus monthly rent, payroll, purchases and office costs."""
         account = dict(zip(tables["accounts"]["name"], tables["accounts"]["id"], strict=True))
         cents = lambda c: (pl.col(c).cast(pl.Float64) * 100).round().cast(pl.Int64)  # noqa: E731
-        completed = tables["sales"].filter(pl.col("status") == "completed").with_columns(
-            pl.col("sold_at").dt.convert_time_zone(self.timezone).dt.date().alias("day")
+        completed = (
+            tables["sales"]
+            .filter(pl.col("status") == "completed")
+            .with_columns(pl.col("sold_at").dt.convert_time_zone(self.timezone).dt.date().alias("day"))
         )
         daily = completed.group_by("day").agg(
             cents("total").sum().alias("total"),
@@ -542,20 +622,44 @@ class _TenantGenerator:
             cents("tax").sum().alias("tax"),
         )
         cogs = (
-            tables["sale_items"].join(completed.select("id", "day"), left_on="sale_id", right_on="id")
-            .group_by("day").agg((pl.col("quantity") * cents("unit_cost")).sum().alias("cogs"))
+            tables["sale_items"]
+            .join(completed.select("id", "day"), left_on="sale_id", right_on="id")
+            .group_by("day")
+            .agg((pl.col("quantity") * cents("unit_cost")).sum().alias("cogs"))
         )
         entries: list[tuple[dt.date, str, str | None, list[tuple[str, int]]]] = [
-            (self.plan.first_day, "Opening balance: owner's capital", "OPEN-1",
-             [("Assets:Bank:Operating", 5_000_000), ("Equity:Capital:Owner", -5_000_000)]),
+            (
+                self.plan.first_day,
+                "Opening balance: owner's capital",
+                "OPEN-1",
+                [("Assets:Bank:Operating", 5_000_000), ("Equity:Capital:Owner", -5_000_000)],
+            ),
         ]
         for day, total, net, tax in daily.sort("day").iter_rows():
-            entries.append((day, f"Daily takings, {day:%d %b %Y}", f"Z-{day:%Y%m%d}",
-                            [("Assets:Cash:Till", total), ("Income:Sales:Retail", -net), ("Liabilities:Tax:Sales Tax", -tax)]))
+            entries.append(
+                (
+                    day,
+                    f"Daily takings, {day:%d %b %Y}",
+                    f"Z-{day:%Y%m%d}",
+                    [
+                        ("Assets:Cash:Till", total),
+                        ("Income:Sales:Retail", -net),
+                        ("Liabilities:Tax:Sales Tax", -tax),
+                    ],
+                )
+            )
         for day, amount in cogs.sort("day").iter_rows():
-            entries.append((day, "=Cost of goods sold", None,
-                            [("Expenses:Cost of Sales:Goods", amount), ("Assets:Inventory:Goods", -amount)]))
-        months = pl.date_range(self.plan.first_day, self.plan.end_day - dt.timedelta(days=1), "1mo", eager=True)
+            entries.append(
+                (
+                    day,
+                    "=Cost of goods sold",
+                    None,
+                    [("Expenses:Cost of Sales:Goods", amount), ("Assets:Inventory:Goods", -amount)],
+                )
+            )
+        months = pl.date_range(
+            self.plan.first_day, self.plan.end_day - dt.timedelta(days=1), "1mo", eager=True
+        )
         for month_start in months:
             last = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
             month_cogs = int(cogs.filter(pl.col("day").is_between(month_start, last))["cogs"].sum() or 0)
@@ -564,35 +668,88 @@ class _TenantGenerator:
             supplies, meals = int(self.rng.integers(2_000, 40_000)), int(self.rng.integers(1_000, 20_000))
             consulting = int(self.rng.integers(10_000, 90_000))
             entries += [
-                (month_start, "Rent, \"Main Street\" premises", f"RENT-{month_start:%Y%m}",
-                 [("Expenses:Premises:Rent", rent), ("Assets:Bank:Operating", -rent)]),
-                (month_start, "Stock purchase from suppliers", f"PO-{month_start:%Y%m}",
-                 [("Assets:Inventory:Goods", month_cogs), ("Liabilities:Payables:Suppliers", -month_cogs)]),
-                (last, "Payroll\nmonthly run", f"PAY-{month_start:%Y%m}",
-                 [("Expenses:Payroll:Wages", wages), ("Assets:Bank:Operating", -wages)]),
-                (last, "Supplier payment", None,
-                 [("Liabilities:Payables:Suppliers", month_cogs * 9 // 10), ("Assets:Bank:Operating", -(month_cogs * 9 // 10))]),
-                (last, "Till deposit to bank", f"DEP-{month_start:%Y%m}",
-                 [("Assets:Bank:Operating", takings * 95 // 100), ("Assets:Cash:Till", -(takings * 95 // 100))]),
-                (last, "+Office supplies & café, split", None,
-                 [("Expenses:Office:Supplies", supplies), ("Expenses:Office:Café & Meals", meals),
-                  ("Assets:Cash:Till", -((supplies + meals) // 2)),
-                  ("Assets:Bank:Operating", -(supplies + meals - (supplies + meals) // 2))]),
-                (last, "コンサルティング収入 (consulting)", f"SRV-{month_start:%Y%m}",
-                 [("Assets:Bank:Operating", consulting), ("Income:Services:コンサルティング", -consulting)]),
+                (
+                    month_start,
+                    'Rent, "Main Street" premises',
+                    f"RENT-{month_start:%Y%m}",
+                    [("Expenses:Premises:Rent", rent), ("Assets:Bank:Operating", -rent)],
+                ),
+                (
+                    month_start,
+                    "Stock purchase from suppliers",
+                    f"PO-{month_start:%Y%m}",
+                    [("Assets:Inventory:Goods", month_cogs), ("Liabilities:Payables:Suppliers", -month_cogs)],
+                ),
+                (
+                    last,
+                    "Payroll\nmonthly run",
+                    f"PAY-{month_start:%Y%m}",
+                    [("Expenses:Payroll:Wages", wages), ("Assets:Bank:Operating", -wages)],
+                ),
+                (
+                    last,
+                    "Supplier payment",
+                    None,
+                    [
+                        ("Liabilities:Payables:Suppliers", month_cogs * 9 // 10),
+                        ("Assets:Bank:Operating", -(month_cogs * 9 // 10)),
+                    ],
+                ),
+                (
+                    last,
+                    "Till deposit to bank",
+                    f"DEP-{month_start:%Y%m}",
+                    [
+                        ("Assets:Bank:Operating", takings * 95 // 100),
+                        ("Assets:Cash:Till", -(takings * 95 // 100)),
+                    ],
+                ),
+                (
+                    last,
+                    "+Office supplies & café, split",
+                    None,
+                    [
+                        ("Expenses:Office:Supplies", supplies),
+                        ("Expenses:Office:Café & Meals", meals),
+                        ("Assets:Cash:Till", -((supplies + meals) // 2)),
+                        ("Assets:Bank:Operating", -(supplies + meals - (supplies + meals) // 2)),
+                    ],
+                ),
+                (
+                    last,
+                    "コンサルティング収入 (consulting)",
+                    f"SRV-{month_start:%Y%m}",
+                    [
+                        ("Assets:Bank:Operating", consulting),
+                        ("Income:Services:コンサルティング", -consulting),
+                    ],
+                ),
             ]
         entry_ids = self.ids.take("journal_entries", len(entries))
         line_count = sum(len(lines) for *_, lines in entries)
         line_ids = iter(self.ids.take("journal_lines", line_count).tolist())
         journal_entries = pl.DataFrame(
-            {"id": entry_ids, "date": [e[0] for e in entries], "description": [e[1] for e in entries],
-             "reference_id": [e[2] for e in entries]},
+            {
+                "id": entry_ids,
+                "date": [e[0] for e in entries],
+                "description": [e[1] for e in entries],
+                "reference_id": [e[2] for e in entries],
+            },
             schema={"id": pl.Int64, "date": pl.Date, "description": pl.String, "reference_id": pl.String},
         )
         lines = pl.DataFrame(
-            [(next(line_ids), int(entry_id), account[name], amount, self.currency)
-             for entry_id, (*_, entry_lines) in zip(entry_ids, entries, strict=True) for name, amount in entry_lines],
-            schema={"id": pl.Int64, "entry_id": pl.Int64, "account_id": pl.Int64, "amount": pl.Int64, "currency": pl.String},
+            [
+                (next(line_ids), int(entry_id), account[name], amount, self.currency)
+                for entry_id, (*_, entry_lines) in zip(entry_ids, entries, strict=True)
+                for name, amount in entry_lines
+            ],
+            schema={
+                "id": pl.Int64,
+                "entry_id": pl.Int64,
+                "account_id": pl.Int64,
+                "amount": pl.Int64,
+                "currency": pl.String,
+            },
             orient="row",
         ).with_columns(_money("amount"))
         return journal_entries, lines
@@ -610,39 +767,59 @@ class _TenantGenerator:
                     "user_id",
                     pl.col("id").cast(pl.String).alias("entity_id"),
                     (pl.col("sold_at") - pl.duration(minutes=3)).alias("occurred_at"),
-                    pl.struct(receipt="receipt_number", items=pl.lit("pending")).struct.json_encode().alias("event_data"),
+                    pl.struct(receipt="receipt_number", items=pl.lit("pending"))
+                    .struct.json_encode()
+                    .alias("event_data"),
                 ),
                 sales.select(
                     final_type.alias("event_type"),
                     "user_id",
                     pl.col("id").cast(pl.String).alias("entity_id"),
                     "sold_at",
-                    pl.struct(receipt="receipt_number", total=pl.col("total").cast(pl.String), method="payment_method")
+                    pl.struct(
+                        receipt="receipt_number",
+                        total=pl.col("total").cast(pl.String),
+                        method="payment_method",
+                    )
                     .struct.json_encode()
                     .alias("event_data"),
                 ).rename({"sold_at": "occurred_at"}),
             ]
         ).with_columns(pl.lit("sale").alias("entity_type"))
-        movements = tables["stock_movements"].filter(pl.col("reason") != "sale").select(
-            pl.when(pl.col("reason") == "receipt").then(pl.lit("stock.received")).otherwise(pl.lit("stock.adjusted")).alias("event_type"),
-            pl.lit(None, pl.Int64).alias("user_id"),
-            pl.col("product_id").cast(pl.String).alias("entity_id"),
-            "occurred_at",
-            pl.struct("storefront_id", "quantity_delta").struct.json_encode().alias("event_data"),
-            pl.lit("product").alias("entity_type"),
+        movements = (
+            tables["stock_movements"]
+            .filter(pl.col("reason") != "sale")
+            .select(
+                pl.when(pl.col("reason") == "receipt")
+                .then(pl.lit("stock.received"))
+                .otherwise(pl.lit("stock.adjusted"))
+                .alias("event_type"),
+                pl.lit(None, pl.Int64).alias("user_id"),
+                pl.col("product_id").cast(pl.String).alias("entity_id"),
+                "occurred_at",
+                pl.struct("storefront_id", "quantity_delta").struct.json_encode().alias("event_data"),
+                pl.lit("product").alias("entity_type"),
+            )
         )
         credit = tables["credit_transactions"].select(
-            pl.concat_str(pl.lit("credit."), pl.when(pl.col("kind") == "charge").then(pl.lit("charged")).otherwise(pl.lit("paid"))).alias("event_type"),
+            pl.concat_str(
+                pl.lit("credit."),
+                pl.when(pl.col("kind") == "charge").then(pl.lit("charged")).otherwise(pl.lit("paid")),
+            ).alias("event_type"),
             pl.lit(None, pl.Int64).alias("user_id"),
             pl.col("customer_id").cast(pl.String).alias("entity_id"),
             "occurred_at",
-            pl.struct(amount=pl.col("amount").cast(pl.String), reference="reference").struct.json_encode().alias("event_data"),
+            pl.struct(amount=pl.col("amount").cast(pl.String), reference="reference")
+            .struct.json_encode()
+            .alias("event_data"),
             pl.lit("customer").alias("entity_type"),
         )
         session_days = np.repeat(np.arange(len(self.days)), 2)
         count = len(session_days)
         login_type = np.where(self.rng.random(count) < 0.05, "user.login_failed", "user.login")
-        misc_types = self.rng.choice(["user.logout", "price.changed", "settings.updated", "customer.created"], count)
+        misc_types = self.rng.choice(
+            ["user.logout", "price.changed", "settings.updated", "customer.created"], count
+        )
         notes = self._pick(AWKWARD_TEXT + PERSON_NAMES, count)
         sessions = pl.DataFrame(
             {
@@ -650,15 +827,25 @@ class _TenantGenerator:
                 "user_id": np.concatenate([users[self.rng.integers(0, len(users), count)]] * 2),
                 "entity_id": [None] * (2 * count),
                 "day": self.days.gather(np.concatenate([session_days, session_days])),
-                "seconds": np.concatenate([self.rng.integers(7 * 3600, 9 * 3600, count),
-                                           self.rng.integers(12 * 3600, 22 * 3600, count)]),
+                "seconds": np.concatenate(
+                    [
+                        self.rng.integers(7 * 3600, 9 * 3600, count),
+                        self.rng.integers(12 * 3600, 22 * 3600, count),
+                    ]
+                ),
                 "event_data": [json.dumps({"note": n, "ok": True}, ensure_ascii=False) for n in notes * 2],
                 "entity_type": ["user"] * (2 * count),
             },
             schema_overrides={"entity_id": pl.String},
-        ).with_columns((pl.col("day").cast(pl.Datetime("us")) + pl.duration(seconds=pl.col("seconds"))).alias("occurred_at"))
+        ).with_columns(
+            (pl.col("day").cast(pl.Datetime("us")) + pl.duration(seconds=pl.col("seconds"))).alias(
+                "occurred_at"
+            )
+        )
         sessions = _local_to_utc(sessions.drop("day", "seconds"), "occurred_at", self.timezone)
-        events = pl.concat([sale_events, movements, credit, sessions], how="diagonal_relaxed").sort("occurred_at", "event_type", "entity_id")
+        events = pl.concat([sale_events, movements, credit, sessions], how="diagonal_relaxed").sort(
+            "occurred_at", "event_type", "entity_id"
+        )
         count = len(events)
         ipv4 = [f"203.0.113.{v}" for v in self.rng.integers(1, 255, count)]
         ipv6 = [f"2001:db8::{v:x}" for v in self.rng.integers(1, 65535, count)]
@@ -667,5 +854,3 @@ class _TenantGenerator:
             ip_address=pl.Series(np.where(self.rng.random(count) < 0.8, ipv4, ipv6)),
             user_agent=pl.Series(self._pick(USER_AGENTS, count)),
         )
-
-

@@ -1,0 +1,1 @@
+"""Sensors and schedules: tenant discovery now; export schedules, notices and retention later."""

@@ -1,0 +1,163 @@
+"""The ``export-platform`` command line: seed a source, sync tenants into Dagster, run the demo.
+
+Dagster's own CLI does the rest (``dagster dev``, ``dagster asset materialize``); this covers what it
+has no command for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from export_platform import settings
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Export tenants' POS and ledger data as CSV, Excel and PDF with Dagster.
+
+    Sources and storage come from EXPORT_SOURCE_URL and EXPORT_ARTIFACT_ROOT; unset, they default to
+    a SQLite file and a folder under .export_platform/ in the current directory.
+    """
+
+
+@main.command()
+@click.option("--tenants", default=3, show_default=True, help="How many tenants to create.")
+@click.option("--months", default=3, show_default=True, help="How many calendar months of history.")
+@click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")
+@click.option("--end-month", default=None, help="Last month to generate, YYYY-MM [default: last month].")
+@click.option(
+    "--source-url", default=None, help="Database to fill [default: EXPORT_SOURCE_URL or the SQLite file]."
+)
+def seed(
+    tenants: int, months: int, sales_per_day: int, end_month: str | None, source_url: str | None
+) -> None:
+    """Recreate the source schema and fill it with deterministic demo data.
+
+    The same options always produce the same rows. Existing source tables are dropped first.
+    """
+    from export_platform.source.database import SourceUrl
+    from export_platform.source.seeding import seed as run_seed
+
+    url = SourceUrl(source_url or settings.source_url())
+    plan = _plan(tenants, months, sales_per_day, end_month)
+    click.echo(f"Seeding {url.redacted}: {tenants} tenants, {plan.first_day:%Y-%m} to {plan.end_month}")
+    started = time.perf_counter()
+    counts = run_seed(url, plan, progress=click.echo)
+    click.echo(
+        f"Done in {time.perf_counter() - started:.1f}s: "
+        + ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+    )
+
+
+def _plan(tenants: int, months: int, sales_per_day: int, end_month: str | None):
+    from export_platform.source.demo_data import SeedPlan
+
+    try:
+        return SeedPlan(tenants, months, sales_per_day, **({"end_month": end_month} if end_month else {}))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@main.group()
+def tenants() -> None:
+    """Manage the tenant partitions of the Dagster instance."""
+
+
+@tenants.command("sync")
+def tenants_sync() -> None:
+    """Make the instance's tenant partitions equal the source's active tenants (as tenant_sensor does).
+
+    Reads EXPORT_SOURCE_URL and writes to the Dagster instance in DAGSTER_HOME.
+    """
+    import dagster as dg
+
+    from export_platform.automation.tenants import sync_tenants
+    from export_platform.resources import SourceDatabase
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance folder")
+    with dg.DagsterInstance.get() as instance:
+        plan = sync_tenants(instance, SourceDatabase(url=settings.source_url()))
+    for slug in plan.rejected:
+        _echo_err(f"skipped tenant with an unsafe slug: {slug!r}")
+    click.echo(f"tenants added: {', '.join(plan.add) or 'none'}; removed: {', '.join(plan.remove) or 'none'}")
+
+
+@main.command()
+@click.option("--tenants", "tenant_count", default=3, show_default=True, help="How many demo tenants.")
+@click.option("--month", default=None, help="The month to export, YYYY-MM [default: last month].")
+@click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")
+def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
+    """Seed the embedded SQLite source, then materialize every dataset of one month for each tenant.
+
+    Uses the local defaults (SQLite source, local artifact folder) and the Dagster instance in
+    DAGSTER_HOME, or .export_platform/dagster_home when it is unset.
+    """
+    home = os.environ.setdefault("DAGSTER_HOME", str(settings.local_state_dir() / "dagster_home"))
+    Path(home).mkdir(parents=True, exist_ok=True)
+    instance_config = Path(home) / "dagster.yaml"
+    if not instance_config.exists() and Path("dagster.yaml").is_file():
+        shutil.copyfile("dagster.yaml", instance_config)
+
+    import dagster as dg
+
+    from export_platform.automation.tenants import sync_tenants
+    from export_platform.definitions import defs
+    from export_platform.partitions import TenantMonth
+    from export_platform.resources import SourceDatabase
+    from export_platform.source.database import SourceUrl
+    from export_platform.source.seeding import seed as run_seed
+
+    plan = _plan(tenant_count, 3, sales_per_day, month)
+    url = SourceUrl(settings.source_url())
+    click.echo(
+        f"1/3 Seeding {url.redacted} with {tenant_count} tenants ({plan.first_day:%Y-%m} to {plan.end_month})"
+    )
+    run_seed(url, plan, progress=lambda line: click.echo(f"    {line}"))
+
+    with dg.DagsterInstance.get() as instance:
+        synced = sync_tenants(instance, SourceDatabase(url=url.raw))
+        slugs = sorted(set(instance.get_dynamic_partitions("tenant")))
+        click.echo(f"2/3 Tenant partitions in {home}: {', '.join(slugs)} (added {len(synced.add)})")
+        job = defs.resolve_job_def("datasets_job")
+        rows = []
+        for slug in slugs:
+            key = TenantMonth(slug, plan.end_month).key
+            click.echo(f"3/3 Materializing {key} ...")
+            result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+            if not result.success:
+                _echo_err(f"    run {result.run_id} failed: see `dagster dev` for the logs")
+                sys.exit(1)
+            for event in result.get_asset_materialization_events():
+                metadata = event.materialization.metadata
+                rows.append(
+                    (
+                        slug,
+                        event.asset_key.to_user_string(),
+                        metadata["dagster/row_count"].value,
+                        metadata["path"].value,
+                    )
+                )
+
+    click.echo("")
+    click.echo(f"{'tenant':<10} {'dataset':<12} {'rows':>8}  where")
+    for slug, dataset, count, path in sorted(rows):
+        click.echo(f"{slug:<10} {dataset:<12} {count:>8}  {path}")
+    click.echo("")
+    click.echo("Open the Dagster UI on these results with:")
+    click.echo(f"    DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml")
+    click.echo("then browse to http://127.0.0.1:3000 (Assets, group 'datasets').")
+
+
+if __name__ == "__main__":
+    main()

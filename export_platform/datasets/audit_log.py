@@ -1,0 +1,102 @@
+"""Audit log: every recorded event of the month, with who, from where, and its payload made readable."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import sqlalchemy as sa
+
+from export_platform.datasets.spec import LOCAL_TIME, Column, DatasetSpec, TenantReader, tenant_of
+from export_platform.datasets.window import ReportWindow
+from export_platform.source import schema as s
+
+INVALID_JSON_MARK = "[invalid JSON] "
+
+
+def events_in_window() -> sa.Select:
+    e, u = s.audit_events, s.users
+    return (
+        sa.select(
+            e.c.id.label("event_id"),
+            e.c.occurred_at,
+            e.c.event_type,
+            e.c.entity_type,
+            e.c.entity_id,
+            u.c.email.label("user_email"),
+            u.c.name.label("user_name"),
+            e.c.ip_address,
+            e.c.user_agent,
+            e.c.event_data,
+            e.c.tenant_id,
+        )
+        .outerjoin(u, sa.and_(u.c.id == e.c.user_id, tenant_of(u)))
+        .where(
+            tenant_of(e),
+            e.c.occurred_at >= sa.bindparam("start", type_=s.Timestamp),
+            e.c.occurred_at < sa.bindparam("end", type_=s.Timestamp),
+        )
+        .order_by(e.c.occurred_at, e.c.id)
+    )
+
+
+def readable_json(text: str | None) -> str | None:
+    """One line, keys sorted, every script kept as itself; text that is not JSON is kept, marked."""
+    if text is None:
+        return None
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    except ValueError:
+        return INVALID_JSON_MARK + text
+
+
+def describe_events(events: pl.DataFrame) -> pl.DataFrame:
+    return events.with_columns(
+        pl.col("event_type").str.split_exact(".", 1).struct.field("field_0").alias("category"),
+        pl.col("event_data").map_elements(readable_json, return_dtype=pl.String, skip_nulls=True),
+        pl.concat_str(
+            pl.col("event_type"),
+            pl.when(pl.col("entity_type").is_not_null()).then(
+                pl.concat_str(
+                    pl.lit(" on "), pl.col("entity_type"), pl.lit(" #"), pl.col("entity_id").fill_null("?")
+                )
+            ),
+            pl.when(pl.col("user_name").is_not_null()).then(
+                pl.concat_str(pl.lit(" by "), pl.col("user_name"))
+            ),
+            ignore_nulls=True,
+        ).alias("description"),
+    )
+
+
+def build_audit_log(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
+    return describe_events(read(events_in_window(), start=window.start_utc, end=window.end_utc))
+
+
+AUDIT_LOG = DatasetSpec(
+    name="audit_log",
+    title="Audit Log",
+    description=(
+        "Every event recorded in the month (sales, payments, refunds, stock, customers, credit, logins, "
+        "settings), in time order: who did it, from which IP address and user agent, on what, and the "
+        "event's data as readable JSON. Events cannot be edited, so this is the compliance trail."
+    ),
+    columns=(
+        Column("event_id", pl.Int64, "Event ID"),
+        Column("occurred_at", LOCAL_TIME, "Time"),
+        Column("category", pl.String, "Category"),
+        Column("event_type", pl.String, "Event Type"),
+        Column("entity_type", pl.String, "Entity Type"),
+        Column("entity_id", pl.String, "Entity ID"),
+        Column("user_email", pl.String, "User Email"),
+        Column("user_name", pl.String, "User"),
+        Column("ip_address", pl.String, "IP Address"),
+        Column("user_agent", pl.String, "User Agent"),
+        Column("description", pl.String, "Description"),
+        Column("event_data", pl.String, "Event Data"),
+        Column("tenant_id", pl.String, "Tenant"),
+    ),
+    key=("event_id",),
+    build=build_audit_log,
+    kind="period",
+)

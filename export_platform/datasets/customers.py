@@ -1,0 +1,185 @@
+"""Customers: contact details, credit position and aging as of the month's end, and sales history.
+
+Aging follows the usual accounts-receivable rule: payments settle the oldest charges first (FIFO), and
+each charge's unpaid remainder is aged by the days from its charge date to the as-of date, both in the
+tenant's local calendar.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from export_platform.datasets.spec import LOCAL_TIME, Column, DatasetSpec, TenantReader, money, tenant_of
+from export_platform.datasets.window import ReportWindow
+from export_platform.source import schema as s
+from export_platform.source.database import MONEY
+
+# (column, first day, last day or None for open-ended): the one place the bucket edges are defined.
+AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("aging_0_30", 0, 30),
+    ("aging_31_60", 31, 60),
+    ("aging_61_90", 61, 90),
+    ("aging_over_90", 91, None),
+)
+CREDIT_STATUSES = ("good", "over_limit", "blocked")
+
+
+def customers_as_of() -> sa.Select:
+    c = s.customers
+    return (
+        sa.select(
+            c.c.id.label("customer_id"),
+            c.c.name,
+            c.c.email,
+            c.c.phone,
+            c.c.address,
+            c.c.customer_type,
+            c.c.credit_limit,
+            c.c.is_active,
+            c.c.is_blocked,
+            c.c.created_at,
+            c.c.tenant_id,
+        )
+        .where(tenant_of(c), c.c.created_at < sa.bindparam("as_of", type_=s.Timestamp))
+        .order_by(c.c.id)
+    )
+
+
+def credit_transactions_as_of() -> sa.Select:
+    t = s.credit_transactions
+    return sa.select(t.c.customer_id, t.c.kind, t.c.amount, t.c.occurred_at).where(
+        tenant_of(t), t.c.occurred_at < sa.bindparam("as_of", type_=s.Timestamp)
+    )
+
+
+def completed_sales_as_of() -> sa.Select:
+    t = s.sales
+    return sa.select(t.c.customer_id, t.c.total, t.c.sold_at).where(
+        tenant_of(t),
+        t.c.customer_id.is_not(None),
+        t.c.status == "completed",
+        t.c.sold_at < sa.bindparam("as_of", type_=s.Timestamp),
+    )
+
+
+def credit_aging(transactions: pl.DataFrame, as_of_date, timezone: str) -> pl.DataFrame:
+    """Per customer: outstanding balance and its split into the aging buckets.
+
+    A charge's open remainder is ``min(amount, max(0, charges up to and including it - all payments))``
+    with charges in date order: exactly what applying payments to the oldest charges first leaves.
+    A customer who paid more than was charged has a negative balance (a credit) and nothing aged.
+    """
+    zero = pl.lit(0).cast(MONEY)
+    payments = (
+        transactions.filter(pl.col("kind") == "payment")
+        .group_by("customer_id")
+        .agg(pl.col("amount").sum().alias("paid"))
+    )
+    charges = (
+        transactions.filter(pl.col("kind") == "charge")
+        .sort("customer_id", "occurred_at")
+        .join(payments, on="customer_id", how="left")
+        .with_columns(pl.col("paid").fill_null(zero))
+        .with_columns(pl.col("amount").cum_sum().over("customer_id").alias("charged_so_far"))
+        .with_columns(
+            pl.min_horizontal(
+                pl.col("amount"), pl.max_horizontal(zero, pl.col("charged_so_far") - pl.col("paid"))
+            ).alias("open"),
+            (pl.lit(as_of_date) - pl.col("occurred_at").dt.convert_time_zone(timezone).dt.date())
+            .dt.total_days()
+            .alias("age_days"),
+        )
+    )
+    buckets = [
+        pl.col("open")
+        .filter(pl.col("age_days").is_between(low, high if high is not None else 10**9))
+        .sum()
+        .alias(name)
+        for name, low, high in AGING_BUCKETS
+    ]
+    aged = charges.group_by("customer_id").agg(pl.col("amount").sum().alias("charged"), *buckets)
+    all_customers = transactions.select("customer_id").unique()
+    return (
+        all_customers.join(aged, on="customer_id", how="left")
+        .join(payments, on="customer_id", how="left")
+        .with_columns(pl.col("charged", "paid", *(b[0] for b in AGING_BUCKETS)).fill_null(zero))
+        .with_columns((pl.col("charged") - pl.col("paid")).alias("outstanding_balance"))
+        .drop("charged", "paid")
+    )
+
+
+def sales_history(sales: pl.DataFrame) -> pl.DataFrame:
+    return sales.group_by("customer_id").agg(
+        pl.len().cast(pl.Int64).alias("sales_count"),
+        pl.col("total").sum().alias("sales_total"),
+        pl.col("sold_at").max().alias("last_sale_at"),
+    )
+
+
+def build_customers(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
+    zero = pl.lit(0).cast(MONEY)
+    customers = read(customers_as_of(), as_of=window.as_of_utc)
+    aging = credit_aging(
+        read(credit_transactions_as_of(), as_of=window.as_of_utc), window.as_of_date, window.tenant.timezone
+    )
+    history = sales_history(read(completed_sales_as_of(), as_of=window.as_of_utc))
+    return (
+        customers.join(aging, on="customer_id", how="left")
+        .join(history, on="customer_id", how="left")
+        .with_columns(
+            pl.col("outstanding_balance", *(b[0] for b in AGING_BUCKETS), "sales_total").fill_null(zero),
+            pl.col("sales_count").fill_null(0),
+        )
+        .with_columns(
+            (pl.col("credit_limit") - pl.col("outstanding_balance")).alias("available_credit"),
+            pl.when(pl.col("is_blocked"))
+            .then(pl.lit("blocked"))
+            .when(pl.col("outstanding_balance") > pl.col("credit_limit"))
+            .then(pl.lit("over_limit"))
+            .otherwise(pl.lit("good"))
+            .alias("credit_status"),
+            pl.when(pl.col("sales_count") > 0)
+            .then((pl.col("sales_total") / pl.col("sales_count")).round(2))
+            .alias("sales_average"),
+        )
+    )
+
+
+CUSTOMERS = DatasetSpec(
+    name="customers",
+    title="Customers",
+    description=(
+        "Every customer on the books at the end of the month: contact details, credit limit, outstanding "
+        "balance and available credit, credit status (good, over_limit, blocked), the balance aged into "
+        "0-30, 31-60, 61-90 and 90+ day buckets (payments settle the oldest charges first), and lifetime "
+        "completed-sales count, total and average up to the month's end."
+    ),
+    columns=(
+        Column("customer_id", pl.Int64, "Customer ID"),
+        Column("name", pl.String, "Name"),
+        Column("email", pl.String, "Email"),
+        Column("phone", pl.String, "Phone"),
+        Column("address", pl.String, "Address"),
+        Column("customer_type", pl.String, "Type"),
+        Column("is_active", pl.Boolean, "Active"),
+        Column("is_blocked", pl.Boolean, "Blocked"),
+        Column("credit_status", pl.String, "Credit Status"),
+        money("credit_limit", "Credit Limit"),
+        money("outstanding_balance", "Outstanding"),
+        money("available_credit", "Available Credit"),
+        money("aging_0_30", "0-30 Days"),
+        money("aging_31_60", "31-60 Days"),
+        money("aging_61_90", "61-90 Days"),
+        money("aging_over_90", "90+ Days"),
+        Column("sales_count", pl.Int64, "Sales"),
+        money("sales_total", "Sales Total"),
+        money("sales_average", "Average Sale"),
+        Column("last_sale_at", LOCAL_TIME, "Last Sale"),
+        Column("created_at", LOCAL_TIME, "Customer Since"),
+        Column("tenant_id", pl.String, "Tenant"),
+    ),
+    key=("customer_id",),
+    build=build_customers,
+    kind="snapshot",
+)

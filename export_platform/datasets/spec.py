@@ -1,0 +1,87 @@
+"""What a dataset is: its columns (one place for names, types and the labels reports print), its key,
+and the function that builds it for one partition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import polars as pl
+import sqlalchemy as sa
+
+from export_platform.datasets.window import ReportWindow
+from export_platform.source.database import MONEY
+
+LOCAL_TIME = pl.Datetime("us", "UTC")
+"""Placeholder for a timestamp shown in the tenant's timezone; resolved per tenant by ``schema_for``."""
+PERCENT = pl.Decimal(18, 2)
+
+
+class TenantReader(Protocol):
+    """Runs a statement with the ``tenant`` parameter (and row-level security) bound to one tenant."""
+
+    def __call__(self, stmt: sa.Select, **params: Any) -> pl.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    build: Callable[[TenantReader, ReportWindow], pl.DataFrame]
+    kind: str  # "period" or "snapshot"
+
+    def schema_for(self, timezone: str) -> pl.Schema:
+        return pl.Schema(
+            {
+                c.name: (pl.Datetime("us", timezone) if c.dtype == LOCAL_TIME else c.dtype)
+                for c in self.columns
+            }
+        )
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return {c.name: c.label for c in self.columns}
+
+    def conform(self, frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
+        """Select the declared columns in order, with their declared types (local times in ``timezone``)."""
+        schema = self.schema_for(timezone)
+        missing = [name for name in schema if name not in frame.columns]
+        if missing:
+            raise ValueError(f"dataset {self.name} is missing columns {missing}")
+        exprs = []
+        for name, dtype in schema.items():
+            expr = pl.col(name)
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone != "UTC":
+                expr = expr.dt.convert_time_zone(dtype.time_zone)
+            exprs.append(expr.cast(dtype).alias(name))
+        return frame.select(exprs)
+
+
+def tenant_of(table: sa.Table) -> sa.ColumnElement[bool]:
+    """The tenant filter every query applies to every table it reads."""
+    return table.c.tenant_id == sa.bindparam("tenant")
+
+
+def money(name: str, label: str, description: str = "") -> Column:
+    return Column(name, MONEY, label, description)
+
+
+def percent_of(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """``numerator / denominator`` as a percentage with two decimals; null when the denominator is 0."""
+    return (
+        pl.when(denominator != 0)
+        .then((numerator.cast(pl.Decimal(38, 4)) * 100 / denominator).round(2))
+        .cast(PERCENT)
+    )

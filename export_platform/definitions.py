@@ -1,0 +1,19 @@
+"""The code location: assembles assets, jobs, sensors and resources. Nothing is defined here."""
+
+import dagster as dg
+
+from export_platform import settings
+from export_platform.automation.tenants import tenant_sensor
+from export_platform.datasets.assets import dataset_assets, datasets_job
+from export_platform.resources import source_database
+from export_platform.storage.io_manager import DatasetParquetIOManager
+
+defs = dg.Definitions(
+    assets=dataset_assets,
+    jobs=[datasets_job],
+    sensors=[tenant_sensor],
+    resources={
+        "source": source_database(),
+        "dataset_io_manager": DatasetParquetIOManager(root=settings.artifact_root()),
+    },
+)

@@ -1,0 +1,60 @@
+"""Dagster resources, and the one place that picks them for the environment.
+
+Locally everything falls back to the embedded default (a SQLite source and a folder of artifacts);
+production sets ``EXPORT_SOURCE_URL`` and ``EXPORT_ARTIFACT_ROOT``. Secrets stay in the environment:
+when a variable is set the resource holds an ``EnvVar`` reference, so the URL never appears in run
+config or the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+import polars as pl
+import sqlalchemy as sa
+from pydantic import Field
+
+from export_platform import settings
+from export_platform.datasets.window import ReportWindow, Tenant
+from export_platform.errors import UnknownTenant
+from export_platform.partitions import TenantMonth
+from export_platform.source import schema
+from export_platform.source.database import SourceUrl, read_frame
+
+
+class SourceDatabase(dg.ConfigurableResource):
+    """The operational database the datasets are read from (PostgreSQL or SQLite)."""
+
+    url: str = Field(description="sqlite:///path or postgresql://user:password@host:port/database")
+
+    @property
+    def source_url(self) -> SourceUrl:
+        return SourceUrl(self.url)
+
+    def read(self, stmt: sa.Select, *, tenant: str, **params: Any) -> pl.DataFrame:
+        """Run a statement scoped to ``tenant`` (its ``:tenant`` parameter and row-level security)."""
+        return read_frame(self.source_url, stmt, {"tenant": tenant, **params}, tenant=tenant)
+
+    def tenant(self, slug: str) -> Tenant:
+        t = schema.tenants
+        rows = self.read(sa.select(t).where(t.c.id == sa.bindparam("tenant")), tenant=slug)
+        if rows.is_empty():
+            raise UnknownTenant(f"unknown tenant {slug!r}: no such row in the source's tenants table")
+        row = rows.row(0, named=True)
+        return Tenant(row["id"], row["name"], row["timezone"], row["currency"], row["is_active"])
+
+    def window(self, partition: TenantMonth) -> ReportWindow:
+        return ReportWindow.for_month(self.tenant(partition.tenant), partition.month)
+
+    def active_tenant_slugs(self) -> list[str]:
+        t = schema.tenants
+        stmt = sa.select(t.c.id).where(t.c.is_active.is_(True)).order_by(t.c.id)
+        return read_frame(self.source_url, stmt, {})["id"].to_list()
+
+
+def source_database() -> SourceDatabase:
+    if os.environ.get(settings.SOURCE_URL_VAR):
+        return SourceDatabase(url=dg.EnvVar(settings.SOURCE_URL_VAR))
+    return SourceDatabase(url=settings.default_source_url())

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: install, make sure PostgreSQL answers, lint, and run pytest. The tests start
+# their own S3 (moto) and SMTP servers on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh test
+scripts/ensure-postgres.sh
+.venv/bin/ruff check export_platform export_platform_tests
+exec .venv/bin/pytest "$@"
