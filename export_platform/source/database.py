@@ -132,7 +132,7 @@ def _compile(url: SourceUrl, stmt: sa.Executable, params: Mapping[str, Any]) -> 
     values = compiled.construct_params(dict(params))
     ordered = []
     for name in compiled.positiontup or ():
-        processor = compiled.binds[name].type.bind_processor(dialect)
+        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         ordered.append(processor(values[name]) if processor else values[name])
     return str(compiled), ordered
 

@@ -1,0 +1,143 @@
+"""Shared fixtures: seeded SQLite and PostgreSQL sources, an S3 server on loopback, and one
+materialization of every dataset per source that the figure tests read."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import psycopg
+import pytest
+
+from export_platform.datasets.assets import dataset_assets
+from export_platform.partitions import TENANT_DIMENSION
+from export_platform.resources import SourceDatabase
+from export_platform.source.database import SourceUrl
+from export_platform.source.demo_data import SeedPlan
+from export_platform.source.seeding import seed
+from export_platform.storage.io_manager import DatasetParquetIOManager
+
+PG_ADMIN_URL = os.environ.get("EXPORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_PLAN = SeedPlan(tenants=2, months=2, sales_per_day=8, end_month="2026-10")
+TENANT, OTHER_TENANT = "acme", "globex"
+MONTH = "2026-10"
+PARTITION = f"{MONTH}|{TENANT}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+
+@pytest.fixture(scope="session")
+def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('source') / 'source.db'}"
+    seed(SourceUrl(url), TEST_PLAN)
+    return url
+
+
+def create_database() -> str:
+    name = f"ep_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgresql_source() -> Iterator[str]:
+    name = create_database()
+    url = database_url(name)
+    seed(SourceUrl(url), TEST_PLAN)
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def source_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(f"{request.param}_source")
+
+
+def ephemeral_instance(*tenants: str) -> dg.DagsterInstance:
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(TENANT_DIMENSION, list(tenants))
+    return instance
+
+
+def materialize_datasets(
+    source_url: str, root: str, partition: str, assets=None, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    tenant = partition.split("|")[1]
+    return dg.materialize(
+        assets or dataset_assets,
+        partition_key=partition,
+        instance=instance or ephemeral_instance(tenant),
+        resources={"source": SourceDatabase(url=source_url), "dataset_io_manager": DatasetParquetIOManager(root=root)},
+        raise_on_error=False,
+    )
+
+
+@dataclass
+class Materialized:
+    source_url: str
+    root: Path
+    result: dg.ExecuteInProcessResult
+
+    def frame(self, dataset: str, tenant: str = TENANT, month: str = MONTH) -> pl.DataFrame:
+        return pl.read_parquet(self.root / tenant / "data" / dataset / f"{month}.parquet")
+
+
+@pytest.fixture(scope="session")
+def materialized(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Materialized:
+    """Every dataset of acme's October, materialized once per source database."""
+    root = tmp_path_factory.mktemp("artifacts")
+    result = materialize_datasets(source_url, str(root), PARTITION)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return Materialized(source_url, root, result)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1; boto3 (and Polars) reach it through AWS_ENDPOINT_URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                             "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION="us-east-1")
+    yield endpoint
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str) -> str:
+    import boto3
+
+    name = f"exports-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
