@@ -12,6 +12,8 @@ defs = dg.Definitions(
     assets=dataset_assets,
     jobs=[datasets_job],
     sensors=[tenant_sensor],
+    # One process per run: on small machines re-importing the code per step costs more than it saves.
+    executor=dg.in_process_executor,
     resources={
         "source": source_database(),
         "dataset_io_manager": DatasetParquetIOManager(root=settings.artifact_root()),

@@ -36,7 +36,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-
 @pytest.fixture(scope="session")
 def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('source') / 'source.db'}"
@@ -88,7 +87,10 @@ def materialize_datasets(
         assets or dataset_assets,
         partition_key=partition,
         instance=instance or ephemeral_instance(tenant),
-        resources={"source": SourceDatabase(url=source_url), "dataset_io_manager": DatasetParquetIOManager(root=root)},
+        resources={
+            "source": SourceDatabase(url=source_url),
+            "dataset_io_manager": DatasetParquetIOManager(root=root),
+        },
         raise_on_error=False,
     )
 
@@ -121,10 +123,16 @@ def s3_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                             "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                      AWS_DEFAULT_REGION="us-east-1")
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     yield endpoint
     server.stop()
     for key, value in saved.items():

@@ -39,7 +39,11 @@ class SourceOracle:
         completed = {s["id"]: s for s in self.sales_in(month) if s["status"] == "completed"}
         revenue = sum((s["subtotal"] - s["discount"] for s in completed.values()), Decimal("0"))
         cogs = sum(
-            (i["quantity"] * i["unit_cost"] for i in self.rows(schema.sale_items) if i["sale_id"] in completed),
+            (
+                i["quantity"] * i["unit_cost"]
+                for i in self.rows(schema.sale_items)
+                if i["sale_id"] in completed
+            ),
             Decimal("0"),
         )
         return revenue, revenue - cogs
@@ -47,7 +51,11 @@ class SourceOracle:
     def aging(self, customer_id: int, month: str) -> dict[str, Decimal]:
         """FIFO: payments settle the oldest charges; remainders aged from charge date to month end."""
         _, end, last_day = self.month_bounds(month)
-        txns = [t for t in self.rows(schema.credit_transactions) if t["customer_id"] == customer_id and t["occurred_at"] < end]
+        txns = [
+            t
+            for t in self.rows(schema.credit_transactions)
+            if t["customer_id"] == customer_id and t["occurred_at"] < end
+        ]
         paid = sum((t["amount"] for t in txns if t["kind"] == "payment"), Decimal("0"))
         buckets = dict.fromkeys(("aging_0_30", "aging_31_60", "aging_61_90", "aging_over_90"), Decimal("0"))
         charged = Decimal("0")
@@ -55,8 +63,15 @@ class SourceOracle:
             charged += charge["amount"]
             remaining = min(charge["amount"], max(Decimal("0"), charged - paid))
             age = (last_day - charge["occurred_at"].astimezone(self.timezone).date()).days
-            name = ("aging_0_30" if age <= 30 else "aging_31_60" if age <= 60 else
-                    "aging_61_90" if age <= 90 else "aging_over_90")
+            name = (
+                "aging_0_30"
+                if age <= 30
+                else "aging_31_60"
+                if age <= 60
+                else "aging_61_90"
+                if age <= 90
+                else "aging_over_90"
+            )
             buckets[name] += remaining
         buckets["outstanding_balance"] = charged - paid
         return buckets
@@ -66,11 +81,16 @@ class SourceOracle:
         _, _, last_day = self.month_bounds(month)
         accounts = self.rows(schema.accounts)
         target = next(a for a in accounts if a["name"] == account_name)
-        family = {a["id"] for a in accounts if a["name"] == account_name or a["name"].startswith(account_name + ":")}
+        family = {
+            a["id"] for a in accounts if a["name"] == account_name or a["name"].startswith(account_name + ":")
+        }
         entries = {e["id"] for e in self.rows(schema.journal_entries) if e["date"] <= last_day}
         total = sum(
-            (line["amount"] for line in self.rows(schema.journal_lines)
-             if line["account_id"] in family and line["entry_id"] in entries),
+            (
+                line["amount"]
+                for line in self.rows(schema.journal_lines)
+                if line["account_id"] in family and line["entry_id"] in entries
+            ),
             Decimal("0"),
         )
         return total if target["type"] in ("assets", "expenses") else -total
@@ -78,8 +98,11 @@ class SourceOracle:
     def stock_on_hand(self, product_id: int, storefront_id: int, month: str) -> int:
         _, end, _ = self.month_bounds(month)
         return sum(
-            m["quantity_delta"] for m in self.rows(schema.stock_movements)
-            if m["product_id"] == product_id and m["storefront_id"] == storefront_id and m["occurred_at"] < end
+            m["quantity_delta"]
+            for m in self.rows(schema.stock_movements)
+            if m["product_id"] == product_id
+            and m["storefront_id"] == storefront_id
+            and m["occurred_at"] < end
         )
 
     def ids(self, table: sa.Table) -> set[int]:

@@ -784,6 +784,15 @@ class _TenantGenerator:
                     .struct.json_encode()
                     .alias("event_data"),
                 ).rename({"sold_at": "occurred_at"}),
+                sales.filter((pl.col("payment_method") == "credit") & (pl.col("amount_paid") > 0)).select(
+                    pl.lit("payment.received").alias("event_type"),
+                    "user_id",
+                    pl.col("id").cast(pl.String).alias("entity_id"),
+                    (pl.col("sold_at") + pl.duration(seconds=30)).alias("occurred_at"),
+                    pl.struct(receipt="receipt_number", paid=pl.col("amount_paid").cast(pl.String))
+                    .struct.json_encode()
+                    .alias("event_data"),
+                ),
             ]
         ).with_columns(pl.lit("sale").alias("entity_type"))
         movements = (

@@ -6,13 +6,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from export_platform.source.database import SourceUrl, bulk_load, create_schema
+from export_platform.source.database import SourceUrl, add_constraints, bulk_load, create_schema
 from export_platform.source.demo_data import SeedPlan, generate
 
 
 def seed(url: SourceUrl, plan: SeedPlan, *, progress: Callable[[str], None] = lambda _: None) -> Counter[str]:
     """Recreate the source schema and fill it with ``plan``'s data. Returns row counts per table."""
-    create_schema(url, drop_existing=True)
+    create_schema(url, drop_existing=True, defer_constraints=True)
     counts: Counter[str] = Counter()
     started = time.perf_counter()
     for number, tables in enumerate(generate(plan), start=1):
@@ -23,4 +23,7 @@ def seed(url: SourceUrl, plan: SeedPlan, *, progress: Callable[[str], None] = la
             f"[{number}/{plan.tenants}] {tenant}: {len(tables['sales']):,} sales, "
             f"{len(tables['sale_items']):,} line items ({time.perf_counter() - started:.1f}s)"
         )
+    started_constraints = time.perf_counter()
+    add_constraints(url)
+    progress(f"foreign keys and indexes added ({time.perf_counter() - started_constraints:.1f}s)")
     return counts

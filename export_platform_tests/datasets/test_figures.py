@@ -94,12 +94,23 @@ def test_item_stock_and_valuation(materialized: Materialized, oracle: SourceOrac
 def test_bills_follow_the_seed_schema_and_balance(materialized: Materialized, oracle: SourceOracle) -> None:
     bills = materialized.frame("bills")
     labels = [c.label for c in next(d for d in DATASETS if d.name == "bills").columns][:7]
-    assert labels == ["Date", "Description", "Debit Account", "Credit Account", "Amount", "Currency", "Reference ID"]
+    assert labels == [
+        "Date",
+        "Description",
+        "Debit Account",
+        "Credit Account",
+        "Amount",
+        "Currency",
+        "Reference ID",
+    ]
     assert (bills["amount"] > 0).all()
     # Both sides of the month's entries add up to the month's total debits.
-    _, _, last_day = oracle.month_bounds(MONTH)
     entries = {e["id"] for e in oracle.rows(schema.journal_entries) if e["date"].strftime("%Y-%m") == MONTH}
-    debits = sum(l["amount"] for l in oracle.rows(schema.journal_lines) if l["entry_id"] in entries and l["amount"] > 0)
+    debits = sum(
+        line["amount"]
+        for line in oracle.rows(schema.journal_lines)
+        if line["entry_id"] in entries and line["amount"] > 0
+    )
     assert bills.filter(pl.col("debit_account").is_not_null())["amount"].sum() == debits
     assert bills.filter(pl.col("credit_account").is_not_null())["amount"].sum() == debits
 
@@ -115,11 +126,17 @@ def test_audit_log_readable_payloads(materialized: Materialized) -> None:
 def test_no_row_of_another_tenant(materialized: Materialized) -> None:
     """Both tenants have rows in every table for the month; any missing tenant filter would let the
     second tenant's ids in."""
-    own, other = SourceOracle(materialized.source_url, TENANT), SourceOracle(materialized.source_url, OTHER_TENANT)
+    own, other = (
+        SourceOracle(materialized.source_url, TENANT),
+        SourceOracle(materialized.source_url, OTHER_TENANT),
+    )
     id_columns = {
-        "sales": ("sale_id", schema.sales), "sale_items": ("item_id", schema.sale_items),
-        "customers": ("customer_id", schema.customers), "inventory": ("product_id", schema.products),
-        "audit_log": ("event_id", schema.audit_events), "bills": ("line_id", schema.journal_lines),
+        "sales": ("sale_id", schema.sales),
+        "sale_items": ("item_id", schema.sale_items),
+        "customers": ("customer_id", schema.customers),
+        "inventory": ("product_id", schema.products),
+        "audit_log": ("event_id", schema.audit_events),
+        "bills": ("line_id", schema.journal_lines),
         "accounts": ("account_id", schema.accounts),
     }
     for dataset, (column, table) in id_columns.items():
@@ -135,8 +152,12 @@ def test_metadata_and_checks(materialized: Materialized) -> None:
     result = materialized.result
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
-    assert {c.check_name for c in checks} >= {"belongs_to_tenant", "unique_key", "entries_balance",
-                                                "accounting_equation"}
+    assert {c.check_name for c in checks} >= {
+        "belongs_to_tenant",
+        "unique_key",
+        "entries_balance",
+        "accounting_equation",
+    }
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         dataset = event.asset_key.to_user_string()

@@ -1,0 +1,193 @@
+"""The business rules as pure functions over small, explicit frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import polars as pl
+import pytest
+
+from export_platform.datasets.accounts import accounting_equation, rolled_up_balances
+from export_platform.datasets.audit_log import INVALID_JSON_MARK, readable_json
+from export_platform.datasets.bills import pair_journal_lines, unbalanced_entries
+from export_platform.datasets.checks import belongs_to_tenant, unique_key
+from export_platform.datasets.customers import credit_aging
+from export_platform.datasets.inventory import stock_status
+from export_platform.datasets.window import ReportWindow, Tenant
+from export_platform.source.database import MONEY
+
+UTC = dt.UTC
+
+
+def money_frame(data: dict, money_columns: tuple[str, ...]) -> pl.DataFrame:
+    frame = pl.DataFrame(data)
+    return frame.with_columns(pl.col(c).cast(pl.String).cast(MONEY) for c in money_columns)
+
+
+def test_aging_bucket_edges_and_fifo() -> None:
+    as_of = dt.date(2026, 10, 31)
+
+    def at(days_before: int) -> dt.datetime:
+        return dt.datetime.combine(as_of - dt.timedelta(days=days_before), dt.time(12), UTC)
+
+    txns = money_frame(
+        {
+            "customer_id": [1] * 7 + [2, 2],
+            "kind": ["charge"] * 6 + ["payment", "charge", "payment"],
+            "amount": ["100.00", "10.00", "20.00", "30.00", "40.00", "50.00", "105.00", "5.00", "9.00"],
+            "occurred_at": [at(120), at(91), at(90), at(61), at(31), at(30), at(1), at(10), at(5)],
+        },
+        ("amount",),
+    )
+    aged = credit_aging(txns, as_of, "UTC").sort("customer_id")
+    first = aged.row(0, named=True)
+    # The 105.00 payment settles the 100.00 charge and 5.00 of the 10.00 one (oldest first).
+    assert first["aging_over_90"] == D("5.00")  # day 91 remainder; day 120 fully paid
+    assert first["aging_61_90"] == D("50.00")  # day 90 and day 61
+    assert first["aging_31_60"] == D("40.00")  # day 31
+    assert first["aging_0_30"] == D("50.00")  # day 30
+    assert first["outstanding_balance"] == D("145.00")
+    overpaid = aged.row(1, named=True)
+    assert overpaid["outstanding_balance"] == D("-4.00")
+    assert all(overpaid[b] == 0 for b in ("aging_0_30", "aging_31_60", "aging_61_90", "aging_over_90"))
+
+
+def test_aging_uses_the_tenants_calendar() -> None:
+    # 23:30 UTC on Oct 1 is already Oct 2 in Tokyo: 29 days before Oct 31, not 30.
+    txns = money_frame(
+        {
+            "customer_id": [1],
+            "kind": ["charge"],
+            "amount": ["1.00"],
+            "occurred_at": [dt.datetime(2026, 9, 30, 23, 30, tzinfo=UTC)],
+        },
+        ("amount",),
+    )
+    assert credit_aging(txns, dt.date(2026, 10, 31), "UTC")["aging_31_60"].item() == D("1.00")
+    assert credit_aging(txns, dt.date(2026, 10, 31), "Asia/Tokyo")["aging_0_30"].item() == D("1.00")
+
+
+def journal(lines: list[tuple[int, int, str, str]]) -> pl.DataFrame:
+    return money_frame(
+        {
+            "entry_id": [e for e, *_ in lines],
+            "line_id": [i for _, i, *_ in lines],
+            "account": [a for *_, a, _ in lines],
+            "amount": [m for *_, m in lines],
+            "date": [dt.date(2026, 10, 1)] * len(lines),
+            "description": ["x"] * len(lines),
+            "reference_id": [None] * len(lines),
+            "currency": ["USD"] * len(lines),
+            "tenant_id": ["t"] * len(lines),
+        },
+        ("amount",),
+    )
+
+
+def test_bill_pairing() -> None:
+    lines = journal(
+        [
+            (1, 1, "Cash", "110.00"),
+            (1, 2, "Sales", "-100.00"),
+            (1, 3, "Tax", "-10.00"),  # one debit
+            (2, 4, "Rent", "50.00"),
+            (2, 5, "Fees", "5.00"),
+            (2, 6, "Bank", "-55.00"),  # one credit
+            (3, 7, "A", "10.00"),
+            (3, 8, "B", "10.00"),
+            (3, 9, "C", "-15.00"),
+            (3, 10, "D", "-5.00"),  # many-many
+        ]
+    )
+    bills = pair_journal_lines(lines)
+    rows = {
+        r["line_id"]: (r["debit_account"], r["credit_account"], r["amount"])
+        for r in bills.iter_rows(named=True)
+    }
+    assert rows == {
+        2: ("Cash", "Sales", D("100.00")),
+        3: ("Cash", "Tax", D("10.00")),
+        4: ("Rent", "Bank", D("50.00")),
+        5: ("Fees", "Bank", D("5.00")),
+        7: ("A", None, D("10.00")),
+        8: ("B", None, D("10.00")),
+        9: (None, "C", D("15.00")),
+        10: (None, "D", D("5.00")),
+    }
+    assert unbalanced_entries(bills).is_empty()
+
+
+def test_unbalanced_entry_is_reported() -> None:
+    bills = pair_journal_lines(
+        journal([(1, 1, "A", "10.00"), (1, 2, "B", "-9.99"), (1, 3, "C", "5.00"), (1, 4, "D", "-4.00")])
+    )
+    bad = unbalanced_entries(bills)
+    assert bad["entry_id"].to_list() == [1]
+    assert (bad["debits"].item(), bad["credits"].item()) == (D("15.00"), D("13.99"))
+
+
+def test_roll_up_and_accounting_equation() -> None:
+    accounts = pl.DataFrame(
+        {
+            "account_id": [1, 2, 3, 4, 5, 6],
+            "account_type": ["assets", "assets", "assets", "income", "income", "expenses"],
+            "path": ["1", "1/2", "1/3", "4", "4/5", "6"],
+            "depth": [0, 1, 1, 0, 1, 0],
+        }
+    )
+    lines = money_frame(
+        {"account_id": [2, 3, 5, 6], "amount": ["70.00", "30.00", "-120.00", "20.00"]}, ("amount",)
+    )
+    balances = dict(rolled_up_balances(accounts, lines).select("account_id", "balance").iter_rows())
+    assert balances == {
+        1: D("100.00"),
+        2: D("70.00"),
+        3: D("30.00"),
+        4: D("120.00"),
+        5: D("120.00"),
+        6: D("20.00"),
+    }
+    rolled = rolled_up_balances(accounts, lines)
+    assert accounting_equation(rolled)["balanced"] is True
+    broken = rolled.with_columns(
+        pl.when(pl.col("account_id") == 1)
+        .then(pl.col("balance") + 1)
+        .otherwise(pl.col("balance"))
+        .alias("balance")
+    )
+    assert accounting_equation(broken)["balanced"] is False
+
+
+@pytest.mark.parametrize(
+    ("quantity", "expected"),
+    [(-2, "out_of_stock"), (0, "out_of_stock"), (1, "low_stock"), (5, "low_stock"), (6, "in_stock")],
+)
+def test_stock_status_edges(quantity: int, expected: str) -> None:
+    frame = pl.DataFrame({"q": [quantity], "r": [5]})
+    assert frame.select(stock_status(pl.col("q"), pl.col("r"))).item() == expected
+
+
+def test_readable_json() -> None:
+    assert readable_json('{"b":1,"a":"北京"}') == '{"a": "北京", "b": 1}'
+    assert readable_json("{not json") == INVALID_JSON_MARK + "{not json"
+    assert readable_json(None) is None
+
+
+def test_month_window_across_dst_and_current_month() -> None:
+    lisbon = Tenant("t", "T", "Europe/Lisbon", "EUR", True)
+    window = ReportWindow.for_month(lisbon, "2026-10", now=dt.datetime(2027, 1, 1, tzinfo=UTC))
+    assert window.start_utc == dt.datetime(2026, 9, 30, 23, 0, tzinfo=UTC)  # WEST, UTC+1
+    assert window.end_utc == dt.datetime(2026, 11, 1, 0, 0, tzinfo=UTC)  # WET, UTC+0 after Oct 25
+    assert window.as_of_utc == window.end_utc and window.as_of_date == dt.date(2026, 10, 31)
+    running = ReportWindow.for_month(lisbon, "2026-11", now=dt.datetime(2026, 11, 21, 10, tzinfo=UTC))
+    assert running.as_of_utc == dt.datetime(2026, 11, 21, 10, tzinfo=UTC)
+    assert running.as_of_date == dt.date(2026, 11, 21)
+
+
+def test_checks_fail_on_foreign_rows_and_duplicates() -> None:
+    frame = pl.DataFrame({"id": [1, 2, 2], "tenant_id": ["a", "a", "b"]})
+    assert belongs_to_tenant(frame, "a").passed is False
+    assert belongs_to_tenant(frame.head(2), "a").passed is True
+    assert unique_key(frame, ("id",)).passed is False
+    assert unique_key(frame, ("id", "tenant_id")).passed is True
