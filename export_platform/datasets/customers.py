@@ -23,6 +23,8 @@ AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("aging_over_90", 91, None),
 )
 CREDIT_STATUSES = ("good", "over_limit", "blocked")
+RECENT_TRANSACTIONS = 50
+TRANSACTION_FIELDS = ("occurred_at", "kind", "amount", "due_at", "reference")
 
 
 def customers_as_of() -> sa.Select:
@@ -48,7 +50,7 @@ def customers_as_of() -> sa.Select:
 
 def credit_transactions_as_of() -> sa.Select:
     t = s.credit_transactions
-    return sa.select(t.c.customer_id, t.c.kind, t.c.amount, t.c.occurred_at).where(
+    return sa.select(t.c.customer_id, t.c.kind, t.c.amount, t.c.occurred_at, t.c.due_at, t.c.reference).where(
         tenant_of(t), t.c.occurred_at < sa.bindparam("as_of", type_=s.Timestamp)
     )
 
@@ -109,6 +111,19 @@ def credit_aging(transactions: pl.DataFrame, as_of_date, timezone: str) -> pl.Da
     )
 
 
+def recent_transactions(
+    transactions: pl.DataFrame, timezone: str, limit: int = RECENT_TRANSACTIONS
+) -> pl.DataFrame:
+    """Each customer's latest ``limit`` credit transactions, newest first, times in the tenant's zone."""
+    local = [pl.col(c).dt.convert_time_zone(timezone) for c in ("occurred_at", "due_at")]
+    return (
+        transactions.with_columns(local)
+        .sort(["customer_id", "occurred_at", "kind"], descending=[False, True, False])
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.struct(TRANSACTION_FIELDS).head(limit).alias("recent_transactions"))
+    )
+
+
 def sales_history(sales: pl.DataFrame) -> pl.DataFrame:
     return sales.group_by("customer_id").agg(
         pl.len().cast(pl.Int64).alias("sales_count"),
@@ -120,13 +135,13 @@ def sales_history(sales: pl.DataFrame) -> pl.DataFrame:
 def build_customers(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
     zero = pl.lit(0).cast(MONEY)
     customers = read(customers_as_of(), as_of=window.as_of_utc)
-    aging = credit_aging(
-        read(credit_transactions_as_of(), as_of=window.as_of_utc), window.as_of_date, window.tenant.timezone
-    )
+    transactions = read(credit_transactions_as_of(), as_of=window.as_of_utc)
+    aging = credit_aging(transactions, window.as_of_date, window.tenant.timezone)
     history = sales_history(read(completed_sales_as_of(), as_of=window.as_of_utc))
     return (
         customers.join(aging, on="customer_id", how="left")
         .join(history, on="customer_id", how="left")
+        .join(recent_transactions(transactions, window.tenant.timezone), on="customer_id", how="left")
         .with_columns(
             pl.col("outstanding_balance", *(b[0] for b in AGING_BUCKETS), "sales_total").fill_null(zero),
             pl.col("sales_count").fill_null(0),
@@ -177,6 +192,22 @@ CUSTOMERS = DatasetSpec(
         money("sales_average", "Average Sale"),
         Column("last_sale_at", LOCAL_TIME, "Last Sale"),
         Column("created_at", LOCAL_TIME, "Customer Since"),
+        Column(
+            "recent_transactions",
+            pl.List(
+                pl.Struct(
+                    {
+                        "occurred_at": LOCAL_TIME,
+                        "kind": pl.String,
+                        "amount": MONEY,
+                        "due_at": LOCAL_TIME,
+                        "reference": pl.String,
+                    }
+                )
+            ),
+            "Recent Credit Transactions",
+            f"The customer's last {RECENT_TRANSACTIONS} charges and payments, newest first",
+        ),
         Column("tenant_id", pl.String, "Tenant"),
     ),
     key=("customer_id",),

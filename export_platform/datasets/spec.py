@@ -43,12 +43,7 @@ class DatasetSpec:
     kind: str  # "period" or "snapshot"
 
     def schema_for(self, timezone: str) -> pl.Schema:
-        return pl.Schema(
-            {
-                c.name: (pl.Datetime("us", timezone) if c.dtype == LOCAL_TIME else c.dtype)
-                for c in self.columns
-            }
-        )
+        return pl.Schema({c.name: localise(c.dtype, timezone) for c in self.columns})
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -67,6 +62,17 @@ class DatasetSpec:
                 expr = expr.dt.convert_time_zone(dtype.time_zone)
             exprs.append(expr.cast(dtype).alias(name))
         return frame.select(exprs)
+
+
+def localise(dtype: pl.DataType, timezone: str) -> pl.DataType:
+    """Replace every ``LOCAL_TIME`` placeholder in ``dtype``, nested ones too, by the tenant's zone."""
+    if dtype == LOCAL_TIME:
+        return pl.Datetime("us", timezone)
+    if isinstance(dtype, pl.List):
+        return pl.List(localise(dtype.inner, timezone))
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({field.name: localise(field.dtype, timezone) for field in dtype.fields})
+    return dtype
 
 
 def tenant_of(table: sa.Table) -> sa.ColumnElement[bool]:

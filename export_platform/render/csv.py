@@ -1,0 +1,72 @@
+"""CSV per RFC 4180: one flat table, UTF-8 (optionally with a BOM for Excel), CRLF line ends, fields
+quoted only when they hold the delimiter, a quote or a line break.
+
+Values are formatted explicitly so every writer and locale agrees: ISO 8601 dates and timestamps
+(with the tenant's UTC offset), decimals exactly as stored (``0.10``, never ``0.1`` or float noise),
+``true``/``false``. Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, tab or carriage return) get a leading apostrophe, as OWASP recommends; numbers are never
+touched, so a negative amount stays a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from export_platform.render.report import Kind, Table
+
+DELIMITERS = (",", ";", "\t")
+FORMULA_TRIGGER = r"^[=+\-@\t\r]"
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    delimiter: str = ","
+    include_bom: bool = True
+    include_header: bool = True
+
+    def __post_init__(self) -> None:
+        if self.delimiter not in DELIMITERS:
+            raise ValueError(
+                f"delimiter must be one of {', '.join(map(repr, DELIMITERS))}, not {self.delimiter!r}"
+            )
+
+
+def neutralise_formula(text: pl.Expr) -> pl.Expr:
+    return pl.when(text.str.contains(FORMULA_TRIGGER)).then(pl.lit("'") + text).otherwise(text)
+
+
+def _formatted(name: str, kind: Kind) -> pl.Expr:
+    column = pl.col(name)
+    match kind:
+        case Kind.TEXT:
+            return neutralise_formula(column)
+        case Kind.DATETIME:
+            return column.dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+        case Kind.DATE:
+            return column.dt.strftime("%Y-%m-%d")
+        case Kind.BOOLEAN:
+            return pl.when(column).then(pl.lit("true")).when(column.not_()).then(pl.lit("false"))
+        case _:
+            return column.cast(pl.String)
+
+
+def csv_frame(table: Table) -> pl.LazyFrame:
+    """The table with every value already formatted as its CSV text, under its label."""
+    return table.frame.select(_formatted(c.name, c.kind).alias(c.label) for c in table.columns)
+
+
+def write_csv(table: Table, path: Path, options: CsvOptions) -> int:
+    """Stream ``table`` to ``path``; returns the number of data rows written."""
+    csv_frame(table).sink_csv(
+        path,
+        include_bom=options.include_bom,
+        include_header=options.include_header,
+        separator=options.delimiter,
+        line_terminator="\r\n",
+        quote_style="necessary",
+        null_value="",
+    )
+    return table.row_count()

@@ -1,0 +1,106 @@
+"""What a rendered report is, independent of its format: a title, summary figures and tables.
+
+Renderers (CSV, Excel, PDF) take a ``Report`` and a path and know nothing of tenants' storage,
+Dagster or the source. How a value is shown follows from its column kind, decided once here from the
+Polars type (and a column-name convention for percentages).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+import polars as pl
+
+
+class Kind(Enum):
+    TEXT = "text"
+    INTEGER = "integer"
+    IDENTIFIER = "identifier"
+    MONEY = "money"
+    PERCENT = "percent"
+    DATE = "date"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+
+
+def kind_of(name: str, dtype: pl.DataType) -> Kind:
+    if isinstance(dtype, pl.Decimal):
+        return Kind.PERCENT if name.endswith("_pct") else Kind.MONEY
+    if dtype.is_integer():
+        return Kind.IDENTIFIER if name == "id" or name.endswith("_id") else Kind.INTEGER
+    if isinstance(dtype, pl.Datetime):
+        return Kind.DATETIME
+    if dtype == pl.Date:
+        return Kind.DATE
+    if dtype == pl.Boolean:
+        return Kind.BOOLEAN
+    return Kind.TEXT
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    name: str
+    label: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class Table:
+    """One flat table: a sheet in a workbook, a section of a PDF, the body of a CSV."""
+
+    name: str
+    columns: tuple[TableColumn, ...]
+    frame: pl.LazyFrame
+
+    @classmethod
+    def of(cls, name: str, frame: pl.LazyFrame, labels: dict[str, str], columns: list[str]) -> Table:
+        schema = frame.collect_schema()
+        return cls(
+            name,
+            tuple(
+                TableColumn(c, labels.get(c, c.replace("_", " ").title()), kind_of(c, schema[c]))
+                for c in columns
+            ),
+            frame.select(columns),
+        )
+
+    def row_count(self) -> int:
+        return self.frame.select(pl.len()).collect().item()
+
+
+SummaryValue = str | int | Decimal | dt.date | dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    label: str
+    value: SummaryValue
+    kind: Kind = Kind.TEXT
+
+
+@dataclass(frozen=True)
+class Report:
+    dataset: str
+    title: str
+    tenant: str
+    tenant_name: str
+    period: str
+    timezone: str
+    currency: str
+    summary: tuple[SummaryItem, ...]
+    tables: tuple[Table, ...]
+    pdf_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} — {self.tenant_name} ({self.tenant}) — {self.period}"
+
+    @property
+    def main_table(self) -> Table:
+        return self.tables[0]
+
+
+NO_ROWS = "No rows for this period."
