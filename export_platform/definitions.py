@@ -5,17 +5,20 @@ import dagster as dg
 from export_platform import settings
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.datasets.assets import dataset_assets, datasets_job
+from export_platform.exports.assets import export_assets, exports_job
 from export_platform.resources import source_database
+from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 
 defs = dg.Definitions(
-    assets=dataset_assets,
-    jobs=[datasets_job],
+    assets=[*dataset_assets, *export_assets],
+    jobs=[datasets_job, exports_job],
     sensors=[tenant_sensor],
     # One process per run: on small machines re-importing the code per step costs more than it saves.
     executor=dg.in_process_executor,
     resources={
         "source": source_database(),
         "dataset_io_manager": DatasetParquetIOManager(root=settings.artifact_root()),
+        "artifacts": ArtifactStore(root=settings.artifact_root()),
     },
 )

@@ -149,3 +149,84 @@ def s3_bucket(s3_server: str) -> str:
     name = f"exports-{uuid.uuid4().hex[:8]}"
     boto3.client("s3").create_bucket(Bucket=name)
     return name
+
+
+def materialize_exports(
+    source_url: str,
+    root: str,
+    partition: str,
+    *,
+    with_datasets: bool = True,
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+):
+    from export_platform.exports.assets import export_assets
+    from export_platform.storage.artifacts import ArtifactStore
+
+    tenant = partition.split("|")[1]
+    return dg.materialize(
+        [*dataset_assets, *export_assets],
+        selection=None if with_datasets else dg.AssetSelection.groups("exports"),
+        partition_key=partition,
+        instance=instance or ephemeral_instance(tenant),
+        resources={
+            "source": SourceDatabase(url=source_url),
+            "dataset_io_manager": DatasetParquetIOManager(root=root),
+            "artifacts": ArtifactStore(root=root),
+        },
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+@dataclass
+class Exported:
+    """Every dataset and export of acme's October in S3, then the exports materialized a second time."""
+
+    bucket: str
+    root: str
+    first: dg.ExecuteInProcessResult
+    second: dg.ExecuteInProcessResult
+
+    def metadata(self, asset: str, run: str = "first") -> dict:
+        result = getattr(self, run)
+        event = next(
+            e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset
+        )
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
+    def key(self, dataset: str, fmt: str, month: str = MONTH, tenant: str = TENANT) -> str:
+        return f"platform/{tenant}/exports/{dataset}/{month}/{dataset}_{tenant}_{month}.{fmt}"
+
+    def download(self, dataset: str, fmt: str, folder: Path) -> Path:
+        import boto3
+
+        path = folder / f"{dataset}.{fmt}"
+        boto3.client("s3").download_file(self.bucket, self.key(dataset, fmt), str(path))
+        return path
+
+
+@pytest.fixture(scope="session")
+def exported(sqlite_source: str, s3_server: str) -> Exported:
+    import boto3
+
+    bucket = f"exports-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    root = f"s3://{bucket}/platform"
+    instance = ephemeral_instance(TENANT)
+    first = materialize_exports(sqlite_source, root, PARTITION, instance=instance)
+    assert first.success, [
+        e.event_specific_data.error.to_string() for e in first.all_events if e.is_step_failure
+    ]
+    second = materialize_exports(sqlite_source, root, PARTITION, with_datasets=False, instance=instance)
+    assert second.success
+    return Exported(bucket, root, first, second)
+
+
+@pytest.fixture(scope="session")
+def materialized_sqlite(sqlite_source: str, tmp_path_factory: pytest.TempPathFactory) -> Materialized:
+    """acme's October datasets on the SQLite source, as the exports read them."""
+    root = tmp_path_factory.mktemp("sqlite-artifacts")
+    result = materialize_datasets(sqlite_source, str(root), PARTITION)
+    assert result.success
+    return Materialized(sqlite_source, root, result)

@@ -356,6 +356,17 @@ LAYOUTS: dict[str, Callable[[Frames], tuple]] = {
     "accounts": accounts_report,
 }
 
+# The workbook sheets of each report after its Summary, as the seed's workbooks had them.
+SHEET_NAMES: dict[str, tuple[str, ...]] = {
+    "sales": ("Sales", "Line Items"),
+    "sale_items": ("Line Items",),
+    "customers": ("Customer Details", "Credit Aging", "Credit Transactions"),
+    "inventory": ("Stock Items", "Storefronts"),
+    "audit_log": ("Audit Logs",),
+    "bills": ("Bills",),
+    "accounts": ("Accounts", "Trial Balance"),
+}
+
 # The columns a landscape page shows for each table; tables not listed show all their columns.
 PDF_COLUMNS: dict[str, tuple[str, ...]] = {
     "Sales": (
@@ -431,4 +442,19 @@ def build_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) -
         summary=tuple(summary),
         tables=tuple(tables),
         pdf_columns=PDF_COLUMNS,
+    )
+
+
+def flat_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) -> Report:
+    """A report of just the dataset's flat table, without summary figures: what a CSV holds."""
+    return Report(
+        dataset=dataset,
+        title=DATASETS_BY_NAME[dataset].title,
+        tenant=tenant.slug,
+        tenant_name=tenant.name,
+        period=month,
+        timezone=tenant.timezone,
+        currency=tenant.currency,
+        summary=(),
+        tables=(dataset_table(dataset, frames[dataset]),),
     )

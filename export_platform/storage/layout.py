@@ -12,3 +12,19 @@ def dataset_key(tenant: str, dataset: str, month: str) -> str:
 
 def tenant_prefix(tenant: str) -> str:
     return f"{validate_tenant_slug(tenant)}/"
+
+
+def export_folder(tenant: str, dataset: str, month: str) -> str:
+    return f"{validate_tenant_slug(tenant)}/exports/{dataset}/{validate_month(month)}"
+
+
+def export_file_name(tenant: str, dataset: str, month: str, extension: str) -> str:
+    return f"{dataset}_{validate_tenant_slug(tenant)}_{validate_month(month)}.{extension}"
+
+
+def export_key(tenant: str, dataset: str, month: str, extension: str) -> str:
+    return f"{export_folder(tenant, dataset, month)}/{export_file_name(tenant, dataset, month, extension)}"
+
+
+def manifest_key(tenant: str, dataset: str, month: str) -> str:
+    return f"{export_folder(tenant, dataset, month)}/manifest.json"

@@ -1,21 +1,25 @@
 """Put and read whole objects under a root that is a local folder or ``s3://bucket/prefix``.
 
-Writes are atomic: the caller writes a local temporary file, and only a complete file is published
-under its final key (``os.replace`` locally; a single S3 upload, which S3 makes visible all at once).
-A failure removes the temporary file and publishes nothing.
+Writes are atomic. The caller writes a local temporary file, and only a complete file is published
+under its final key: ``os.replace`` locally; on S3 a single PUT for a small file, or a multipart
+upload that is completed only after every part went up, and aborted on any error, so neither a
+partial object nor an open upload is left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
+
+MULTIPART_PART_SIZE = 8 * 1024 * 1024  # S3 needs at least 5 MiB for every part but the last
 
 
 class ObjectStore(Protocol):
@@ -23,9 +27,17 @@ class ObjectStore(Protocol):
 
     def writing(self, key: str) -> contextlib.AbstractContextManager[Path]: ...
 
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    def read_bytes(self, key: str) -> bytes | None: ...
+
+    def download(self, key: str, path: Path) -> None: ...
+
     def exists(self, key: str) -> bool: ...
 
     def scan_parquet(self, key: str) -> pl.LazyFrame: ...
+
+    def presigned_url(self, key: str, expires_in: int) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -51,17 +63,35 @@ class LocalObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
 
+    def put_bytes(self, key: str, data: bytes) -> None:
+        with self.writing(key) as path:
+            path.write_bytes(data)
+
+    def read_bytes(self, key: str) -> bytes | None:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def download(self, key: str, path: Path) -> None:
+        shutil.copyfile(self.path(key), path)
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
     def scan_parquet(self, key: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.path(key))
 
+    def presigned_url(self, key: str, expires_in: int) -> str | None:
+        return None
+
 
 @dataclass(frozen=True)
 class S3ObjectStore:
     bucket: str
     prefix: str
+    part_size: int = MULTIPART_PART_SIZE
+    client: Any = field(default=None, compare=False)
 
     def key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -70,31 +100,96 @@ class S3ObjectStore:
         return f"s3://{self.bucket}/{self.key(key)}"
 
     @property
-    def client(self):
-        import boto3  # boto3 honours AWS_ENDPOINT_URL and the other AWS_* variables itself
-
-        return boto3.client("s3")
+    def s3(self):
+        return self.client or s3_client()
 
     @contextlib.contextmanager
     def writing(self, key: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="export-platform-") as folder:
             temporary = Path(folder) / Path(key).name
             yield temporary
-            self.client.upload_file(str(temporary), self.bucket, self.key(key))
+            upload_atomic(self.s3, self.bucket, self.key(key), temporary, self.part_size)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=self.key(key), Body=data)
+
+    def read_bytes(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=self.key(key))["Body"].read()
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def download(self, key: str, path: Path) -> None:
+        self.s3.download_file(self.bucket, self.key(key), str(path))
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(key))
+            self.s3.head_object(Bucket=self.bucket, Key=self.key(key))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return False
             raise
         return True
 
     def scan_parquet(self, key: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.uri(key), storage_options=_polars_s3_options())
+
+    def presigned_url(self, key: str, expires_in: int) -> str | None:
+        """A SigV4 URL that downloads this one object until it expires."""
+        return presigning_client().generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self.key(key)}, ExpiresIn=expires_in
+        )
+
+
+def _missing(exc) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
+def s3_client():
+    """The S3 client, from dagster-aws (imported only when S3 is used: it takes seconds to import).
+    boto3 itself honours AWS_ENDPOINT_URL and the other AWS_* variables."""
+    from dagster_aws.s3 import S3Resource
+
+    return S3Resource().get_client()
+
+
+def presigning_client():
+    """boto3 would sign us-east-1 URLs with SigV2; presigned URLs must use SigV4."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def upload_atomic(client, bucket: str, key: str, path: Path, part_size: int = MULTIPART_PART_SIZE) -> None:
+    size = path.stat().st_size
+    if size <= part_size:
+        with path.open("rb") as body:
+            client.put_object(Bucket=bucket, Key=key, Body=body)
+        return
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    try:
+        parts = []
+        with path.open("rb") as source:
+            number = 1
+            while chunk := source.read(part_size):
+                response = client.upload_part(
+                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                )
+                parts.append({"PartNumber": number, "ETag": response["ETag"]})
+                number += 1
+        client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
+    except BaseException:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
 
 
 def _polars_s3_options() -> dict[str, str]:

@@ -1,0 +1,164 @@
+"""One factory makes every export asset: ``<dataset>_csv``, ``<dataset>_xlsx``, ``<dataset>_pdf``.
+
+Each export renders its partition's report into the artifact store's temporary file, publishes it
+atomically under ``{tenant}/exports/{dataset}/{month}/``, records it in the partition's manifest, then
+reads the published file back to check its row count and checksum against what it records.
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.assets import OWNER, markdown_preview
+from export_platform.exports.formats import CSV, PDF, XLSX, ExportFormat
+from export_platform.partitions import parse_partition_key, tenant_month_partitions
+from export_platform.render.csv import csv_frame
+from export_platform.render.layouts import SHEET_NAMES, TenantInfo, build_report, flat_report
+from export_platform.resources import SourceDatabase
+from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
+
+EXPORT_GROUP = "exports"
+ARTIFACT_CHECK = "artifact_matches_metadata"
+
+# Which datasets each report reads: the sales workbook and report carry the line items too.
+REPORT_INPUTS = {"sales": ("sales", "sale_items")}
+EXPORTS: tuple[tuple[str, ExportFormat], ...] = (
+    *(
+        (dataset, fmt)
+        for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
+        for fmt in (CSV, XLSX, PDF)
+    ),
+    ("sale_items", CSV),
+)
+
+
+def inputs_for(dataset: str, fmt: ExportFormat) -> tuple[str, ...]:
+    return REPORT_INPUTS.get(dataset, (dataset,)) if fmt is not CSV else (dataset,)
+
+
+def describe(dataset: str, fmt: ExportFormat) -> str:
+    title = DATASETS_BY_NAME[dataset].title
+    where = f"Files land in `{{tenant}}/exports/{dataset}/{{month}}/`, listed in the folder's manifest.json."
+    if fmt is CSV:
+        body = (
+            "a CSV file: one flat table, UTF-8 (with a BOM for Excel by default), quoted per RFC 4180, "
+            "ISO 8601 dates, exact decimals, and text that a spreadsheet would run as a formula prefixed "
+            "with an apostrophe. Delimiter, BOM and header come from the run config."
+        )
+    elif fmt is XLSX:
+        sheets = ", ".join(["Summary", *SHEET_NAMES[dataset]])
+        body = (
+            f"an Excel workbook with the sheets {sheets}: real number and date cells, a frozen, "
+            "filterable header, and continuation sheets past Excel's row limit."
+        )
+    else:
+        body = (
+            "a printable landscape PDF: title, summary figures, then every row with the header on each "
+            "page and 'Page X of Y'. A row cap, if set, is stated in the report."
+        )
+    return f"{title} for one tenant's month as {body} {where}"
+
+
+def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
+    config_type = fmt.config_type
+    inputs = inputs_for(dataset, fmt)
+
+    @dg.asset(
+        name=f"{dataset}_{fmt.name}",
+        description=describe(dataset, fmt),
+        group_name=EXPORT_GROUP,
+        partitions_def=tenant_month_partitions,
+        ins={name: dg.AssetIn(name) for name in inputs},
+        check_specs=[
+            dg.AssetCheckSpec(
+                ARTIFACT_CHECK,
+                asset=f"{dataset}_{fmt.name}",
+                description="The published file, read back, has the recorded row count and sha256.",
+            )
+        ],
+        kinds={fmt.kind, "s3"},
+        owners=[OWNER],
+        tags={"format": fmt.name},
+    )
+    def export_asset(
+        context: dg.AssetExecutionContext,
+        config: config_type,
+        source: SourceDatabase,
+        artifacts: ArtifactStore,
+        **frames: pl.LazyFrame,
+    ):
+        started = time.perf_counter()
+        partition = parse_partition_key(context.partition_key)
+        tenant = source.tenant(partition.tenant)
+        tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
+        make_report = flat_report if fmt is CSV else build_report
+        report = make_report(dataset, frames, tenant_info, partition.month)
+        with artifacts.publishing(partition.tenant, dataset, partition.month, fmt.name) as (key, path):
+            record_count = fmt.render(report, path, config)
+            size, sha256 = path.stat().st_size, sha256_of(path)
+        published = PublishedFile(
+            format=fmt.name,
+            file_name=key.rsplit("/", 1)[1],
+            key=key,
+            uri=artifacts.store.uri(key),
+            size=size,
+            sha256=sha256,
+            record_count=record_count,
+            content_type=fmt.content_type,
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        artifacts.record(partition.tenant, dataset, partition.month, published)
+        check = verify_artifact(artifacts, published, fmt, config, report)
+        link = artifacts.download_url(key)
+        context.log.info(f"{key}: {record_count} rows, {size} bytes")
+        return dg.MaterializeResult(
+            metadata={
+                "record_count": record_count,
+                "dagster/row_count": record_count,
+                "file_size_bytes": size,
+                "sha256": sha256,
+                "uri": published.uri,
+                "download": dg.MetadataValue.url(link) if link else dg.MetadataValue.path(published.uri),
+                "duration_s": round(time.perf_counter() - started, 3),
+                "preview": dg.MetadataValue.md(
+                    markdown_preview(csv_frame(report.main_table).head(10).collect())
+                ),
+            },
+            check_results=[check],
+        )
+
+    return export_asset
+
+
+def verify_artifact(
+    artifacts: ArtifactStore, published: PublishedFile, fmt: ExportFormat, config, report
+) -> dg.AssetCheckResult:
+    """Download what was published and compare it with what this materialization records."""
+    with tempfile.TemporaryDirectory(prefix="export-check-") as folder:
+        copy = Path(folder) / published.file_name
+        artifacts.download(published.key, copy)
+        sha256 = sha256_of(copy)
+        rows = fmt.count_rows(copy, config, report)
+    return dg.AssetCheckResult(
+        check_name=ARTIFACT_CHECK,
+        passed=sha256 == published.sha256 and rows == published.record_count,
+        metadata={
+            "read_back_rows": rows,
+            "read_back_sha256": sha256,
+            "recorded_rows": published.record_count,
+        },
+    )
+
+
+export_assets = [build_export_asset(dataset, fmt) for dataset, fmt in EXPORTS]
+
+exports_job = dg.define_asset_job(
+    "exports_job",
+    selection=dg.AssetSelection.groups("datasets", EXPORT_GROUP),
+    partitions_def=tenant_month_partitions,
+    description="One tenant's month end to end: the seven datasets, then every CSV, Excel and PDF export.",
+)

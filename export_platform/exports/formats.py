@@ -1,0 +1,148 @@
+"""The three export formats: their run config, how a report is rendered, and how the published file
+is read back, with a reader independent of the writer, to count its rows for the artifact check."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from export_platform.render.csv import CsvOptions, write_csv
+from export_platform.render.layouts import PDF_SKIPPED_TABLES
+from export_platform.render.pdf import write_pdf
+from export_platform.render.report import NO_ROWS, Report
+from export_platform.render.xlsx import EXCEL_MAX_ROWS, SHEET_NAME_LIMIT, write_workbook
+
+
+class CsvExportConfig(dg.Config):
+    delimiter: Literal[",", ";", "\t"] = Field(
+        default=",",
+        description="Field delimiter: a comma, a semicolon (for locales that use a decimal comma) or a tab.",
+    )
+    include_bom: bool = Field(
+        default=True, description="Start the file with a UTF-8 BOM so Excel detects UTF-8."
+    )
+    include_header: bool = Field(default=True, description="Write the column names as the first row.")
+
+    @property
+    def options(self) -> CsvOptions:
+        return CsvOptions(self.delimiter, self.include_bom, self.include_header)
+
+
+class XlsxExportConfig(dg.Config):
+    max_rows_per_sheet: int = Field(
+        default=EXCEL_MAX_ROWS,
+        ge=2,
+        le=EXCEL_MAX_ROWS,
+        description="Rows per sheet, header included; longer tables continue on sheets named 'Name (2)', ...",
+    )
+
+
+class PdfExportConfig(dg.Config):
+    row_cap: int | None = Field(
+        default=None,
+        ge=1,
+        description="Draw at most this many rows per table; the report states how many it left out.",
+    )
+
+
+def _render_csv(report: Report, path: Path, config: CsvExportConfig) -> int:
+    return write_csv(report.main_table, path, config.options)
+
+
+def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig) -> int:
+    return write_workbook(report, path, max_rows_per_sheet=config.max_rows_per_sheet)[report.main_table.name]
+
+
+def _render_pdf(report: Report, path: Path, config: PdfExportConfig) -> int:
+    return write_pdf(report, path, row_cap=config.row_cap, skipped_tables=PDF_SKIPPED_TABLES)[
+        report.main_table.name
+    ]
+
+
+def count_csv_rows(path: Path, config: CsvExportConfig) -> int:
+    with path.open(encoding="utf-8-sig" if config.include_bom else "utf-8", newline="") as source:
+        rows = sum(1 for _ in csv.reader(source, delimiter=config.delimiter, strict=True))
+    return rows - (1 if config.include_header else 0)
+
+
+def count_xlsx_rows(path: Path, table_name: str) -> int:
+    """Data rows on the table's sheet and its continuation sheets, read back with openpyxl."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True)
+    try:
+        first = table_name[:SHEET_NAME_LIMIT]
+        sheets = [name for name in workbook.sheetnames if name == first or _is_continuation(name, table_name)]
+        total = 0
+        for name in sheets:
+            rows = list(workbook[name].iter_rows(min_row=2, values_only=True))
+            empty = len(rows) == 1 and rows[0][0] == NO_ROWS and not any(rows[0][1:])
+            total += 0 if empty else len(rows)
+        return total
+    finally:
+        workbook.close()
+
+
+def _is_continuation(sheet: str, table_name: str) -> bool:
+    base, _, rest = sheet.rpartition(" (")
+    return rest.endswith(")") and rest[:-1].isdigit() and table_name.startswith(base)
+
+
+def count_pdf_rows(path: Path) -> int:
+    """The row count the report states in its metadata; reading fails on a damaged file."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    if not reader.pages:
+        raise ValueError("PDF has no pages")
+    keywords = dict(
+        part.split("=", 1) for part in str(reader.metadata.get("/Keywords", "")).split() if "=" in part
+    )
+    return int(keywords["record_count"])
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # the file extension and the asset-key suffix
+    label: str
+    content_type: str
+    kind: str
+    config_type: type[dg.Config]
+    render: Callable[[Report, Path, dg.Config], int]
+    count_rows: Callable[[Path, dg.Config, Report], int]
+
+
+CSV = ExportFormat(
+    "csv",
+    "CSV",
+    "text/csv; charset=utf-8",
+    "csv",
+    CsvExportConfig,
+    _render_csv,
+    lambda path, config, report: count_csv_rows(path, config),
+)
+XLSX = ExportFormat(
+    "xlsx",
+    "Excel workbook",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "excel",
+    XlsxExportConfig,
+    _render_xlsx,
+    lambda path, config, report: count_xlsx_rows(path, report.main_table.name),
+)
+PDF = ExportFormat(
+    "pdf",
+    "PDF report",
+    "application/pdf",
+    "pdf",
+    PdfExportConfig,
+    _render_pdf,
+    lambda path, config, report: count_pdf_rows(path),
+)
+FORMATS = {f.name: f for f in (CSV, XLSX, PDF)}

@@ -1,0 +1,193 @@
+"""Every export of a partition lands in S3 under the fixed layout, reads back correctly with readers
+independent of the writers, is recorded in the manifest and metadata, and is byte-identical when
+materialized again."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import urllib.request
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from export_platform.definitions import defs
+from export_platform.exports.assets import EXPORTS
+from export_platform.render.layouts import SHEET_NAMES
+from export_platform_tests.conftest import MONTH, TENANT, Exported, Materialized, materialize_exports
+
+EXPORT_NAMES = sorted(f"{dataset}_{fmt.name}" for dataset, fmt in EXPORTS)
+
+
+def test_nineteen_exports_in_their_group() -> None:
+    graph = defs.resolve_asset_graph()
+    exports = sorted(
+        k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name == "exports"
+    )
+    assert exports == EXPORT_NAMES and len(exports) == 19
+    for key in exports:
+        node = graph.get(dg.AssetKey(key))
+        assert node.partitions_def == graph.get(dg.AssetKey("sales")).partitions_def
+        assert "for one tenant's month as" in node.description
+
+
+def test_layout_and_manifest(exported: Exported) -> None:
+    s3 = boto3.client("s3")
+    keys = sorted(
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=exported.bucket, Prefix="platform/acme/exports/")["Contents"]
+    )
+    expected = sorted(
+        {exported.key(d, f.name) for d, f in EXPORTS}
+        | {f"platform/acme/exports/{d}/{MONTH}/manifest.json" for d, _ in EXPORTS}
+    )
+    assert keys == expected
+    manifest = json.loads(
+        s3.get_object(Bucket=exported.bucket, Key=f"platform/acme/exports/sales/{MONTH}/manifest.json")[
+            "Body"
+        ].read()
+    )
+    assert manifest["schema_version"] == 1 and manifest["tenant"] == TENANT and manifest["month"] == MONTH
+    assert sorted(manifest["files"]) == ["csv", "pdf", "xlsx"]
+    for fmt, entry in manifest["files"].items():
+        body = s3.get_object(
+            Bucket=exported.bucket,
+            Key=entry["key"] if entry["key"].startswith("platform/") else f"platform/{entry['key']}",
+        )["Body"].read()
+        assert entry["size"] == len(body)
+        assert entry["sha256"] == hashlib.sha256(body).hexdigest()
+        assert entry["record_count"] == exported.metadata(f"sales_{fmt}")["record_count"]
+
+
+def test_metadata_matches_what_was_written(exported: Exported, materialized_sqlite: Materialized) -> None:
+    for name in EXPORT_NAMES:
+        meta = exported.metadata(name)
+        dataset, fmt = name.rsplit("_", 1)
+        assert meta["uri"] == f"s3://{exported.bucket}/{exported.key(dataset, fmt)}"
+        assert meta["record_count"] == materialized_sqlite.frame(dataset).height, name
+        assert meta["file_size_bytes"] > 0 and len(meta["sha256"]) == 64 and meta["duration_s"] > 0
+        assert "X-Amz-Signature" in meta["download"] and "X-Amz-Expires=604800" in meta["download"]
+        assert meta["preview"].count("\n") >= 3
+    checks = [
+        c for c in exported.first.get_asset_check_evaluations() if c.check_name == "artifact_matches_metadata"
+    ]
+    assert len(checks) == 19 and all(c.passed for c in checks)
+
+
+def test_download_link_fetches_exactly_that_file(exported: Exported, tmp_path: Path) -> None:
+    link = exported.metadata("bills_csv")["download"]
+    assert link.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(link, timeout=30) as response:
+        body = response.read()
+    assert body == exported.download("bills", "csv", tmp_path).read_bytes()
+
+
+def test_rematerializing_gives_byte_identical_files(exported: Exported) -> None:
+    for name in EXPORT_NAMES:
+        assert exported.metadata(name, "first")["sha256"] == exported.metadata(name, "second")["sha256"], name
+
+
+def test_csv_reads_back_with_csv_and_polars(
+    exported: Exported, materialized_sqlite: Materialized, tmp_path: Path
+) -> None:
+    path = exported.download("sale_items", "csv", tmp_path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.reader(source))
+    source_frame = materialized_sqlite.frame("sale_items")
+    assert rows[0][:4] == ["Line ID", "Sale ID", "Receipt", "Sold At"]
+    assert len(rows) - 1 == source_frame.height
+    products = {r[7] for r in rows[1:]}
+    assert "Multi-line\nlabel" in products and 'Gadget "Pro" 12"' in products and "北京烤鸭礼盒" in products
+    assert "'=SUM(A1:A9)" in products and "'+44 hotline" in products and "'-50% clearance" in products
+    assert not any(p.startswith(("=", "+", "-", "@")) for p in products)
+    frame = pl.read_csv(path, infer_schema=False)
+    assert frame["Line Total"].str.to_decimal(scale=2).sum() == source_frame["line_total"].sum()
+    assert frame["Sold At"].str.contains(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$").all()
+
+
+def test_bills_and_accounts_csv_have_the_seed_columns(exported: Exported, tmp_path: Path) -> None:
+    for dataset, header in (
+        (
+            "bills",
+            ["Date", "Description", "Debit Account", "Credit Account", "Amount", "Currency", "Reference ID"],
+        ),
+        (
+            "accounts",
+            ["Account Name", "Account Type", "Parent Account", "Currency", "Balance", "Is Active", "Depth"],
+        ),
+    ):
+        with exported.download(dataset, "csv", tmp_path).open(encoding="utf-8-sig", newline="") as source:
+            rows = list(csv.reader(source))
+        assert rows[0] == header
+        assert all(len(r) == 7 for r in rows)
+
+
+def test_workbooks_have_typed_cells_and_the_seed_sheets(exported: Exported, tmp_path: Path) -> None:
+    for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts"):
+        workbook = load_workbook(exported.download(dataset, "xlsx", tmp_path), read_only=True)
+        assert workbook.sheetnames == ["Summary", *SHEET_NAMES[dataset]], dataset
+        workbook.close()
+    workbook = load_workbook(exported.download("sales", "xlsx", tmp_path), read_only=True)
+    header, first = list(workbook["Line Items"].iter_rows(min_row=1, max_row=2))
+    cells = {h.value: c for h, c in zip(header, first, strict=True)}
+    assert cells["Unit Price"].data_type == "n" and cells["Unit Price"].number_format == "#,##0.00"
+    assert cells["Sold At"].is_date and cells["Sold At"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cells["Quantity"].data_type == "n"
+    formulas = [
+        r[7]
+        for r in workbook["Line Items"].iter_rows(min_row=2, values_only=True)
+        if isinstance(r[7], str) and r[7].startswith("=")
+    ]
+    assert "=SUM(A1:A9)" in formulas  # stored as text, not a formula
+    workbook.close()
+    full = load_workbook(exported.download("sales", "xlsx", tmp_path))  # not read-only: panes and filters
+    sheet = full["Sales"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:V{sheet.max_row}"
+    assert sheet["A1"].font.bold and sheet.column_dimensions["B"].width > 10
+
+
+def test_pdfs_are_paginated_reports(exported: Exported, tmp_path: Path) -> None:
+    reader = PdfReader(exported.download("sales", "pdf", tmp_path))
+    pages = [page.extract_text() for page in reader.pages]
+    total = len(pages)
+    assert total > 2
+    assert "Sales: Acme Café & Co." in pages[0] and "2026-10" in pages[0] and "Revenue" in pages[0]
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {total}" in text
+        assert "Receipt" in text  # the header row repeats on every page
+    everything = "\n".join(pages)
+    for script in ("北京烤鸭礼盒", "Ελληνικό", "Русский", "Crème"):
+        assert script in everything, script
+    fonts = {str(f) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
+    assert fonts
+
+
+def test_bad_config_is_refused_before_anything_is_written(sqlite_source: str, tmp_path: Path) -> None:
+    # A value of the wrong shape is refused at launch: no step runs.
+    with pytest.raises(dg.DagsterInvalidConfigError, match="delimiter"):
+        materialize_exports(
+            sqlite_source,
+            str(tmp_path),
+            f"{MONTH}|{TENANT}",
+            run_config={"ops": {"sales_csv": {"config": {"delimiter": ";;"}}}},
+        )
+    assert not list(tmp_path.rglob("*"))
+    # A value out of range is refused by the export's own step before it writes anything.
+    result = materialize_exports(
+        sqlite_source,
+        str(tmp_path),
+        f"{MONTH}|{TENANT}",
+        run_config={"ops": {"sales_pdf": {"config": {"row_cap": 0}}}},
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "sales_pdf" and "row_cap" in failure.event_specific_data.error.to_string()
+    assert not list((tmp_path / TENANT / "exports" / "sales").rglob("*.pdf"))
