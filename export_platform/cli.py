@@ -98,7 +98,8 @@ def tenants_sync() -> None:
 @click.option("--month", default=None, help="The month to export, YYYY-MM [default: last month].")
 @click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")
 def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
-    """Seed the embedded SQLite source, then materialize every dataset of one month for each tenant.
+    """Seed the embedded SQLite source, then materialize one month for each tenant: the seven datasets
+    and their CSV, Excel and PDF exports.
 
     Uses the local defaults (SQLite source, local artifact folder) and the Dagster instance in
     DAGSTER_HOME, or .export_platform/dagster_home when it is unset.
@@ -129,7 +130,7 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
         synced = sync_tenants(instance, SourceDatabase(url=url.raw))
         slugs = sorted(set(instance.get_dynamic_partitions("tenant")))
         click.echo(f"2/3 Tenant partitions in {home}: {', '.join(slugs)} (added {len(synced.add)})")
-        job = defs.resolve_job_def("datasets_job")
+        job = defs.resolve_job_def("exports_job")
         rows = []
         for slug in slugs:
             key = TenantMonth(slug, plan.end_month).key
@@ -140,23 +141,19 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
                 sys.exit(1)
             for event in result.get_asset_materialization_events():
                 metadata = event.materialization.metadata
+                where = metadata["uri"] if "uri" in metadata else metadata["path"]
                 rows.append(
-                    (
-                        slug,
-                        event.asset_key.to_user_string(),
-                        metadata["dagster/row_count"].value,
-                        metadata["path"].value,
-                    )
+                    (slug, event.asset_key.to_user_string(), metadata["dagster/row_count"].value, where.value)
                 )
 
     click.echo("")
-    click.echo(f"{'tenant':<10} {'dataset':<12} {'rows':>8}  where")
-    for slug, dataset, count, path in sorted(rows):
-        click.echo(f"{slug:<10} {dataset:<12} {count:>8}  {path}")
+    click.echo(f"{'tenant':<10} {'asset':<16} {'rows':>8}  where")
+    for slug, asset, count, path in sorted(rows):
+        click.echo(f"{slug:<10} {asset:<16} {count:>8}  {path}")
     click.echo("")
     click.echo("Open the Dagster UI on these results with:")
     click.echo(f"    DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml")
-    click.echo("then browse to http://127.0.0.1:3000 (Assets, group 'datasets').")
+    click.echo("then browse to http://127.0.0.1:3000 (Assets: groups 'datasets' and 'exports').")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,24 @@ def test_definitions_load() -> None:
     dg.Definitions.validate_loadable(defs)
 
 
+DATASET_KEYS = ["accounts", "audit_log", "bills", "customers", "inventory", "sale_items", "sales"]
+EXPORT_KEYS = sorted(
+    [
+        f"{d}_{f}"
+        for d in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
+        for f in ("csv", "xlsx", "pdf")
+    ]
+    + ["sale_items_csv"]
+)
+
+
 def test_asset_keys_groups_and_partitions() -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["accounts", "audit_log", "bills", "customers", "inventory", "sale_items", "sales"]
+    assert keys == sorted(DATASET_KEYS + EXPORT_KEYS)
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == "datasets"
+        assert node.group_name == ("datasets" if key.to_user_string() in DATASET_KEYS else "exports")
         assert node.partitions_def == tenant_month_partitions
         assert node.description and len(node.description) > 80
         assert node.owners == ["team:data-platform"]
@@ -26,4 +37,5 @@ def test_asset_keys_groups_and_partitions() -> None:
 
 def test_jobs_and_sensors() -> None:
     assert defs.resolve_job_def("datasets_job").partitions_def is not None
+    assert defs.resolve_job_def("exports_job").description
     assert defs.resolve_sensor_def("tenant_sensor").description

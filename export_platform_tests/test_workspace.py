@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from export_platform_tests.conftest import free_port
+from export_platform_tests.test_definitions import DATASET_KEYS, EXPORT_KEYS
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -50,16 +51,8 @@ def test_webserver_serves_the_assets(tmp_path: Path) -> None:
             f"{base}/graphql", data=json.dumps(query).encode(), headers={"Content-Type": "application/json"}
         )
         nodes = json.load(urllib.request.urlopen(request, timeout=30))["data"]["assetNodes"]
-        assert sorted(n["assetKey"]["path"][0] for n in nodes) == [
-            "accounts",
-            "audit_log",
-            "bills",
-            "customers",
-            "inventory",
-            "sale_items",
-            "sales",
-        ]
-        assert {n["groupName"] for n in nodes} == {"datasets"}
+        assert sorted(n["assetKey"]["path"][0] for n in nodes) == sorted(DATASET_KEYS + EXPORT_KEYS)
+        assert {n["groupName"] for n in nodes} == {"datasets", "exports"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

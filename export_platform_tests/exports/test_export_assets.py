@@ -191,3 +191,25 @@ def test_bad_config_is_refused_before_anything_is_written(sqlite_source: str, tm
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "sales_pdf" and "row_cap" in failure.event_specific_data.error.to_string()
     assert not list((tmp_path / TENANT / "exports" / "sales").rglob("*.pdf"))
+
+
+def test_empty_month_renders_valid_files(sqlite_source: str, tmp_path: Path) -> None:
+    """January 2024 predates every row but the chart of accounts."""
+    result = materialize_exports(sqlite_source, str(tmp_path), f"2024-01|{TENANT}")
+    assert result.success
+    counts = {
+        e.asset_key.to_user_string(): e.materialization.metadata["record_count"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() in EXPORT_NAMES
+    }
+    assert sorted(counts) == EXPORT_NAMES
+    assert {k: v for k, v in counts.items() if not k.startswith("accounts")} == dict.fromkeys(
+        [k for k in EXPORT_NAMES if not k.startswith("accounts")], 0
+    )
+    folder = tmp_path / TENANT / "exports" / "sales" / "2024-01"
+    assert (folder / "sales_acme_2024-01.csv").read_bytes().count(b"\r\n") == 1  # the header alone
+    sheet = load_workbook(folder / "sales_acme_2024-01.xlsx")["Sales"]
+    assert sheet["A2"].value == "No rows for this period."
+    reader = PdfReader(folder / "sales_acme_2024-01.pdf")
+    assert "No rows for this period." in "\n".join(p.extract_text() for p in reader.pages)
+    assert all(c.passed for c in result.get_asset_check_evaluations())

@@ -1,0 +1,208 @@
+"""Renderers on small explicit frames, read back with independent readers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from decimal import Decimal as D
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from export_platform.exports.formats import count_xlsx_rows
+from export_platform.render.csv import CsvOptions, write_csv
+from export_platform.render.pdf import MAX_CELL_LINES, write_pdf
+from export_platform.render.report import NO_ROWS, Report, SummaryItem, Table
+from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK, write_workbook
+
+TZ = "Europe/Lisbon"
+
+
+def sample_frame(rows: int = 5) -> pl.LazyFrame:
+    texts = [
+        "=1+1",
+        "-50% off",
+        "plain, with comma",
+        'say "hi"',
+        "line\nbreak",
+        "@user",
+        "+44",
+        "北京",
+        "قهوة",
+    ]
+    return pl.LazyFrame(
+        {
+            "item_id": list(range(1, rows + 1)),
+            "name": [texts[i % len(texts)] for i in range(rows)],
+            "amount": [str(D("-12.30") + i) for i in range(rows)],
+            "margin_pct": ["12.50"] * rows,
+            "sold_at": [
+                dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC) + dt.timedelta(hours=i) for i in range(rows)
+            ],
+            "day": [dt.date(2026, 10, 1)] * rows,
+            "ok": [i % 2 == 0 for i in range(rows)],
+        },
+        schema={
+            "item_id": pl.Int64,
+            "name": pl.String,
+            "amount": pl.String,
+            "margin_pct": pl.String,
+            "sold_at": pl.Datetime("us", "UTC"),
+            "day": pl.Date,
+            "ok": pl.Boolean,
+        },
+    ).with_columns(
+        pl.col("amount").cast(pl.Decimal(18, 2)),
+        pl.col("margin_pct").cast(pl.Decimal(18, 2)),
+        pl.col("sold_at").dt.convert_time_zone(TZ),
+    )
+
+
+def table(frame: pl.LazyFrame, name: str = "Items") -> Table:
+    labels = {
+        "item_id": "Item ID",
+        "name": "Name",
+        "amount": "Amount",
+        "margin_pct": "Margin %",
+        "sold_at": "Sold At",
+        "day": "Day",
+        "ok": "OK",
+    }
+    return Table.of(name, frame, labels, list(labels))
+
+
+def report(frame: pl.LazyFrame) -> Report:
+    return Report(
+        "sales", "Sales", "acme", "Acme", "2026-10", TZ, "EUR", (SummaryItem("Rows", 5),), (table(frame),)
+    )
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "bom", "header"), [(",", True, True), (";", False, True), ("\t", True, False)]
+)
+def test_csv_dialects(tmp_path: Path, delimiter: str, bom: bool, header: bool) -> None:
+    path = tmp_path / "out.csv"
+    assert write_csv(table(sample_frame(9)), path, CsvOptions(delimiter, bom, header)) == 9
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") == bom
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.reader(source, delimiter=delimiter, strict=True))
+    if header:
+        assert rows.pop(0) == ["Item ID", "Name", "Amount", "Margin %", "Sold At", "Day", "OK"]
+    assert len(rows) == 9
+    names = [r[1] for r in rows]
+    assert names[:7] == [
+        "'=1+1",
+        "'-50% off",
+        "plain, with comma",
+        'say "hi"',
+        "line\nbreak",
+        "'@user",
+        "'+44",
+    ]
+    assert rows[0][2] == "-12.30"  # a negative number stays a number
+    assert rows[0][3] == "12.50"
+    # 00:30 UTC on Oct 25 is 01:30 summer time in Lisbon; an hour later the clocks have gone back.
+    assert rows[0][4] == "2026-10-25T01:30:00+01:00" and rows[1][4] == "2026-10-25T01:30:00+00:00"
+    assert rows[0][5] == "2026-10-01" and rows[0][6] == "true" and rows[1][6] == "false"
+
+
+@pytest.mark.parametrize("delimiter", [";;", "|", "", ".."])
+def test_csv_refuses_other_delimiters(delimiter: str) -> None:
+    with pytest.raises(ValueError, match="delimiter must be one of"):
+        CsvOptions(delimiter=delimiter)
+
+
+def test_empty_csv_is_header_only(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    assert write_csv(table(sample_frame(0)), path, CsvOptions()) == 0
+    assert path.read_bytes() == "\ufeffItem ID,Name,Amount,Margin %,Sold At,Day,OK\r\n".encode()
+
+
+def test_workbook_continues_past_the_sheet_limit(tmp_path: Path) -> None:
+    path = tmp_path / "out.xlsx"
+    written = write_workbook(report(sample_frame(25)), path, max_rows_per_sheet=11)
+    assert written == {"Items": 25}
+    workbook = load_workbook(path, read_only=True)
+    assert workbook.sheetnames == ["Summary", "Items", "Items (2)", "Items (3)"]
+    sizes = [len(list(workbook[name].iter_rows(min_row=2))) for name in workbook.sheetnames[1:]]
+    assert sizes == [10, 10, 5]
+    ids = [
+        r[0]
+        for name in workbook.sheetnames[1:]
+        for r in workbook[name].iter_rows(min_row=2, values_only=True)
+    ]
+    assert ids == list(range(1, 26))
+    workbook.close()
+    assert count_xlsx_rows(path, "Items") == 25
+
+
+def test_workbook_cells(tmp_path: Path) -> None:
+    path = tmp_path / "out.xlsx"
+    long_text = "x" * (EXCEL_MAX_CELL_CHARS + 500)
+    frame = sample_frame(2).with_columns(pl.Series("name", ["=SUM(A1)", long_text]))
+    write_workbook(report(frame), path)
+    sheet = load_workbook(path)["Items"]
+    assert sheet["B2"].value == "=SUM(A1)" and sheet["B2"].data_type == "s"
+    assert len(sheet["B3"].value) == EXCEL_MAX_CELL_CHARS and sheet["B3"].value.endswith(TRUNCATION_MARK)
+    assert sheet["C2"].value == D("-12.30") or sheet["C2"].value == -12.3
+    assert sheet["C2"].number_format == "#,##0.00" and sheet["D2"].number_format == '0.00"%"'
+    assert sheet["E2"].value == dt.datetime(2026, 10, 25, 1, 30) and sheet["E2"].is_date
+    assert sheet["F2"].value == dt.datetime(2026, 10, 1) and sheet["F2"].number_format == "yyyy-mm-dd"
+    assert sheet["G2"].value is True and sheet["G3"].value is False
+    assert sheet["A1"].font.bold and sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:G3"
+
+
+def test_empty_workbook_says_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    assert write_workbook(report(sample_frame(0)), path) == {"Items": 0}
+    sheet = load_workbook(path)["Items"]
+    assert sheet["A1"].value == "Item ID" and sheet["A2"].value == NO_ROWS
+    assert count_xlsx_rows(path, "Items") == 0
+
+
+def test_same_report_same_bytes(tmp_path: Path) -> None:
+    digests = set()
+    for name in ("a", "b"):
+        write_workbook(report(sample_frame(30)), tmp_path / f"{name}.xlsx")
+        write_pdf(report(sample_frame(30)), tmp_path / f"{name}.pdf")
+        digests.add(
+            tuple(
+                hashlib.sha256((tmp_path / f"{name}.{ext}").read_bytes()).hexdigest()
+                for ext in ("xlsx", "pdf")
+            )
+        )
+    assert len(digests) == 1
+
+
+def test_pdf_row_cap_is_stated(tmp_path: Path) -> None:
+    path = tmp_path / "capped.pdf"
+    assert write_pdf(report(sample_frame(400)), path, row_cap=150) == {"Items": 150}
+    reader = PdfReader(path)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Showing the first 150 of 400 rows: 250 rows were left out (row cap 150)." in text
+    assert "Items (400 rows)" in text
+    assert f"Page {len(reader.pages)} of {len(reader.pages)}" in text
+
+
+def test_pdf_wraps_long_text_and_caps_a_giant_cell(tmp_path: Path) -> None:
+    path = tmp_path / "long.pdf"
+    words = " ".join(f"word{i}" for i in range(20_000))
+    frame = sample_frame(2).with_columns(pl.Series("name", ["short", words]))
+    write_pdf(report(frame), path)
+    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    assert "word0" in text and "word40" in text  # wrapped onto further lines, not cut at the column edge
+    assert "more characters)" in text and f"word{MAX_CELL_LINES * 100}" not in text
+
+
+def test_empty_pdf_is_one_page_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "empty.pdf"
+    assert write_pdf(report(sample_frame(0)), path) == {"Items": 0}
+    reader = PdfReader(path)
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert NO_ROWS in text and "Page 1 of 1" in text
