@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+PUBLISHED_FILE_MODE = 0o644
 MULTIPART_PART_SIZE = 8 * 1024 * 1024  # S3 needs at least 5 MiB for every part but the last
 
 
@@ -58,6 +59,7 @@ class LocalObjectStore:
         os.close(fd)
         try:
             yield Path(temporary)
+            os.chmod(temporary, PUBLISHED_FILE_MODE)  # mkstemp makes it private to this user
             os.replace(temporary, final)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -49,6 +49,7 @@ def test_local_layout(sqlite_source: str, tmp_path: Path) -> None:
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
         "acme/data/sales/2026-10.parquet"
     ]
+    assert (tmp_path / "acme/data/sales/2026-10.parquet").stat().st_mode & 0o777 == 0o644
 
 
 def test_interrupted_local_write_leaves_nothing(tmp_path: Path) -> None:
