@@ -44,6 +44,7 @@ def test_seed_sync_and_materialize_from_the_command_line(tmp_path: Path) -> None
     assert synced.returncode == 0, synced.stderr
     assert "tenants added: acme, globex" in synced.stdout
 
+    # The README's command for one tenant's month in every format.
     materialized = run(
         str(BIN / "dagster"),
         "asset",
@@ -51,7 +52,7 @@ def test_seed_sync_and_materialize_from_the_command_line(tmp_path: Path) -> None
         "-m",
         "export_platform.definitions",
         "--select",
-        "sales",
+        "group:datasets or group:exports",
         "--partition",
         "2026-10|acme",
         env=env,
@@ -59,6 +60,14 @@ def test_seed_sync_and_materialize_from_the_command_line(tmp_path: Path) -> None
     assert materialized.returncode == 0, materialized.stderr[-3000:]
     frame = pl.read_parquet(tmp_path / "artifacts" / "acme" / "data" / "sales" / "2026-10.parquet")
     assert frame.height > 0 and set(frame["tenant_id"]) == {"acme"}
+    folder = tmp_path / "artifacts" / "acme" / "exports" / "sales" / "2026-10"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "manifest.json",
+        "sales_acme_2026-10.csv",
+        "sales_acme_2026-10.pdf",
+        "sales_acme_2026-10.xlsx",
+    ]
+    assert not (tmp_path / "artifacts" / "globex").exists()
 
 
 def test_seed_refuses_bad_options(tmp_path: Path) -> None:
