@@ -11,7 +11,6 @@ from pathlib import Path
 
 SOURCE_URL_VAR = "EXPORT_SOURCE_URL"
 ARTIFACT_ROOT_VAR = "EXPORT_ARTIFACT_ROOT"
-SMTP_URL_VAR = "EXPORT_SMTP_URL"
 
 
 def local_state_dir() -> Path:

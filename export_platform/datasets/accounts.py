@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from export_platform.datasets.spec import Column, DatasetSpec, TenantReader, money, tenant_of
 from export_platform.datasets.window import ReportWindow
+from export_platform.source import schema
 from export_platform.source import schema as s
 from export_platform.source.database import MONEY
 
@@ -78,7 +79,7 @@ def rolled_up_balances(accounts: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFr
 def accounting_equation(accounts: pl.DataFrame) -> dict[str, object]:
     """Root balances by type and whether assets = liabilities + equity + (income - expenses)."""
     roots = accounts.filter(pl.col("depth") == 0).group_by("account_type").agg(pl.col("balance").sum())
-    totals = {t: 0 for t in ("assets", "liabilities", "equity", "income", "expenses")}
+    totals = dict.fromkeys(schema.ACCOUNT_TYPES, 0)
     totals.update(dict(roots.iter_rows()))
     right = totals["liabilities"] + totals["equity"] + totals["income"] - totals["expenses"]
     return {**{k: str(v) for k, v in totals.items()}, "balanced": totals["assets"] == right}

@@ -22,7 +22,6 @@ AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("aging_61_90", 61, 90),
     ("aging_over_90", 91, None),
 )
-CREDIT_STATUSES = ("good", "over_limit", "blocked")
 RECENT_TRANSACTIONS = 50
 TRANSACTION_FIELDS = ("occurred_at", "kind", "amount", "due_at", "reference")
 

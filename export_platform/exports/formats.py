@@ -145,4 +145,3 @@ PDF = ExportFormat(
     _render_pdf,
     lambda path, config, report: count_pdf_rows(path),
 )
-FORMATS = {f.name: f for f in (CSV, XLSX, PDF)}

@@ -14,7 +14,9 @@ import polars as pl
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.customers import AGING_BUCKETS
+from export_platform.datasets.inventory import STOCK_STATUSES
 from export_platform.render.report import Kind, Report, SummaryItem, Table
+from export_platform.source.schema import ACCOUNT_TYPES
 
 Frames = dict[str, pl.LazyFrame]
 
@@ -189,6 +191,10 @@ def customers_report(frames: Frames):
 # -- inventory ------------------------------------------------------------------------------------
 
 
+def stock_status_counts() -> list[pl.Expr]:
+    return [(pl.col("stock_status") == status).sum().alias(status) for status in STOCK_STATUSES]
+
+
 def storefront_breakdown(inventory: pl.LazyFrame) -> pl.LazyFrame:
     return (
         inventory.group_by("storefront_id", "storefront")
@@ -197,10 +203,7 @@ def storefront_breakdown(inventory: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("quantity_on_hand").sum().alias("units"),
             pl.col("stock_value").sum(),
             pl.col("retail_value").sum(),
-            *(
-                (pl.col("stock_status") == s).sum().alias(s)
-                for s in ("in_stock", "low_stock", "out_of_stock")
-            ),
+            *stock_status_counts(),
         )
         .sort("storefront_id")
     )
@@ -216,7 +219,7 @@ def inventory_report(frames: Frames):
         pl.col("quantity_on_hand").sum(),
         pl.col("stock_value").sum(),
         pl.col("retail_value").sum(),
-        *((pl.col("stock_status") == s).sum().alias(s) for s in ("in_stock", "low_stock", "out_of_stock")),
+        *stock_status_counts(),
     )
     summary = (
         _count("Stock items (product x storefront)", totals["items"]),
@@ -329,7 +332,7 @@ def accounts_report(frames: Frames):
     summary = (
         _count("Accounts", totals["accounts"]),
         _count("Active accounts", totals["active"]),
-        *(_money(t.title(), roots.get(t)) for t in ("assets", "liabilities", "equity", "income", "expenses")),
+        *(_money(t.title(), roots.get(t)) for t in ACCOUNT_TYPES),
         _money("Trial balance debits", tb["debit"]),
         _money("Trial balance credits", tb["credit"]),
     )
@@ -431,22 +434,15 @@ PDF_SKIPPED_TABLES = ("Credit Aging",)
 
 def build_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) -> Report:
     summary, tables = LAYOUTS[dataset](frames)
-    return Report(
-        dataset=dataset,
-        title=DATASETS_BY_NAME[dataset].title,
-        tenant=tenant.slug,
-        tenant_name=tenant.name,
-        period=month,
-        timezone=tenant.timezone,
-        currency=tenant.currency,
-        summary=tuple(summary),
-        tables=tuple(tables),
-        pdf_columns=PDF_COLUMNS,
-    )
+    return _report(dataset, tenant, month, tuple(summary), tuple(tables))
 
 
 def flat_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) -> Report:
     """A report of just the dataset's flat table, without summary figures: what a CSV holds."""
+    return _report(dataset, tenant, month, (), (dataset_table(dataset, frames[dataset]),))
+
+
+def _report(dataset: str, tenant: TenantInfo, month: str, summary: tuple, tables: tuple) -> Report:
     return Report(
         dataset=dataset,
         title=DATASETS_BY_NAME[dataset].title,
@@ -455,6 +451,7 @@ def flat_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) ->
         period=month,
         timezone=tenant.timezone,
         currency=tenant.currency,
-        summary=(),
-        tables=(dataset_table(dataset, frames[dataset]),),
+        summary=summary,
+        tables=tables,
+        pdf_columns=PDF_COLUMNS,
     )

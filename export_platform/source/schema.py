@@ -198,6 +198,3 @@ journal_lines = sa.Table(
 TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
 
 ACCOUNT_TYPES = ("assets", "liabilities", "equity", "income", "expenses")
-SALE_STATUSES = ("completed", "cancelled", "refunded")
-CUSTOMER_TYPES = ("retail", "wholesale")
-CREDIT_KINDS = ("charge", "payment")

@@ -10,10 +10,6 @@ def dataset_key(tenant: str, dataset: str, month: str) -> str:
     return f"{validate_tenant_slug(tenant)}/data/{dataset}/{validate_month(month)}.parquet"
 
 
-def tenant_prefix(tenant: str) -> str:
-    return f"{validate_tenant_slug(tenant)}/"
-
-
 def export_folder(tenant: str, dataset: str, month: str) -> str:
     return f"{validate_tenant_slug(tenant)}/exports/{dataset}/{validate_month(month)}"
 
