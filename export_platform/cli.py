@@ -94,6 +94,52 @@ def tenants_sync() -> None:
 
 
 @main.command()
+@click.option("--tenant", default=None, help="Only this tenant's exports.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "processing", "success", "failed", "emailed"]),
+    default=None,
+    help="Only exports in this status.",
+)
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="How many, newest first."
+)
+def history(tenant: str | None, status: str | None, limit: int) -> None:
+    """List export attempts, newest first: who asked, what, the outcome, and where the file is.
+
+    Reads the export_history table of the database in EXPORT_SOURCE_URL.
+    """
+    from export_platform.partitions import InvalidPartitionKey, validate_tenant_slug
+    from export_platform.tracking.history import ExportHistory
+
+    if tenant is not None:
+        try:
+            validate_tenant_slug(tenant)
+        except InvalidPartitionKey as exc:
+            raise click.BadParameter(str(exc), param_hint="--tenant") from exc
+    rows = ExportHistory(url=settings.source_url()).entries(tenant=tenant, status=status, limit=limit)
+    if not rows:
+        click.echo(
+            "no exports recorded"
+            + (f" for {tenant}" if tenant else "")
+            + (f" with status {status}" if status else "")
+        )
+        return
+    click.echo(
+        f"{'created (UTC)':<20} {'tenant':<10} {'export':<16} {'partition':<18} {'status':<10} {'rows':>8}  "
+        "requested by / file or error"
+    )
+    for row in rows:
+        created = row["created_at"].strftime("%Y-%m-%d %H:%M:%S")
+        detail = row["uri"] if row["status"] in ("success", "emailed") else (row["error_message"] or "")
+        click.echo(
+            f"{created:<20} {row['tenant_id']:<10} {row['dataset'] + '_' + row['format']:<16} "
+            f"{row['partition_key'] or '':<18} {row['status']:<10} {row['record_count'] or 0:>8}  "
+            f"{row['requested_by']}: {detail.splitlines()[0] if detail else ''}"
+        )
+
+
+@main.command()
 @click.option("--tenants", "tenant_count", default=3, show_default=True, help="How many demo tenants.")
 @click.option("--month", default=None, help="The month to export, YYYY-MM [default: last month].")
 @click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")

@@ -6,7 +6,7 @@ from export_platform import settings
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.datasets.assets import dataset_assets, datasets_job
 from export_platform.exports.assets import export_assets, exports_job
-from export_platform.resources import source_database
+from export_platform.resources import export_history, source_database
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 
@@ -20,5 +20,6 @@ defs = dg.Definitions(
         "source": source_database(),
         "dataset_io_manager": DatasetParquetIOManager(root=settings.artifact_root()),
         "artifacts": ArtifactStore(root=settings.artifact_root()),
+        "history": export_history(),
     },
 )

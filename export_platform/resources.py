@@ -58,3 +58,12 @@ def source_database() -> SourceDatabase:
     if os.environ.get(settings.SOURCE_URL_VAR):
         return SourceDatabase(url=dg.EnvVar(settings.SOURCE_URL_VAR))
     return SourceDatabase(url=settings.default_source_url())
+
+
+def export_history():
+    """The platform tables live in the configured database, in their own schema."""
+    from export_platform.tracking.history import ExportHistory
+
+    if os.environ.get(settings.SOURCE_URL_VAR):
+        return ExportHistory(url=dg.EnvVar(settings.SOURCE_URL_VAR))
+    return ExportHistory(url=settings.default_source_url())

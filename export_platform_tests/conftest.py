@@ -156,12 +156,14 @@ def materialize_exports(
     root: str,
     partition: str,
     *,
+    artifact_root: str | None = None,
     with_datasets: bool = True,
     instance: dg.DagsterInstance | None = None,
     run_config: dict | None = None,
 ):
     from export_platform.exports.assets import export_assets
     from export_platform.storage.artifacts import ArtifactStore
+    from export_platform.tracking.history import ExportHistory
 
     tenant = partition.split("|")[1]
     return dg.materialize(
@@ -172,7 +174,8 @@ def materialize_exports(
         resources={
             "source": SourceDatabase(url=source_url),
             "dataset_io_manager": DatasetParquetIOManager(root=root),
-            "artifacts": ArtifactStore(root=root),
+            "artifacts": ArtifactStore(root=artifact_root or root),
+            "history": ExportHistory(url=source_url),
         },
         run_config=run_config,
         raise_on_error=False,

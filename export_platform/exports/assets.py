@@ -18,8 +18,10 @@ from export_platform.exports.formats import CSV, PDF, XLSX, ExportFormat
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame
 from export_platform.render.layouts import SHEET_NAMES, TenantInfo, build_report, flat_report
+from export_platform.render.report import Report
 from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
+from export_platform.tracking.history import ExportHistory, requested_by
 
 EXPORT_GROUP = "exports"
 ARTIFACT_CHECK = "artifact_matches_metadata"
@@ -89,41 +91,47 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         config: config_type,
         source: SourceDatabase,
         artifacts: ArtifactStore,
+        history: ExportHistory,
         **frames: pl.LazyFrame,
     ):
         started = time.perf_counter()
         partition = parse_partition_key(context.partition_key)
-        tenant = source.tenant(partition.tenant)
-        tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
-        make_report = flat_report if fmt is CSV else build_report
-        report = make_report(dataset, frames, tenant_info, partition.month)
-        with artifacts.publishing(partition.tenant, dataset, partition.month, fmt.name) as (key, path):
-            record_count = fmt.render(report, path, config)
-            size, sha256 = path.stat().st_size, sha256_of(path)
-        published = PublishedFile(
-            format=fmt.name,
-            file_name=key.rsplit("/", 1)[1],
-            key=key,
-            uri=artifacts.store.uri(key),
-            size=size,
-            sha256=sha256,
-            record_count=record_count,
-            content_type=fmt.content_type,
-            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        entry = history.start(
+            tenant=partition.tenant,
+            requested_by=requested_by(context.run.tags),
+            dataset=dataset,
+            fmt=fmt.name,
+            partition_key=partition.key,
+            run_id=context.run_id,
+            filters=config.model_dump(),
         )
-        artifacts.record(partition.tenant, dataset, partition.month, published)
+        try:
+            history.move(entry, "processing")
+            published, report = publish_export(dataset, fmt, config, partition, frames, source, artifacts)
+        except Exception as exc:
+            history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
+            raise
+        history.move(
+            entry,
+            "success",
+            record_count=published.record_count,
+            file_size_bytes=published.size,
+            sha256=published.sha256,
+            uri=published.uri,
+        )
         check = verify_artifact(artifacts, published, fmt, config, report)
-        link = artifacts.download_url(key)
-        context.log.info(f"{key}: {record_count} rows, {size} bytes")
+        link = artifacts.download_url(published.key)
+        context.log.info(f"{published.key}: {published.record_count} rows, {published.size} bytes")
         return dg.MaterializeResult(
             metadata={
-                "record_count": record_count,
-                "dagster/row_count": record_count,
-                "file_size_bytes": size,
-                "sha256": sha256,
+                "record_count": published.record_count,
+                "dagster/row_count": published.record_count,
+                "file_size_bytes": published.size,
+                "sha256": published.sha256,
                 "uri": published.uri,
                 "download": dg.MetadataValue.url(link) if link else dg.MetadataValue.path(published.uri),
                 "duration_s": round(time.perf_counter() - started, 3),
+                "history_id": entry,
                 "preview": dg.MetadataValue.md(
                     markdown_preview(csv_frame(report.main_table).head(10).collect())
                 ),
@@ -132,6 +140,38 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         )
 
     return export_asset
+
+
+def publish_export(
+    dataset: str,
+    fmt: ExportFormat,
+    config,
+    partition,
+    frames: dict[str, pl.LazyFrame],
+    source: SourceDatabase,
+    artifacts: ArtifactStore,
+) -> tuple[PublishedFile, Report]:
+    """Render the partition's report straight into the store, publish it whole, record it in the manifest."""
+    tenant = source.tenant(partition.tenant)
+    tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
+    make_report = flat_report if fmt is CSV else build_report
+    report = make_report(dataset, frames, tenant_info, partition.month)
+    with artifacts.publishing(partition.tenant, dataset, partition.month, fmt.name) as (key, path):
+        record_count = fmt.render(report, path, config)
+        size, sha256 = path.stat().st_size, sha256_of(path)
+    published = PublishedFile(
+        format=fmt.name,
+        file_name=key.rsplit("/", 1)[1],
+        key=key,
+        uri=artifacts.store.uri(key),
+        size=size,
+        sha256=sha256,
+        record_count=record_count,
+        content_type=fmt.content_type,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    artifacts.record(partition.tenant, dataset, partition.month, published)
+    return published, report
 
 
 def verify_artifact(

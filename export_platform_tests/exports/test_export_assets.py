@@ -213,3 +213,45 @@ def test_empty_month_renders_valid_files(sqlite_source: str, tmp_path: Path) -> 
     reader = PdfReader(folder / "sales_acme_2024-01.pdf")
     assert "No rows for this period." in "\n".join(p.extract_text() for p in reader.pages)
     assert all(c.passed for c in result.get_asset_check_evaluations())
+
+
+def test_every_export_attempt_is_in_the_history(exported: Exported, sqlite_source: str) -> None:
+    from export_platform.tracking.history import ExportHistory
+
+    run_ids = {exported.first.run_id, exported.second.run_id}
+    rows = [
+        r
+        for r in ExportHistory(url=sqlite_source).entries(tenant=TENANT, limit=10_000)
+        if r["run_id"] in run_ids
+    ]
+    assert len(rows) == 38 and {r["status"] for r in rows} == {"success"}
+    for row in rows:
+        meta = exported.metadata(
+            f"{row['dataset']}_{row['format']}",
+            "first" if row["run_id"] == exported.first.run_id else "second",
+        )
+        assert (row["sha256"], row["uri"], row["record_count"], row["file_size_bytes"]) == (
+            meta["sha256"],
+            meta["uri"],
+            meta["record_count"],
+            meta["file_size_bytes"],
+        )
+        assert row["partition_key"] == f"{MONTH}|{TENANT}" and row["requested_by"] == "manual"
+
+
+def test_a_failed_export_is_recorded_with_its_cause(
+    sqlite_source: str, s3_server: str, tmp_path: Path
+) -> None:
+    from export_platform.tracking.history import ExportHistory
+
+    result = materialize_exports(
+        sqlite_source, str(tmp_path), f"{MONTH}|{TENANT}", artifact_root="s3://no-such-bucket/platform"
+    )
+    assert not result.success
+    rows = [
+        r
+        for r in ExportHistory(url=sqlite_source).entries(tenant=TENANT, status="failed", limit=10_000)
+        if r["run_id"] == result.run_id
+    ]
+    assert rows and all("NoSuchBucket" in r["error_message"] for r in rows)
+    assert all(r["finished_at"] is not None and r["sha256"] is None for r in rows)

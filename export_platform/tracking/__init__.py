@@ -1,0 +1,1 @@
+"""Tracking: the platform tables and the export history."""

@@ -1,0 +1,55 @@
+"""The platform's own tables, kept in their own schema (``export_platform``) of the configured database.
+
+On SQLite, which has no schemas, the tables sit beside the source tables in the same file.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+PLATFORM_SCHEMA = "export_platform"
+EXPORT_STATUSES = ("pending", "processing", "success", "failed", "emailed")
+
+metadata = sa.MetaData(schema=PLATFORM_SCHEMA)
+
+export_history = sa.Table(
+    "export_history",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(63), nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=False, doc="a user, or schedule:<name> / sensor:<name>"),
+    sa.Column("dataset", sa.String(32), nullable=False),
+    sa.Column("format", sa.String(8), nullable=False),
+    sa.Column("filters", sa.Text, doc="JSON: the options and filters the export ran with"),
+    sa.Column("partition_key", sa.String(80)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("record_count", sa.BigInteger),
+    sa.Column("file_size_bytes", sa.BigInteger),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("uri", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("emailed_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(f"status IN {EXPORT_STATUSES!r}", name="export_history_status"),
+    sa.Index("ix_export_history_tenant_created", "tenant_id", "created_at"),
+    sa.Index("ix_export_history_status", "status"),
+)
+
+
+def engine_for(url: sa.URL, dialect: str) -> sa.Engine:
+    """An engine whose statements find the platform tables on either dialect."""
+    engine = sa.create_engine(url)
+    if dialect == "sqlite":
+        return engine.execution_options(schema_translate_map={PLATFORM_SCHEMA: None})
+    return engine
+
+
+def create_platform_tables(engine: sa.Engine) -> None:
+    """Create the platform schema and tables if they are missing. Idempotent."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.schema.CreateSchema(PLATFORM_SCHEMA, if_not_exists=True))
+        metadata.create_all(conn)
