@@ -93,6 +93,157 @@ def tenants_sync() -> None:
     click.echo(f"tenants added: {', '.join(plan.add) or 'none'}; removed: {', '.join(plan.remove) or 'none'}")
 
 
+def _schedule_store():
+    from export_platform.tracking.history import ExportHistory
+    from export_platform.tracking.schedules import ScheduleStore
+
+    return ScheduleStore(ExportHistory(url=settings.source_url()).engine)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@main.group()
+def schedules() -> None:
+    """Manage tenants' export schedules (run by export_schedule_sensor).
+
+    Schedules live in the platform tables of the database in EXPORT_SOURCE_URL.
+    """
+
+
+@schedules.command("add")
+@click.option("--tenant", required=True, help="Tenant slug, e.g. acme.")
+@click.option("--name", required=True, help="A name unique within the tenant, e.g. 'Monthly close'.")
+@click.option(
+    "--datasets",
+    required=True,
+    help="Comma-separated: sales,customers,inventory,audit_log,bills,accounts,sale_items.",
+)
+@click.option("--formats", required=True, help="Comma-separated: csv,xlsx,pdf.")
+@click.option("--cadence", required=True, type=click.Choice(["daily", "weekly", "monthly"]))
+@click.option(
+    "--at", "time_of_day", default="06:00", show_default=True, help="Time of day, HH:MM, in --timezone."
+)
+@click.option(
+    "--day-of-week",
+    type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
+    help="For weekly schedules.",
+)
+@click.option(
+    "--day-of-month", help="For monthly schedules: 1-31 (past the month's end means its last day) or 'last'."
+)
+@click.option("--timezone", default="UTC", show_default=True, help="IANA timezone, e.g. Europe/Lisbon.")
+@click.option("--recipients", default="", help="Comma-separated e-mail addresses.")
+@click.option("--subject", default=None, help="E-mail subject.")
+@click.option("--message", default=None, help="E-mail message.")
+def schedules_add(
+    tenant,
+    name,
+    datasets,
+    formats,
+    cadence,
+    time_of_day,
+    day_of_week,
+    day_of_month,
+    timezone,
+    recipients,
+    subject,
+    message,
+) -> None:
+    """Add a schedule. Each run exports the month before the due day: a run on the 1st exports the
+    month just ended, any other run the month to date."""
+    from pydantic import ValidationError
+
+    from export_platform.errors import UnknownTenant
+    from export_platform.resources import SourceDatabase
+    from export_platform.tracking.schedules import WEEKDAYS, ScheduleSpec
+
+    try:
+        spec = ScheduleSpec(
+            tenant=tenant,
+            name=name,
+            datasets=_split(datasets),
+            formats=_split(formats),
+            cadence=cadence,
+            time_of_day=time_of_day,
+            day_of_week=WEEKDAYS.index(day_of_week) if day_of_week else None,
+            day_of_month=day_of_month,
+            timezone=timezone,
+            recipients=_split(recipients),
+            subject=subject,
+            message=message,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'schedule'}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.UsageError(f"invalid schedule: {problems}") from exc
+    try:
+        SourceDatabase(url=settings.source_url()).tenant(spec.tenant)
+    except UnknownTenant as exc:
+        raise click.UsageError(str(exc)) from exc
+    import sqlalchemy as sa
+
+    try:
+        schedule = _schedule_store().add(spec)
+    except sa.exc.IntegrityError as exc:
+        raise click.UsageError(f"tenant {tenant} already has a schedule named {name!r}") from exc
+    click.echo(f"added schedule {schedule.id} for {tenant}: {name}")
+
+
+@schedules.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's schedules.")
+def schedules_list(tenant: str | None) -> None:
+    """List schedules: when each runs, what it exports, and to whom."""
+    from export_platform.tracking.schedules import WEEKDAYS
+
+    found = _schedule_store().list(tenant=tenant)
+    if not found:
+        click.echo("no schedules")
+    for schedule in found:
+        spec = schedule.spec
+        when = {
+            "daily": "daily",
+            "weekly": f"weekly on {WEEKDAYS[spec.day_of_week or 0]}",
+            "monthly": f"monthly on day {spec.day_of_month}",
+        }[spec.cadence]
+        state = "active" if schedule.is_active else "paused"
+        click.echo(
+            f"{schedule.id}  {spec.tenant:<10} {spec.name!r:<24} {state:<7} {when} at {spec.time_of_day} "
+            f"{spec.timezone}: {', '.join(schedule.export_assets)} -> {', '.join(spec.recipients) or '-'}"
+        )
+
+
+def _set_active(schedule_id: str, active: bool) -> None:
+    if not _schedule_store().set_active(schedule_id, active):
+        raise click.UsageError(f"no schedule {schedule_id}")
+    click.echo(f"schedule {schedule_id} {'resumed' if active else 'paused'}")
+
+
+@schedules.command("pause")
+@click.argument("schedule_id")
+def schedules_pause(schedule_id: str) -> None:
+    """Stop a schedule from running until it is resumed."""
+    _set_active(schedule_id, False)
+
+
+@schedules.command("resume")
+@click.argument("schedule_id")
+def schedules_resume(schedule_id: str) -> None:
+    """Let a paused schedule run again."""
+    _set_active(schedule_id, True)
+
+
+@schedules.command("remove")
+@click.argument("schedule_id")
+def schedules_remove(schedule_id: str) -> None:
+    """Delete a schedule."""
+    if not _schedule_store().remove(schedule_id):
+        raise click.UsageError(f"no schedule {schedule_id}")
+    click.echo(f"schedule {schedule_id} removed")
+
+
 @main.command()
 @click.option("--tenant", default=None, help="Only this tenant's exports.")
 @click.option(

@@ -39,3 +39,4 @@ def test_jobs_and_sensors() -> None:
     assert defs.resolve_job_def("datasets_job").partitions_def is not None
     assert defs.resolve_job_def("exports_job").description
     assert defs.resolve_sensor_def("tenant_sensor").description
+    assert defs.resolve_sensor_def("export_schedule_sensor").description

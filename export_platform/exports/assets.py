@@ -14,7 +14,7 @@ import polars as pl
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import OWNER, markdown_preview
-from export_platform.exports.formats import CSV, PDF, XLSX, ExportFormat
+from export_platform.exports.formats import CSV, EXPORTS, XLSX, ExportFormat
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame
 from export_platform.render.layouts import SHEET_NAMES, TenantInfo, build_report, flat_report
@@ -28,14 +28,6 @@ ARTIFACT_CHECK = "artifact_matches_metadata"
 
 # Which datasets each report reads: the sales workbook and report carry the line items too.
 REPORT_INPUTS = {"sales": ("sales", "sale_items")}
-EXPORTS: tuple[tuple[str, ExportFormat], ...] = (
-    *(
-        (dataset, fmt)
-        for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
-        for fmt in (CSV, XLSX, PDF)
-    ),
-    ("sale_items", CSV),
-)
 
 
 def inputs_for(dataset: str, fmt: ExportFormat) -> tuple[str, ...]:

@@ -145,3 +145,17 @@ PDF = ExportFormat(
     _render_pdf,
     lambda path, config, report: count_pdf_rows(path),
 )
+
+# Every export the platform offers: three formats per dataset, and the line items as CSV only (the sales
+# workbook and report carry them already).
+EXPORTS: tuple[tuple[str, ExportFormat], ...] = (
+    *(
+        (dataset, fmt)
+        for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
+        for fmt in (CSV, XLSX, PDF)
+    ),
+    ("sale_items", CSV),
+)
+EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
+    dataset: tuple(fmt.name for other, fmt in EXPORTS if other == dataset) for dataset, _ in EXPORTS
+}

@@ -117,8 +117,10 @@ class ExportHistory(dg.ConfigurableResource):
 
 def requested_by(tags: Mapping[str, str]) -> str:
     """Who asked for a run, from its tags: a schedule, a sensor, a named user, or a manual launch."""
+    if "export_platform/requested_by" in tags:
+        return tags["export_platform/requested_by"]
     if "dagster/schedule_name" in tags:
         return f"schedule:{tags['dagster/schedule_name']}"
     if "dagster/sensor_name" in tags:
         return f"sensor:{tags['dagster/sensor_name']}"
-    return tags.get("export_platform/requested_by") or tags.get("user") or "manual"
+    return tags.get("user") or "manual"

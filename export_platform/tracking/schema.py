@@ -38,6 +38,43 @@ export_history = sa.Table(
     sa.Index("ix_export_history_status", "status"),
 )
 
+CADENCES = ("daily", "weekly", "monthly")
+
+export_schedules = sa.Table(
+    "export_schedules",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(63), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("datasets", sa.Text, nullable=False, doc="JSON list of dataset names"),
+    sa.Column("formats", sa.Text, nullable=False, doc="JSON list of csv, xlsx, pdf"),
+    sa.Column("cadence", sa.String(8), nullable=False),
+    sa.Column("time_of_day", sa.String(5), nullable=False, doc="HH:MM in the schedule's timezone"),
+    sa.Column("day_of_week", sa.Integer, doc="0 = Monday, for weekly schedules"),
+    sa.Column("day_of_month", sa.String(4), doc="1-31 or 'last', for monthly schedules"),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("recipients", sa.Text, nullable=False, doc="JSON list of e-mail addresses"),
+    sa.Column("subject", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(f"cadence IN {CADENCES!r}", name="export_schedules_cadence"),
+    sa.UniqueConstraint("tenant_id", "name", name="export_schedules_tenant_name"),
+)
+
+notification_settings = sa.Table(
+    "notification_settings",
+    metadata,
+    sa.Column("tenant_id", sa.String(63), primary_key=True),
+    sa.Column("notify_on_success", sa.Boolean, nullable=False),
+    sa.Column("notify_on_failure", sa.Boolean, nullable=False),
+    sa.Column("default_recipients", sa.Text, nullable=False, doc="JSON list of e-mail addresses"),
+    sa.Column("failure_recipients", sa.Text, nullable=False, doc="JSON list of e-mail addresses"),
+    sa.Column("sender_name", sa.Text),
+    sa.Column("reply_to", sa.Text),
+    sa.Column("allowed_domains", sa.Text, nullable=False, doc="JSON list of allowed recipient domains"),
+)
+
 
 def engine_for(url: sa.URL, dialect: str) -> sa.Engine:
     """An engine whose statements find the platform tables on either dialect."""

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from export_platform.definitions import defs
-from export_platform.exports.assets import EXPORTS
+from export_platform.exports.formats import EXPORTS
 from export_platform.render.layouts import SHEET_NAMES
 from export_platform_tests.conftest import MONTH, TENANT, Exported, Materialized, materialize_exports
 

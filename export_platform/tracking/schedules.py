@@ -1,0 +1,250 @@
+"""Tenants' export schedules: what a schedule may say (validated in one place), where schedules are
+stored, and when one falls due.
+
+Due times are computed in the schedule's own timezone, so "06:00 in Lisbon" stays 06:00 across
+daylight-saving changes. A time that does not exist on a spring-forward day runs as far past the jump
+as it was asked for (02:30 in New York runs at 03:30); a time that happens twice on a fall-back day
+runs at its first occurrence. A monthly
+day past the month's end (31 in April, 29-31 in February) and ``last`` both mean the month's last day.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from export_platform.exports.formats import EXPORT_FORMATS
+from export_platform.partitions import validate_tenant_slug
+from export_platform.tracking.schema import CADENCES, export_schedules
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_EMAIL = re.compile(r"[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+class ScheduleSpec(BaseModel):
+    """A schedule as a tenant asks for it. Invalid input fails here, naming the field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant: str
+    name: str = Field(min_length=1, max_length=200)
+    datasets: tuple[str, ...] = Field(min_length=1)
+    formats: tuple[str, ...] = Field(min_length=1)
+    cadence: str
+    time_of_day: str = "06:00"
+    day_of_week: int | None = Field(default=None, ge=0, le=6)
+    day_of_month: str | None = None
+    timezone: str = "UTC"
+    recipients: tuple[str, ...] = ()
+    subject: str | None = None
+    message: str | None = None
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return validate_tenant_slug(value)
+
+    @field_validator("datasets")
+    @classmethod
+    def _datasets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [d for d in value if d not in EXPORT_FORMATS]
+        if unknown:
+            raise ValueError(f"unknown dataset(s) {unknown}; choose from {sorted(EXPORT_FORMATS)}")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [f for f in value if f not in ("csv", "xlsx", "pdf")]
+        if unknown:
+            raise ValueError(f"unknown format(s) {unknown}; choose from csv, xlsx, pdf")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("cadence")
+    @classmethod
+    def _cadence(cls, value: str) -> str:
+        if value not in CADENCES:
+            raise ValueError(f"cadence must be one of {', '.join(CADENCES)}")
+        return value
+
+    @field_validator("time_of_day")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not _TIME.fullmatch(value):
+            raise ValueError("time_of_day must be HH:MM on a 24-hour clock")
+        return value
+
+    @field_validator("day_of_month")
+    @classmethod
+    def _day_of_month(cls, value: str | None) -> str | None:
+        if value is not None and value != "last" and not (value.isdigit() and 1 <= int(value) <= 31):
+            raise ValueError("day_of_month must be 1-31 or 'last'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Europe/Lisbon") from exc
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [r for r in value if not _EMAIL.fullmatch(r)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScheduleSpec:
+        if (self.cadence == "weekly") != (self.day_of_week is not None):
+            raise ValueError("day_of_week is required for weekly schedules and only for them")
+        if (self.cadence == "monthly") != (self.day_of_month is not None):
+            raise ValueError("day_of_month is required for monthly schedules and only for them")
+        missing = [f"{d}_{f}" for d in self.datasets for f in self.formats if f not in EXPORT_FORMATS[d]]
+        if missing:
+            raise ValueError(f"no such export(s): {missing}")
+        return self
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: str
+    spec: ScheduleSpec
+    is_active: bool
+    created_at: dt.datetime
+
+    @property
+    def export_assets(self) -> list[str]:
+        return [f"{d}_{f}" for d in self.spec.datasets for f in self.spec.formats]
+
+
+def _days_matching(spec: ScheduleSpec, day: dt.date) -> bool:
+    if spec.cadence == "daily":
+        return True
+    if spec.cadence == "weekly":
+        return day.weekday() == spec.day_of_week
+    last = calendar.monthrange(day.year, day.month)[1]
+    wanted = last if spec.day_of_month == "last" else min(int(spec.day_of_month), last)
+    return day.day == wanted
+
+
+def due_at(spec: ScheduleSpec, day: dt.date) -> dt.datetime:
+    """The UTC instant the schedule is due on ``day`` (a date in the schedule's timezone)."""
+    hour, minute = map(int, spec.time_of_day.split(":"))
+    # fold=0: a repeated (fall-back) time is its first occurrence; a skipped (spring-forward) time is
+    # read with the offset before the change, i.e. it runs that much after the clocks jumped.
+    return dt.datetime.combine(day, dt.time(hour, minute), ZoneInfo(spec.timezone)).astimezone(dt.UTC)
+
+
+def latest_due(schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
+    """The most recent due instant at or before ``now`` and not before the schedule existed."""
+    zone = ZoneInfo(schedule.spec.timezone)
+    today = now.astimezone(zone).date()
+    for back in range(0, 63):
+        day = today - dt.timedelta(days=back)
+        if not _days_matching(schedule.spec, day):
+            continue
+        instant = due_at(schedule.spec, day)
+        if instant <= now:
+            return instant if instant >= schedule.created_at else None
+    return None
+
+
+def partition_month(schedule: Schedule, due: dt.datetime) -> str:
+    """The month a run exports: the month of the day before it is due, in the schedule's timezone.
+    A run on the 1st exports the month just ended; any other run the month to date."""
+    local_day = due.astimezone(ZoneInfo(schedule.spec.timezone)).date() - dt.timedelta(days=1)
+    return local_day.strftime("%Y-%m")
+
+
+class ScheduleStore:
+    """Schedules in the platform's ``export_schedules`` table."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def add(self, spec: ScheduleSpec, now: dt.datetime | None = None) -> Schedule:
+        schedule = Schedule(uuid.uuid4().hex, spec, True, now or dt.datetime.now(dt.UTC))
+        values = spec.model_dump()
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(export_schedules).values(
+                    id=schedule.id,
+                    tenant_id=spec.tenant,
+                    name=spec.name,
+                    datasets=json.dumps(spec.datasets),
+                    formats=json.dumps(spec.formats),
+                    cadence=spec.cadence,
+                    time_of_day=spec.time_of_day,
+                    day_of_week=spec.day_of_week,
+                    day_of_month=spec.day_of_month,
+                    timezone=spec.timezone,
+                    recipients=json.dumps(spec.recipients),
+                    subject=values["subject"],
+                    message=values["message"],
+                    is_active=True,
+                    created_at=schedule.created_at,
+                )
+            )
+        return schedule
+
+    def list(self, *, tenant: str | None = None, active_only: bool = False) -> list[Schedule]:
+        stmt = sa.select(export_schedules).order_by(export_schedules.c.tenant_id, export_schedules.c.name)
+        if tenant is not None:
+            stmt = stmt.where(export_schedules.c.tenant_id == tenant)
+        if active_only:
+            stmt = stmt.where(export_schedules.c.is_active.is_(True))
+        with self.engine.connect() as conn:
+            return [_schedule(row._mapping) for row in conn.execute(stmt)]
+
+    def set_active(self, schedule_id: str, active: bool) -> bool:
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    sa.update(export_schedules)
+                    .where(export_schedules.c.id == schedule_id)
+                    .values(is_active=active)
+                ).rowcount
+                == 1
+            )
+
+    def remove(self, schedule_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(sa.delete(export_schedules).where(export_schedules.c.id == schedule_id)).rowcount
+                == 1
+            )
+
+
+def _schedule(row) -> Schedule:
+    created = row["created_at"]
+    spec = ScheduleSpec(
+        tenant=row["tenant_id"],
+        name=row["name"],
+        datasets=json.loads(row["datasets"]),
+        formats=json.loads(row["formats"]),
+        cadence=row["cadence"],
+        time_of_day=row["time_of_day"],
+        day_of_week=row["day_of_week"],
+        day_of_month=row["day_of_month"],
+        timezone=row["timezone"],
+        recipients=json.loads(row["recipients"]),
+        subject=row["subject"],
+        message=row["message"],
+    )
+    return Schedule(
+        row["id"], spec, row["is_active"], created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+    )
