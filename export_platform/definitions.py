@@ -4,6 +4,7 @@ import dagster as dg
 
 from export_platform import settings
 from export_platform.automation.export_schedules import export_schedule_sensor
+from export_platform.automation.monthly_close import monthly_close
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.datasets.assets import dataset_assets, datasets_job
 from export_platform.exports.assets import export_assets, exports_job
@@ -15,6 +16,7 @@ defs = dg.Definitions(
     assets=[*dataset_assets, *export_assets],
     jobs=[datasets_job, exports_job],
     sensors=[tenant_sensor, export_schedule_sensor],
+    schedules=[monthly_close],
     # One process per run: on small machines re-importing the code per step costs more than it saves.
     executor=dg.in_process_executor,
     resources={

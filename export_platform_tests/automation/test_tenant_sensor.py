@@ -80,3 +80,24 @@ def test_sync_on_demand(instance: dg.DagsterInstance, source: SourceDatabase) ->
     plan = sync_tenants(instance, source)
     assert plan.add == ["acme", "globex", "initech"] and plan.remove == ["deleted-shop"]
     assert sorted(instance.get_dynamic_partitions(TENANT_DIMENSION)) == ["acme", "globex", "initech"]
+
+
+def test_monthly_close_exports_the_month_just_ended_for_every_tenant(instance: dg.DagsterInstance) -> None:
+    import datetime as dt
+
+    from export_platform.automation.monthly_close import monthly_close
+    from export_platform.definitions import defs
+
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)
+    )
+    assert isinstance(monthly_close(context), dg.SkipReason)  # no tenants yet
+    instance.add_dynamic_partitions(TENANT_DIMENSION, ["acme", "globex"])
+    requests = monthly_close(context)
+    assert [r.partition_key for r in requests] == ["2026-10|acme", "2026-10|globex"]
+    assert len({r.run_key for r in requests}) == 2
+    january = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2027, 1, 1, 6, tzinfo=dt.UTC)
+    )
+    assert monthly_close(january)[0].partition_key == "2026-12|acme"
+    assert defs.resolve_schedule_def("monthly_close").job_name == "exports_job"
