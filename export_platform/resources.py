@@ -67,3 +67,14 @@ def export_history():
     if os.environ.get(settings.SOURCE_URL_VAR):
         return ExportHistory(url=dg.EnvVar(settings.SOURCE_URL_VAR))
     return ExportHistory(url=settings.default_source_url())
+
+
+def mailer():
+    """SMTP from EXPORT_SMTP_URL (unset: messages are logged, not sent); operators from
+    EXPORT_OPERATOR_EMAILS, comma-separated."""
+    from export_platform.automation.mailer import Mailer
+
+    operators = [a.strip() for a in os.environ.get(settings.OPERATOR_EMAILS_VAR, "").split(",") if a.strip()]
+    if os.environ.get(settings.SMTP_URL_VAR):
+        return Mailer(smtp_url=dg.EnvVar(settings.SMTP_URL_VAR), operators=operators)
+    return Mailer(operators=operators)

@@ -40,3 +40,5 @@ def test_jobs_and_sensors() -> None:
     assert defs.resolve_job_def("exports_job").description
     assert defs.resolve_sensor_def("tenant_sensor").description
     assert defs.resolve_sensor_def("export_schedule_sensor").description
+    assert defs.resolve_sensor_def("export_delivery_sensor").description
+    assert defs.resolve_sensor_def("export_failure_notice_sensor").description

@@ -115,6 +115,18 @@ class ExportHistory(dg.ConfigurableResource):
             return [dict(row._mapping) for row in conn.execute(stmt)]
 
 
+def awaiting_delivery(history: ExportHistory, limit: int = 1000) -> list[dict]:
+    """Successful exports of scheduled runs that have not been e-mailed yet, oldest first."""
+    stmt = (
+        sa.select(export_history)
+        .where(export_history.c.status == "success", export_history.c.requested_by.like("schedule:%"))
+        .order_by(export_history.c.created_at)
+        .limit(limit)
+    )
+    with history.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
 def requested_by(tags: Mapping[str, str]) -> str:
     """Who asked for a run, from its tags: a schedule, a sensor, a named user, or a manual launch."""
     if "export_platform/requested_by" in tags:

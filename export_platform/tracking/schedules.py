@@ -210,6 +210,13 @@ class ScheduleStore:
         with self.engine.connect() as conn:
             return [_schedule(row._mapping) for row in conn.execute(stmt)]
 
+    def get(self, schedule_id: str) -> Schedule | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(export_schedules).where(export_schedules.c.id == schedule_id)
+            ).first()
+        return _schedule(row._mapping) if row is not None else None
+
     def set_active(self, schedule_id: str, active: bool) -> bool:
         with self.engine.begin() as conn:
             return (
