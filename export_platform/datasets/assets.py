@@ -10,6 +10,7 @@ from export_platform.datasets import checks as dataset_checks
 from export_platform.datasets.spec import DatasetSpec
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.resources import SourceDatabase
+from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 
 DATASET_GROUP = "datasets"
 OWNER = "team:data-platform"
@@ -50,16 +51,18 @@ def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
         owners=[OWNER],
         tags={"dataset_kind": spec.kind},
         metadata={"key": ", ".join(spec.key)},
+        retry_policy=TRANSIENT_RETRY_POLICY,
     )
     def dataset_asset(context: dg.AssetExecutionContext, source: SourceDatabase):
         started = time.perf_counter()
         partition = parse_partition_key(context.partition_key)
-        window = source.window(partition)
+        with retry_only_transient_errors():
+            window = source.window(partition)
 
-        def read(stmt, **params):
-            return source.read(stmt, tenant=partition.tenant, **params)
+            def read(stmt, **params):
+                return source.read(stmt, tenant=partition.tenant, **params)
 
-        frame = spec.conform(spec.build(read, window), window.tenant.timezone)
+            frame = spec.conform(spec.build(read, window), window.tenant.timezone)
         context.log.info(
             f"{spec.name} {partition.key}: {frame.height} rows in {time.perf_counter() - started:.2f}s"
         )

@@ -20,6 +20,7 @@ from export_platform.render.csv import csv_frame
 from export_platform.render.layouts import SHEET_NAMES, TenantInfo, build_report, flat_report
 from export_platform.render.report import Report
 from export_platform.resources import SourceDatabase
+from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.tracking.history import ExportHistory, requested_by
 
@@ -77,6 +78,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         kinds={fmt.kind, "s3"},
         owners=[OWNER],
         tags={"format": fmt.name},
+        retry_policy=TRANSIENT_RETRY_POLICY,
     )
     def export_asset(
         context: dg.AssetExecutionContext,
@@ -99,9 +101,11 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         )
         try:
             history.move(entry, "processing")
-            published, report = publish_export(dataset, fmt, config, partition, frames, source, artifacts)
+            with retry_only_transient_errors():
+                published, report = publish_export(dataset, fmt, config, partition, frames, source, artifacts)
         except Exception as exc:
-            history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
+            cause = exc.__cause__ if isinstance(exc, dg.Failure) and exc.__cause__ else exc
+            history.move(entry, "failed", error_message=f"{type(cause).__name__}: {cause}"[:4000])
             raise
         history.move(
             entry,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from export_platform.datasets.assets import dataset_assets
@@ -46,3 +47,40 @@ def test_unreachable_source_fails_clearly(url: str, expected: str, tmp_path: Pat
     assert expected in messages
     assert "hunter2" not in messages
     assert not list(tmp_path.rglob("*"))
+
+
+def retries(result) -> int:
+    return sum(1 for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY)
+
+
+def test_transient_failures_are_retried_and_others_are_not(sqlite_source: str, tmp_path: Path) -> None:
+    unreachable = materialize_datasets(
+        "postgresql://postgres@127.0.0.1:1/nowhere", str(tmp_path), f"{MONTH}|acme", assets=SALES
+    )
+    assert not unreachable.success and retries(unreachable) == 3
+    unknown = materialize_datasets(
+        sqlite_source, str(tmp_path), f"{MONTH}|ghost", assets=SALES, instance=ephemeral_instance("ghost")
+    )
+    assert not unknown.success and retries(unknown) == 0
+
+
+def test_which_errors_are_transient() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from export_platform.automation.mailer import DeliveryRefused, TransientDeliveryError
+    from export_platform.errors import SourceUnavailable, UnknownTenant
+    from export_platform.retries import is_transient
+
+    def client_error(status: int) -> ClientError:
+        return ClientError(
+            {"Error": {"Code": str(status)}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject"
+        )
+
+    assert is_transient(SourceUnavailable("down"))
+    assert is_transient(TransientDeliveryError("451"))
+    assert is_transient(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
+    assert is_transient(client_error(503))
+    assert not is_transient(client_error(404))
+    assert not is_transient(UnknownTenant("ghost"))
+    assert not is_transient(DeliveryRefused("550"))
+    assert not is_transient(ValueError("bad config"))
