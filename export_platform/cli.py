@@ -304,8 +304,8 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
     home = os.environ.setdefault("DAGSTER_HOME", str(settings.local_state_dir() / "dagster_home"))
     Path(home).mkdir(parents=True, exist_ok=True)
     instance_config = Path(home) / "dagster.yaml"
-    if not instance_config.exists() and Path("dagster.yaml").is_file():
-        shutil.copyfile("dagster.yaml", instance_config)
+    if not instance_config.exists() and Path("dagster.local.yaml").is_file():
+        shutil.copyfile("dagster.local.yaml", instance_config)
 
     import dagster as dg
 

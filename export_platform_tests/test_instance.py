@@ -1,0 +1,59 @@
+"""dagster.yaml gives a production instance on PostgreSQL with a queued, per-tenant-limited run
+coordinator and run retries; dagster.local.yaml the embedded default with no PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy.engine import make_url
+
+from export_platform_tests.conftest import create_database, database_url, drop_database
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def dagster_database(monkeypatch):
+    name = create_database()
+    url = make_url(database_url(name))
+    for key, value in {
+        "DAGSTER_PG_HOST": url.host,
+        "DAGSTER_PG_PORT": str(url.port or 5432),
+        "DAGSTER_PG_DB": name,
+        "DAGSTER_PG_USERNAME": url.username or "postgres",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield name
+    drop_database(name)
+
+
+def test_production_instance(tmp_path: Path, dagster_database: str) -> None:
+    shutil.copyfile(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+        coordinator = instance.run_coordinator
+        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        assert coordinator.get_run_queue_config().max_concurrent_runs == 8
+        limits = coordinator.get_run_queue_config().tag_concurrency_limits
+        assert limits == [
+            {"key": "dagster/partition/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        ]
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        instance.add_dynamic_partitions("tenant", ["acme"])  # really writes to PostgreSQL
+        assert instance.get_dynamic_partitions("tenant") == ["acme"]
+
+
+def test_embedded_default_needs_no_postgres(tmp_path: Path) -> None:
+    shutil.copyfile(PROJECT / "dagster.local.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+
+
+def test_runs_carry_the_tenant_tag_the_limit_keys_on(materialized_sqlite) -> None:
+    assert materialized_sqlite.result.dagster_run.tags["dagster/partition/tenant"] == "acme"
