@@ -8,6 +8,7 @@ from export_platform.automation.export_schedules import export_schedule_sensor
 from export_platform.automation.monthly_close import monthly_close
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.datasets.assets import dataset_assets, datasets_job
+from export_platform.exports.adhoc import adhoc_export
 from export_platform.exports.assets import export_assets, exports_job
 from export_platform.resources import export_history, mailer, source_database
 from export_platform.storage.artifacts import ArtifactStore
@@ -15,7 +16,7 @@ from export_platform.storage.io_manager import DatasetParquetIOManager
 
 defs = dg.Definitions(
     assets=[*dataset_assets, *export_assets],
-    jobs=[datasets_job, exports_job],
+    jobs=[datasets_job, exports_job, adhoc_export],
     sensors=[tenant_sensor, export_schedule_sensor, export_delivery_sensor, export_failure_notice_sensor],
     schedules=[monthly_close],
     # One process per run: on small machines re-importing the code per step costs more than it saves.

@@ -38,6 +38,7 @@ def test_asset_keys_groups_and_partitions() -> None:
 def test_jobs_and_sensors() -> None:
     assert defs.resolve_job_def("datasets_job").partitions_def is not None
     assert defs.resolve_job_def("exports_job").description
+    assert defs.resolve_job_def("adhoc_export").description
     assert defs.resolve_sensor_def("tenant_sensor").description
     assert defs.resolve_sensor_def("export_schedule_sensor").description
     assert defs.resolve_sensor_def("export_delivery_sensor").description

@@ -43,6 +43,18 @@ class ReportWindow:
         now = now or dt.datetime.now(dt.UTC)
         return cls(tenant, month, first_day, next_first_day, start, end, min(end, now))
 
+    @classmethod
+    def for_days(
+        cls, tenant: Tenant, first_day: dt.date, last_day: dt.date, now: dt.datetime | None = None
+    ) -> ReportWindow:
+        """A window over whole local days, ``first_day`` to ``last_day`` inclusive (ad-hoc exports)."""
+        zone = ZoneInfo(tenant.timezone)
+        next_first_day = last_day + dt.timedelta(days=1)
+        start = dt.datetime.combine(first_day, dt.time(), zone).astimezone(dt.UTC)
+        end = dt.datetime.combine(next_first_day, dt.time(), zone).astimezone(dt.UTC)
+        now = now or dt.datetime.now(dt.UTC)
+        return cls(tenant, f"{first_day} to {last_day}", first_day, next_first_day, start, end, min(end, now))
+
     @property
     def last_day(self) -> dt.date:
         return self.next_first_day - dt.timedelta(days=1)

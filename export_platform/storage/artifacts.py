@@ -67,8 +67,14 @@ class ArtifactStore(dg.ConfigurableResource):
         """Yield the final key and a temporary path to write; the file is published under the key only
         when the block finishes without an error, and never partially."""
         key = export_key(tenant, dataset, month, fmt)
-        with self.store.writing(key) as temporary:
+        with self.publishing_to(key) as temporary:
             yield key, temporary
+
+    @contextlib.contextmanager
+    def publishing_to(self, key: str) -> Iterator[Path]:
+        """Yield a temporary path to write; published under ``key`` whole, or not at all."""
+        with self.store.writing(key) as temporary:
+            yield temporary
 
     def record(self, tenant: str, dataset: str, month: str, published: PublishedFile) -> None:
         """Add or replace ``published``'s entry in its partition's manifest."""

@@ -24,3 +24,9 @@ def export_key(tenant: str, dataset: str, month: str, extension: str) -> str:
 
 def manifest_key(tenant: str, dataset: str, month: str) -> str:
     return f"{export_folder(tenant, dataset, month)}/manifest.json"
+
+
+def adhoc_key(tenant: str, run_id: str, file_name: str) -> str:
+    if not run_id.replace("-", "").isalnum() or "/" in file_name:
+        raise ValueError(f"unsafe ad-hoc key part: {run_id!r}, {file_name!r}")
+    return f"{validate_tenant_slug(tenant)}/adhoc/{run_id}/{file_name}"

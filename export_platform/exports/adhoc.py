@@ -1,0 +1,312 @@
+"""Ad-hoc exports: one tenant's dataset over any date range (up to a year) or preset, filtered as the
+old export API allowed, in any formats, written to ``{tenant}/adhoc/{run_id}/``.
+
+The request is the run config of the ``adhoc_export`` job. Values of the wrong kind (an unknown
+dataset, format, account type, preset, delimiter) are refused at launch by Dagster's config schema;
+rules across fields (date_from after date_to, a range over a year, a filter that does not apply to
+the dataset) are checked first thing in the run, before anything is read or written, and name the
+field.
+"""
+
+import datetime as dt
+import time
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import polars as pl
+from pydantic import Field, field_validator, model_validator
+
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.window import ReportWindow
+from export_platform.exports.assets import inputs_for
+from export_platform.exports.formats import (
+    CSV,
+    EXPORT_FORMATS,
+    PDF,
+    XLSX,
+    CsvExportConfig,
+    PdfExportConfig,
+    XlsxExportConfig,
+)
+from export_platform.partitions import validate_tenant_slug
+from export_platform.render.layouts import TenantInfo, build_report, flat_report
+from export_platform.resources import SourceDatabase
+from export_platform.retries import retry_only_transient_errors
+from export_platform.storage.artifacts import ArtifactStore, sha256_of
+from export_platform.storage.layout import adhoc_key
+from export_platform.tracking.history import ExportHistory, requested_by
+
+MAX_RANGE_DAYS = 366
+ALL_TIME_START = dt.date(2000, 1, 1)
+FORMATS = {"csv": CSV, "xlsx": XLSX, "pdf": PDF}
+# Which filters each dataset understands; any other filter set for it is refused.
+FILTERS_BY_DATASET = {
+    "sales": {"storefront", "customer_type"},
+    "sale_items": {"storefront", "category"},
+    "customers": {"customer_type", "credit_status", "min_balance", "include_inactive"},
+    "inventory": {"storefront", "category", "stock_status"},
+    "audit_log": {"event_type", "user"},
+    "bills": {"account_types"},
+    "accounts": {"account_types", "include_inactive"},
+}
+ALL_FILTERS = set().union(*FILTERS_BY_DATASET.values())
+FILTER_DEFAULTS = {"account_types": [], "include_inactive": False}
+
+
+class Format(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    pdf = "pdf"
+
+
+class AccountType(StrEnum):
+    assets = "assets"
+    liabilities = "liabilities"
+    equity = "equity"
+    income = "income"
+    expenses = "expenses"
+
+
+DatePreset = StrEnum("DatePreset", ["last_30_days", "last_90_days", "this_year", "all_time"])
+CustomerType = StrEnum("CustomerType", ["retail", "wholesale"])
+CreditStatus = StrEnum("CreditStatus", ["good", "over_limit", "blocked"])
+StockStatus = StrEnum("StockStatus", ["in_stock", "low_stock", "out_of_stock"])
+
+
+class AdhocExportConfig(dg.Config):
+    tenant: str = Field(description="Tenant slug, e.g. acme.")
+    dataset: Literal["sales", "sale_items", "customers", "inventory", "audit_log", "bills", "accounts"] = (
+        Field(description="What to export.")
+    )
+    formats: list[Format] = Field(default=["csv"], description="One or more of csv, xlsx, pdf.")
+    date_from: str | None = Field(default=None, description="First day, YYYY-MM-DD (tenant's calendar).")
+    date_to: str | None = Field(
+        default=None, description="Last day, YYYY-MM-DD; at most a year after date_from."
+    )
+    date_preset: DatePreset | None = Field(default=None, description="Instead of date_from/date_to.")
+    account_types: list[AccountType] = Field(
+        default=[], description="bills, accounts: only these account types (empty: all)."
+    )
+    include_inactive: bool = Field(default=False, description="accounts, customers: include inactive ones.")
+    customer_type: CustomerType | None = Field(default=None, description="sales, customers.")
+    credit_status: CreditStatus | None = Field(default=None, description="customers.")
+    min_balance: str | None = Field(
+        default=None, description="customers: minimum outstanding balance, e.g. 100.00."
+    )
+    storefront: str | None = Field(default=None, description="sales, sale_items, inventory: storefront name.")
+    category: str | None = Field(default=None, description="sale_items, inventory: product category.")
+    stock_status: StockStatus | None = Field(default=None, description="inventory.")
+    event_type: str | None = Field(default=None, description="audit_log: e.g. sale.completed.")
+    user: str | None = Field(default=None, description="audit_log: the user's e-mail address.")
+    delimiter: Literal[",", ";", "\t"] = Field(default=",", description="CSV delimiter.")
+    include_header: bool = Field(default=True, description="CSV: write the column names first.")
+    requested_by: str = Field(default="adhoc", description="Who asked, recorded in the export history.")
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return validate_tenant_slug(value)
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        if value is not None:
+            dt.date.fromisoformat(value)
+        return value
+
+    @field_validator("min_balance")
+    @classmethod
+    def _min_balance(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                Decimal(value)
+            except InvalidOperation as exc:
+                raise ValueError(f"not a decimal amount: {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AdhocExportConfig":
+        if not self.formats:
+            raise ValueError("formats: choose at least one")
+        if self.date_preset and (self.date_from or self.date_to):
+            raise ValueError("date_preset: use either a preset or date_from/date_to, not both")
+        if bool(self.date_from) != bool(self.date_to):
+            raise ValueError("date_to: give both date_from and date_to, or a date_preset")
+        if self.date_from and self.date_to:
+            first, last = dt.date.fromisoformat(self.date_from), dt.date.fromisoformat(self.date_to)
+            if first > last:
+                raise ValueError("date_from: must not be after date_to")
+            if (last - first).days + 1 > MAX_RANGE_DAYS:
+                raise ValueError(f"date_to: a range may cover at most {MAX_RANGE_DAYS} days")
+        for name in self.filters_set():
+            if name not in FILTERS_BY_DATASET[self.dataset]:
+                raise ValueError(f"{name}: does not apply to {self.dataset}")
+        unavailable = [str(f) for f in self.formats if str(f) not in EXPORT_FORMATS[self.dataset]]
+        if unavailable:
+            raise ValueError(f"formats: {self.dataset} is not exported as {', '.join(unavailable)}")
+        return self
+
+    def filters_set(self) -> dict:
+        """The filters this request sets, that is every one not left at its default."""
+        return {
+            name: value
+            for name in sorted(ALL_FILTERS)
+            if (value := getattr(self, name)) != FILTER_DEFAULTS.get(name)
+        }
+
+    def days(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        if self.date_from and self.date_to:
+            return dt.date.fromisoformat(self.date_from), dt.date.fromisoformat(self.date_to)
+        preset = str(self.date_preset or "last_30_days")
+        first = {
+            "last_30_days": today - dt.timedelta(days=29),
+            "last_90_days": today - dt.timedelta(days=89),
+            "this_year": today.replace(month=1, day=1),
+            "all_time": ALL_TIME_START,
+        }[preset]
+        return first, today
+
+
+def apply_filters(
+    dataset: str, frame: pl.DataFrame, request: AdhocExportConfig, account_types: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """Keep the rows the request's filters select (pure; each filter only where it applies)."""
+    f = request.filters_set()
+    conditions = []
+    if "storefront" in f:
+        conditions.append(pl.col("storefront") == f["storefront"])
+    if "category" in f:
+        conditions.append(pl.col("category") == f["category"])
+    if "stock_status" in f:
+        conditions.append(pl.col("stock_status") == f["stock_status"])
+    if "customer_type" in f:
+        column = "customer_type" if dataset == "customers" else "sale_type"
+        conditions.append(pl.col(column) == f["customer_type"])
+    if "credit_status" in f:
+        conditions.append(pl.col("credit_status") == f["credit_status"])
+    if "min_balance" in f:
+        conditions.append(pl.col("outstanding_balance") >= pl.lit(Decimal(f["min_balance"])))
+    if "event_type" in f:
+        conditions.append(pl.col("event_type") == f["event_type"])
+    if "user" in f:
+        conditions.append(pl.col("user_email") == f["user"])
+    if dataset in ("accounts", "customers") and not request.include_inactive:
+        conditions.append(pl.col("is_active"))
+    if "account_types" in f:
+        wanted = [str(kind) for kind in f["account_types"]]
+        if dataset == "accounts":
+            conditions.append(pl.col("account_type").is_in(wanted))
+        else:  # bills: a row qualifies when either side's account is of a wanted type
+            names = [name for name, kind in (account_types or {}).items() if kind in wanted]
+            conditions.append(pl.col("debit_account").is_in(names) | pl.col("credit_account").is_in(names))
+    return frame.filter(*conditions) if conditions else frame
+
+
+@dg.op(description="Export one tenant's dataset over a date range, filtered, in the chosen formats.")
+def run_adhoc_export(
+    context: dg.OpExecutionContext,
+    config: AdhocExportConfig,
+    source: SourceDatabase,
+    artifacts: ArtifactStore,
+    history: ExportHistory,
+):
+    with retry_only_transient_errors():
+        tenant = source.tenant(config.tenant)
+        today = dt.datetime.now(ZoneInfo(tenant.timezone)).date()
+        first, last = config.days(today)
+        window = ReportWindow.for_days(tenant, first, last)
+        needed = {name for fmt in config.formats for name in inputs_for(config.dataset, FORMATS[str(fmt)])}
+        if config.dataset == "bills" and "account_types" in config.filters_set():
+            needed.add("accounts")
+
+        def read(stmt, **params):
+            return source.read(stmt, tenant=tenant.slug, **params)
+
+        frames = {
+            name: DATASETS_BY_NAME[name].conform(DATASETS_BY_NAME[name].build(read, window), tenant.timezone)
+            for name in sorted(needed)
+        }
+    account_types = (
+        dict(frames["accounts"].select("account_name", "account_type").iter_rows())
+        if ("accounts" in frames)
+        else None
+    )
+    frames = {name: apply_filters(name, frame, config, account_types) for name, frame in frames.items()}
+    info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
+    period = f"{first} to {last}"
+    published = []
+    for fmt_name in map(str, config.formats):
+        fmt = FORMATS[fmt_name]
+        entry = history.start(
+            tenant=tenant.slug,
+            requested_by=requested_by(
+                {**context.run.tags, "export_platform/requested_by": config.requested_by}
+            ),
+            dataset=config.dataset,
+            fmt=fmt_name,
+            partition_key=None,
+            run_id=context.run_id,
+            filters={
+                **config.filters_set(),
+                "date_from": str(first),
+                "date_to": str(last),
+                "delimiter": config.delimiter,
+                "include_header": config.include_header,
+            },
+        )
+        history.move(entry, "processing")
+        started = time.perf_counter()
+        try:
+            lazy = {name: frame.lazy() for name, frame in frames.items()}
+            report = (flat_report if fmt is CSV else build_report)(config.dataset, lazy, info, period)
+            key = adhoc_key(
+                tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{fmt_name}"
+            )
+            render_config = {
+                CSV: CsvExportConfig(delimiter=config.delimiter, include_header=config.include_header),
+                XLSX: XlsxExportConfig(),
+                PDF: PdfExportConfig(),
+            }[fmt]
+            with artifacts.publishing_to(key) as path:
+                rows = fmt.render(report, path, render_config)
+                size, sha256 = path.stat().st_size, sha256_of(path)
+        except Exception as exc:
+            history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
+            raise
+        uri = artifacts.store.uri(key)
+        history.move(entry, "success", record_count=rows, file_size_bytes=size, sha256=sha256, uri=uri)
+        published.append(
+            {
+                "format": fmt_name,
+                "uri": uri,
+                "rows": rows,
+                "bytes": size,
+                "sha256": sha256,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        context.log.info(f"{key}: {rows} rows, {size} bytes")
+    return dg.Output(
+        published,
+        metadata={
+            "files": dg.MetadataValue.json(published),
+            "period": period,
+            "tenant": tenant.slug,
+            "dataset": config.dataset,
+        },
+    )
+
+
+@dg.job(
+    name="adhoc_export",
+    description=(
+        "Export one tenant's dataset on demand: a date range (or preset), the old API's filters, any of "
+        "CSV, Excel and PDF. Files land in {tenant}/adhoc/{run_id}/ and every file is in the export history."
+    ),
+    executor_def=dg.in_process_executor,
+)
+def adhoc_export() -> None:
+    run_adhoc_export()
