@@ -6,6 +6,7 @@ from export_platform import settings
 from export_platform.automation.delivery import export_delivery_sensor, export_failure_notice_sensor
 from export_platform.automation.export_schedules import export_schedule_sensor
 from export_platform.automation.monthly_close import monthly_close
+from export_platform.automation.retention import retention_cleanup, retention_schedule
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.datasets.assets import dataset_assets, datasets_job
 from export_platform.exports.adhoc import adhoc_export
@@ -16,9 +17,9 @@ from export_platform.storage.io_manager import DatasetParquetIOManager
 
 defs = dg.Definitions(
     assets=[*dataset_assets, *export_assets],
-    jobs=[datasets_job, exports_job, adhoc_export],
+    jobs=[datasets_job, exports_job, adhoc_export, retention_cleanup],
     sensors=[tenant_sensor, export_schedule_sensor, export_delivery_sensor, export_failure_notice_sensor],
-    schedules=[monthly_close],
+    schedules=[monthly_close, retention_schedule],
     # One process per run: on small machines re-importing the code per step costs more than it saves.
     executor=dg.in_process_executor,
     resources={

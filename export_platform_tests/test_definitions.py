@@ -39,6 +39,8 @@ def test_jobs_and_sensors() -> None:
     assert defs.resolve_job_def("datasets_job").partitions_def is not None
     assert defs.resolve_job_def("exports_job").description
     assert defs.resolve_job_def("adhoc_export").description
+    assert defs.resolve_job_def("retention_cleanup").description
+    assert defs.resolve_schedule_def("retention_cleanup_daily").cron_schedule == "30 3 * * *"
     assert defs.resolve_sensor_def("tenant_sensor").description
     assert defs.resolve_sensor_def("export_schedule_sensor").description
     assert defs.resolve_sensor_def("export_delivery_sensor").description

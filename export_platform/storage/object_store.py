@@ -9,6 +9,7 @@ partial object nor an open upload is left behind.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -39,6 +40,17 @@ class ObjectStore(Protocol):
     def scan_parquet(self, key: str) -> pl.LazyFrame: ...
 
     def presigned_url(self, key: str, expires_in: int) -> str | None: ...
+
+    def list(self, prefix: str) -> Iterator[StoredObject]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str  # relative to the store's root
+    size: int
+    modified: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,22 @@ class LocalObjectStore:
 
     def presigned_url(self, key: str, expires_in: int) -> str | None:
         return None
+
+    def list(self, prefix: str) -> Iterator[StoredObject]:
+        base = self.path(prefix)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.endswith(".tmp"):
+                stat = path.stat()
+                yield StoredObject(
+                    path.relative_to(self.root).as_posix(),
+                    stat.st_size,
+                    dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC),
+                )
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -147,6 +175,16 @@ class S3ObjectStore:
         return presigning_client().generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self.key(key)}, ExpiresIn=expires_in
         )
+
+    def list(self, prefix: str) -> Iterator[StoredObject]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key(prefix))
+        for page in pages:
+            for item in page.get("Contents", []):
+                relative = item["Key"].removeprefix(f"{self.prefix}/") if self.prefix else item["Key"]
+                yield StoredObject(relative, item["Size"], item["LastModified"])
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=self.key(key))
 
 
 def _missing(exc) -> bool:

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from export_platform.tracking.schema import notification_settings
 
+DEFAULT_RETENTION_DAYS = 30
+
 
 @dataclass(frozen=True)
 class NotificationSettings:
@@ -20,6 +22,7 @@ class NotificationSettings:
     sender_name: str | None = None
     reply_to: str | None = None
     allowed_domains: tuple[str, ...] = field(default=())
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     def refused(self, recipients: tuple[str, ...] | list[str]) -> list[str]:
         """Recipients outside the tenant's allowed domains. With no allowed domains, everyone is refused:
@@ -48,6 +51,7 @@ class NotificationSettingsStore:
             row["sender_name"],
             row["reply_to"],
             tuple(json.loads(row["allowed_domains"])),
+            row["retention_days"],
         )
 
     def put(self, settings: NotificationSettings) -> None:
@@ -60,6 +64,7 @@ class NotificationSettingsStore:
             "sender_name": settings.sender_name,
             "reply_to": settings.reply_to,
             "allowed_domains": json.dumps(settings.allowed_domains),
+            "retention_days": settings.retention_days,
         }
         with self.engine.begin() as conn:
             if (

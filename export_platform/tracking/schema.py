@@ -73,6 +73,7 @@ notification_settings = sa.Table(
     sa.Column("sender_name", sa.Text),
     sa.Column("reply_to", sa.Text),
     sa.Column("allowed_domains", sa.Text, nullable=False, doc="JSON list of allowed recipient domains"),
+    sa.Column("retention_days", sa.Integer, nullable=False, doc="How long ad-hoc exports are kept"),
 )
 
 

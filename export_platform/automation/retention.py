@@ -1,0 +1,93 @@
+"""Retention: delete ad-hoc export files older than each tenant's retention (30 days unless the tenant
+set another), and export-history rows older than the history retention.
+
+Only ``{tenant}/adhoc/`` is ever listed or deleted, one tenant at a time, and every key is checked to
+lie under that tenant's prefix before it is deleted, so a clean-up can never touch another tenant's
+files or the monthly exports. Every deleted (or, in a dry run, deletable) key is logged.
+
+The same can be left to S3 itself with lifecycle rules; see README ("Retention").
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+import dagster as dg
+import sqlalchemy as sa
+from pydantic import Field
+
+from export_platform.partitions import TENANT_DIMENSION, validate_tenant_slug
+from export_platform.storage.artifacts import ArtifactStore
+from export_platform.storage.object_store import StoredObject
+from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.notifications import NotificationSettingsStore
+from export_platform.tracking.schema import export_history
+
+
+class RetentionConfig(dg.Config):
+    dry_run: bool = Field(default=False, description="Only list what would be deleted.")
+    history_retention_days: int = Field(default=365, ge=1, description="Keep export-history rows this long.")
+
+
+def expired(objects: Iterable[StoredObject], tenant: str, cutoff: dt.datetime) -> list[StoredObject]:
+    """The tenant's ad-hoc objects last modified before ``cutoff``; anything outside its prefix is refused."""
+    prefix = f"{validate_tenant_slug(tenant)}/adhoc/"
+    chosen = []
+    for item in objects:
+        if not item.key.startswith(prefix) or ".." in item.key.split("/"):
+            raise ValueError(f"refusing to touch {item.key!r}: not under {prefix}")
+        if item.modified < cutoff:
+            chosen.append(item)
+    return chosen
+
+
+@dg.op(description="Delete expired ad-hoc exports per tenant, and old export-history rows.")
+def clean_up_expired_exports(
+    context: dg.OpExecutionContext, config: RetentionConfig, artifacts: ArtifactStore, history: ExportHistory
+) -> dict:
+    now = dt.datetime.now(dt.UTC)
+    settings = NotificationSettingsStore(history.engine)
+    store = artifacts.store
+    deleted: dict[str, int] = {}
+    for tenant in sorted(context.instance.get_dynamic_partitions(TENANT_DIMENSION)):
+        cutoff = now - dt.timedelta(days=settings.get(tenant).retention_days)
+        doomed = expired(store.list(f"{tenant}/adhoc/"), tenant, cutoff)
+        for item in doomed:
+            context.log.info(
+                f"{'would delete' if config.dry_run else 'deleting'} {store.uri(item.key)} "
+                f"(modified {item.modified:%Y-%m-%d})"
+            )
+            if not config.dry_run:
+                store.delete(item.key)
+        deleted[tenant] = len(doomed)
+    history_cutoff = now - dt.timedelta(days=config.history_retention_days)
+    old_rows = sa.and_(export_history.c.created_at < history_cutoff, export_history.c.status != "processing")
+    with history.engine.begin() as conn:
+        if config.dry_run:
+            rows = conn.execute(
+                sa.select(sa.func.count()).select_from(export_history).where(old_rows)
+            ).scalar_one()
+        else:
+            rows = conn.execute(sa.delete(export_history).where(old_rows)).rowcount
+    context.log.info(f"{'would delete' if config.dry_run else 'deleted'} {rows} export-history rows")
+    return {"files": deleted, "history_rows": rows, "dry_run": config.dry_run}
+
+
+@dg.job(
+    name="retention_cleanup",
+    description=(
+        "Deletes ad-hoc export files older than each tenant's retention (default 30 days) and export-history "
+        "rows older than a year; logs every key. Set dry_run to only list them. Monthly exports are kept."
+    ),
+    executor_def=dg.in_process_executor,
+)
+def retention_cleanup() -> None:
+    clean_up_expired_exports()
+
+
+retention_schedule = dg.ScheduleDefinition(
+    name="retention_cleanup_daily",
+    job=retention_cleanup,
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+    description="Runs retention_cleanup every day at 03:30 UTC.",
+)

@@ -1,0 +1,107 @@
+"""Retention deletes exactly the expired ad-hoc files of each tenant, and nothing of anyone else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import pytest
+
+from export_platform.automation.retention import expired, retention_cleanup
+from export_platform.storage.artifacts import ArtifactStore
+from export_platform.storage.object_store import StoredObject
+from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def make_file(root: Path, key: str, age_days: float) -> Path:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    stamp = (NOW - dt.timedelta(days=age_days)).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def run(root: Path, history: ExportHistory, instance: dg.DagsterInstance, dry_run: bool):
+    return retention_cleanup.execute_in_process(
+        run_config={"ops": {"clean_up_expired_exports": {"config": {"dry_run": dry_run}}}},
+        resources={"artifacts": ArtifactStore(root=str(root)), "history": history},
+        instance=instance,
+    )
+
+
+def test_expired_files_of_each_tenant_and_nothing_else(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    NotificationSettingsStore(history.engine).put(NotificationSettings("globex", retention_days=7))
+    files = {
+        "acme/adhoc/run1/old.csv": 45,
+        "acme/adhoc/run2/recent.csv": 10,  # acme keeps 30 days (default)
+        "globex/adhoc/run3/old.csv": 8,
+        "globex/adhoc/run4/recent.csv": 2,  # globex keeps 7
+        "acme/exports/sales/2024-01/sales_acme_2024-01.csv": 400,  # monthly exports are never touched
+        "initech/adhoc/run5/old.csv": 90,  # a tenant this instance does not serve: not listed at all
+    }
+    for key, age in files.items():
+        make_file(root, key, age)
+    old_row = history.start(
+        tenant="acme", requested_by="x", dataset="sales", fmt="csv", partition_key=None, run_id="r"
+    )
+    with history.engine.begin() as conn:
+        from export_platform.tracking.schema import export_history
+
+        conn.execute(
+            export_history.update()
+            .where(export_history.c.id == old_row)
+            .values(created_at=NOW - dt.timedelta(days=400))
+        )
+    recent_row = history.start(
+        tenant="acme", requested_by="x", dataset="sales", fmt="csv", partition_key=None, run_id="r"
+    )
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenant", ["acme", "globex"])
+    dry = run(root, history, instance, dry_run=True)
+    assert dry.output_for_node("clean_up_expired_exports") == {
+        "files": {"acme": 1, "globex": 1},
+        "history_rows": 1,
+        "dry_run": True,
+    }
+    assert all((root / key).exists() for key in files)
+    logged = [e.user_message for e in instance.all_logs(dry.run_id) if "would delete" in e.user_message]
+    assert any("acme/adhoc/run1/old.csv" in m for m in logged) and any(
+        "globex/adhoc/run3/old.csv" in m for m in logged
+    )
+
+    real = run(root, history, instance, dry_run=False)
+    assert real.output_for_node("clean_up_expired_exports")["files"] == {"acme": 1, "globex": 1}
+    remaining = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert remaining == sorted(set(files) - {"acme/adhoc/run1/old.csv", "globex/adhoc/run3/old.csv"})
+    ids = {r["id"] for r in history.entries(limit=100)}
+    assert recent_row in ids and old_row not in ids
+
+
+def test_a_key_outside_the_tenants_prefix_is_refused() -> None:
+    outside = StoredObject("globex/adhoc/run/x.csv", 1, NOW - dt.timedelta(days=99))
+    with pytest.raises(ValueError, match="refusing to touch"):
+        expired([outside], "acme", NOW)
+    with pytest.raises(ValueError, match="refusing to touch"):
+        expired([StoredObject("acme/adhoc/../exports/x.csv", 1, NOW)], "acme", NOW)
+
+
+def test_s3_listing_and_deletion(s3_bucket: str) -> None:
+    store = ArtifactStore(root=f"s3://{s3_bucket}/p").store
+    s3 = boto3.client("s3")
+    for key in ("p/acme/adhoc/r/a.csv", "p/acme/adhoc/r/b.pdf", "p/globex/adhoc/r/c.csv"):
+        s3.put_object(Bucket=s3_bucket, Key=key, Body=b"1")
+    listed = list(store.list("acme/adhoc/"))
+    assert [o.key for o in listed] == ["acme/adhoc/r/a.csv", "acme/adhoc/r/b.pdf"]
+    for item in expired(listed, "acme", dt.datetime.now(dt.UTC) + dt.timedelta(days=1)):
+        store.delete(item.key)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]] == ["p/globex/adhoc/r/c.csv"]
