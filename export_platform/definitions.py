@@ -8,6 +8,11 @@ from export_platform.automation.export_schedules import export_schedule_sensor
 from export_platform.automation.monthly_close import monthly_close
 from export_platform.automation.retention import retention_cleanup, retention_schedule
 from export_platform.automation.tenants import tenant_sensor
+from export_platform.automation.weekly_summary import (
+    weekly_export_summary,
+    weekly_summary,
+    weekly_summary_job,
+)
 from export_platform.datasets.assets import dataset_assets, datasets_job
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.exports.assets import export_assets, exports_job
@@ -16,10 +21,10 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 
 defs = dg.Definitions(
-    assets=[*dataset_assets, *export_assets],
-    jobs=[datasets_job, exports_job, adhoc_export, retention_cleanup],
+    assets=[*dataset_assets, *export_assets, weekly_export_summary],
+    jobs=[datasets_job, exports_job, adhoc_export, retention_cleanup, weekly_summary_job],
     sensors=[tenant_sensor, export_schedule_sensor, export_delivery_sensor, export_failure_notice_sensor],
-    schedules=[monthly_close, retention_schedule],
+    schedules=[monthly_close, retention_schedule, weekly_summary],
     # One process per run: on small machines re-importing the code per step costs more than it saves.
     executor=dg.in_process_executor,
     resources={

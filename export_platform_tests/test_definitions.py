@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from export_platform.definitions import defs
-from export_platform.partitions import tenant_month_partitions
+from export_platform.partitions import tenant_month_partitions, tenant_partitions
 
 
 def test_definitions_load() -> None:
@@ -26,11 +26,15 @@ EXPORT_KEYS = sorted(
 def test_asset_keys_groups_and_partitions() -> None:
     graph = defs.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == sorted(DATASET_KEYS + EXPORT_KEYS)
+    assert keys == sorted([*DATASET_KEYS, *EXPORT_KEYS, "weekly_export_summary"])
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == ("datasets" if key.to_user_string() in DATASET_KEYS else "exports")
-        assert node.partitions_def == tenant_month_partitions
+        name = key.to_user_string()
+        group = "datasets" if name in DATASET_KEYS else "exports" if name in EXPORT_KEYS else "automation"
+        assert node.group_name == group
+        assert node.partitions_def == (
+            tenant_month_partitions if group != "automation" else tenant_partitions
+        )
         assert node.description and len(node.description) > 80
         assert node.owners == ["team:data-platform"]
 

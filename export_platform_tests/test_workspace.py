@@ -51,8 +51,10 @@ def test_webserver_serves_the_assets(tmp_path: Path) -> None:
             f"{base}/graphql", data=json.dumps(query).encode(), headers={"Content-Type": "application/json"}
         )
         nodes = json.load(urllib.request.urlopen(request, timeout=30))["data"]["assetNodes"]
-        assert sorted(n["assetKey"]["path"][0] for n in nodes) == sorted(DATASET_KEYS + EXPORT_KEYS)
-        assert {n["groupName"] for n in nodes} == {"datasets", "exports"}
+        assert sorted(n["assetKey"]["path"][0] for n in nodes) == sorted(
+            [*DATASET_KEYS, *EXPORT_KEYS, "weekly_export_summary"]
+        )
+        assert {n["groupName"] for n in nodes} == {"datasets", "exports", "automation"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -205,3 +205,54 @@ def test_a_failed_export_sends_one_notice(platform, inbox, tmp_path: Path) -> No
     assert "NotADirectoryError" in text or "FileExistsError" in text
     failed = [r for r in history.entries(tenant="acme", status="failed") if r["run_id"] == run.run_id]
     assert failed and all(r["error_message"] for r in failed)
+
+
+def test_weekly_summary_counts_only_the_tenants_last_week(platform, inbox) -> None:
+    import datetime as dt
+
+    from export_platform.automation.weekly_summary import weekly_export_summary, weekly_summary
+    from export_platform.tracking.schema import export_history
+
+    _, history, _ = platform
+    handler, smtp_url = inbox
+    base = {"requested_by": "x", "dataset": "sales", "partition_key": "2026-10|acme", "run_id": "r"}
+    for tenant, fmt, status, size, age in [
+        ("acme", "csv", "success", 1000, 1),
+        ("acme", "pdf", "emailed", 500, 2),
+        ("acme", "xlsx", "failed", None, 3),
+        ("acme", "csv", "success", 9999, 20),
+        ("globex", "csv", "failed", None, 1),
+    ]:
+        entry = history.start(tenant=tenant, fmt=fmt, **base)
+        with history.engine.begin() as conn:
+            conn.execute(
+                export_history.update()
+                .where(export_history.c.id == entry)
+                .values(
+                    status=status,
+                    file_size_bytes=size,
+                    error_message="boom" if status == "failed" else None,
+                    created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=age),
+                )
+            )
+    result = dg.materialize(
+        [weekly_export_summary],
+        partition_key="acme",
+        instance=ephemeral_instance("acme"),
+        resources={"history": history, "mailer": Mailer(smtp_url=smtp_url)},
+    )
+    metadata = result.asset_materializations_for_node("weekly_export_summary")[0].metadata
+    assert (metadata["exports"].value, metadata["succeeded"].value, metadata["failed"].value) == (3, 2, 1)
+    assert metadata["bytes"].value == 1500 and metadata["success_rate_pct"].value == 66.7
+    assert len(handler.messages) == 1 and handler.envelopes[0].rcpt_tos == ["boss@acme.example"]
+    text = handler.messages[0].get_body(("plain",)).get_content()
+    assert "Succeeded: 2 (66.7%)" in text and "Failure: sales_xlsx 2026-10|acme: boom" in text
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenant", ["acme", "globex"])
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 23, 7, tzinfo=dt.UTC)
+        )
+        requests = weekly_summary(context)
+    assert [r.partition_key for r in requests] == ["acme", "globex"]
+    assert requests[0].run_key == "weekly-summary:2026-W48:acme"

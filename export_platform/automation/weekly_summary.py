@@ -1,0 +1,109 @@
+"""The weekly summary: per tenant, last week's exports (how many, success rate, bytes, failures),
+recorded as an asset and e-mailed to the tenant's default recipients."""
+
+import datetime as dt
+import html
+from email.message import EmailMessage
+
+import dagster as dg
+
+from export_platform.automation.mailer import Mailer
+from export_platform.datasets.assets import OWNER
+from export_platform.partitions import TENANT_DIMENSION, tenant_partitions
+from export_platform.retries import TRANSIENT_RETRY_POLICY
+from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.notifications import NotificationSettingsStore
+
+SUCCEEDED = ("success", "emailed")
+
+
+def summarise_week(rows: list[dict], since: dt.datetime) -> dict:
+    week = [r for r in rows if _utc(r["created_at"]) >= since]
+    succeeded = [r for r in week if r["status"] in SUCCEEDED]
+    failed = [r for r in week if r["status"] == "failed"]
+    finished = len(succeeded) + len(failed)
+    return {
+        "exports": len(week),
+        "succeeded": len(succeeded),
+        "failed": len(failed),
+        "success_rate_pct": round(100 * len(succeeded) / finished, 1) if finished else None,
+        "bytes": sum(r["file_size_bytes"] or 0 for r in succeeded),
+        "failures": [
+            f"{r['dataset']}_{r['format']} {r['partition_key'] or ''}: {r['error_message']}" for r in failed
+        ],
+    }
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def summary_email(tenant: str, since: dt.datetime, summary: dict, recipients: list[str]) -> EmailMessage:
+    rate = "n/a" if summary["success_rate_pct"] is None else f"{summary['success_rate_pct']}%"
+    lines = [
+        f"Exports for {tenant} since {since:%Y-%m-%d}:",
+        f"Exports: {summary['exports']}",
+        f"Succeeded: {summary['succeeded']} ({rate})",
+        f"Failed: {summary['failed']}",
+        f"Bytes exported: {summary['bytes']:,}",
+        *(f"Failure: {line}" for line in summary["failures"]),
+    ]
+    message = EmailMessage()
+    message["Subject"] = f"Weekly export summary: {tenant}"
+    message["To"] = ", ".join(recipients)
+    message.set_content("\n".join(lines) + "\n")
+    message.add_alternative("".join(f"<p>{html.escape(line)}</p>" for line in lines), subtype="html")
+    return message
+
+
+@dg.asset(
+    name="weekly_export_summary",
+    description=(
+        "Last week's exports for one tenant: how many ran, the success rate, bytes written and every failure "
+        "with its cause. E-mailed to the tenant's default recipients (allowed domains only)."
+    ),
+    group_name="automation",
+    partitions_def=tenant_partitions,
+    owners=[OWNER],
+    kinds={"postgres"},
+    retry_policy=TRANSIENT_RETRY_POLICY,
+)
+def weekly_export_summary(context: dg.AssetExecutionContext, history: ExportHistory, mailer: Mailer):
+    tenant = context.partition_key
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    summary = summarise_week(history.entries(tenant=tenant, limit=100_000), since)
+    settings = NotificationSettingsStore(history.engine).get(tenant)
+    recipients = [
+        r for r in settings.default_recipients if r not in settings.refused(settings.default_recipients)
+    ]
+    sent = bool(recipients) and mailer.send(summary_email(tenant, since, summary, recipients))
+    return dg.MaterializeResult(
+        metadata={
+            **{k: v for k, v in summary.items() if k != "failures"},
+            "failures": "\n".join(summary["failures"]) or "none",
+            "emailed_to": ", ".join(recipients) if sent else "nobody",
+        }
+    )
+
+
+weekly_summary_job = dg.define_asset_job(
+    "weekly_summary_job",
+    selection=[weekly_export_summary],
+    partitions_def=tenant_partitions,
+    description="The weekly export summary of one tenant.",
+)
+
+
+@dg.schedule(
+    name="weekly_summary",
+    job=weekly_summary_job,
+    cron_schedule="0 7 * * 1",
+    execution_timezone="UTC",
+    description="Mondays at 07:00 UTC: every tenant's weekly export summary.",
+)
+def weekly_summary(context: dg.ScheduleEvaluationContext):
+    week = context.scheduled_execution_time.strftime("%G-W%V")
+    return [
+        dg.RunRequest(run_key=f"weekly-summary:{week}:{tenant}", partition_key=tenant)
+        for tenant in sorted(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
+    ]
