@@ -14,6 +14,7 @@ import dagster as dg
 import polars as pl
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from export_platform.datasets.assets import dataset_assets
 from export_platform.partitions import TENANT_DIMENSION
@@ -233,3 +234,20 @@ def materialized_sqlite(sqlite_source: str, tmp_path_factory: pytest.TempPathFac
     result = materialize_datasets(sqlite_source, str(root), PARTITION)
     assert result.success
     return Materialized(sqlite_source, root, result)
+
+
+@pytest.fixture
+def dagster_database(monkeypatch):
+    """A fresh PostgreSQL database for a dagster.yaml instance, through the DAGSTER_PG_* variables."""
+    name = create_database()
+    url = make_url(database_url(name))
+    for key, value in {
+        "DAGSTER_PG_HOST": url.host,
+        "DAGSTER_PG_PORT": str(url.port or 5432),
+        "DAGSTER_PG_DB": name,
+        "DAGSTER_PG_USERNAME": url.username or "postgres",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield name
+    drop_database(name)

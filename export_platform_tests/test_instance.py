@@ -7,28 +7,8 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import pytest
-from sqlalchemy.engine import make_url
-
-from export_platform_tests.conftest import create_database, database_url, drop_database
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def dagster_database(monkeypatch):
-    name = create_database()
-    url = make_url(database_url(name))
-    for key, value in {
-        "DAGSTER_PG_HOST": url.host,
-        "DAGSTER_PG_PORT": str(url.port or 5432),
-        "DAGSTER_PG_DB": name,
-        "DAGSTER_PG_USERNAME": url.username or "postgres",
-        "DAGSTER_PG_PASSWORD": url.password or "",
-    }.items():
-        monkeypatch.setenv(key, value)
-    yield name
-    drop_database(name)
 
 
 def test_production_instance(tmp_path: Path, dagster_database: str) -> None:

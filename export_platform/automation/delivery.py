@@ -91,7 +91,8 @@ def compose_delivery(
         "tenant's default recipients), attaching them up to the size limit and linking the rest; only to "
         "addresses in the tenant's allowed domains. Retries until the mail server accepts; never sends twice."
     ),
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_delivery_sensor(
     context: dg.SensorEvaluationContext, history: ExportHistory, artifacts: ArtifactStore, mailer: Mailer
@@ -173,6 +174,7 @@ def compose_failure_notice(
     name="export_failure_notice_sensor",
     description="E-mails the tenant's failure recipients and the platform operators when an export fails.",
     monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_failure_notice_sensor(context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer):
     run = context.dagster_run

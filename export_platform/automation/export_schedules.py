@@ -86,6 +86,7 @@ def plan_due_exports(
     ),
     minimum_interval_seconds=60,
     target=dg.AssetSelection.groups("datasets", "exports"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_schedule_sensor(context: dg.SensorEvaluationContext, history: ExportHistory):
     schedules = ScheduleStore(history.engine).list(active_only=True)

@@ -101,3 +101,17 @@ def test_monthly_close_exports_the_month_just_ended_for_every_tenant(instance: d
     )
     assert monthly_close(january)[0].partition_key == "2026-12|acme"
     assert defs.resolve_schedule_def("monthly_close").job_name == "exports_job"
+
+
+def test_weekly_summary_schedule_covers_every_tenant(instance: dg.DagsterInstance) -> None:
+    import datetime as dt
+
+    from export_platform.automation.weekly_summary import weekly_summary
+
+    instance.add_dynamic_partitions(TENANT_DIMENSION, ["acme", "globex"])
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 23, 7, tzinfo=dt.UTC)
+    )
+    requests = weekly_summary(context)
+    assert [r.partition_key for r in requests] == ["acme", "globex"]
+    assert requests[0].run_key == "weekly-summary:2026-W48:acme"
