@@ -244,6 +244,75 @@ def schedules_remove(schedule_id: str) -> None:
     click.echo(f"schedule {schedule_id} removed")
 
 
+@main.group()
+def notifications() -> None:
+    """Per-tenant e-mail settings: recipients, allowed domains, retention."""
+
+
+def _notification_store():
+    from export_platform.tracking.history import ExportHistory
+    from export_platform.tracking.notifications import NotificationSettingsStore
+
+    return NotificationSettingsStore(ExportHistory(url=settings.source_url()).engine)
+
+
+@notifications.command("show")
+@click.option("--tenant", required=True, help="Tenant slug.")
+def notifications_show(tenant: str) -> None:
+    """Print a tenant's notification settings (defaults if none were set)."""
+    current = _notification_store().get(tenant)
+    for name, value in vars(current).items():
+        shown = ", ".join(value) if isinstance(value, tuple) else value
+        click.echo(f"{name}: {shown if shown not in ('', None) else '-'}")
+
+
+@notifications.command("set")
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option(
+    "--allowed-domains", help="Comma-separated domains recipients must belong to, e.g. acme.example."
+)
+@click.option("--default-recipients", help="Comma-separated addresses for deliveries and weekly summaries.")
+@click.option("--failure-recipients", help="Comma-separated addresses for failure notices.")
+@click.option("--notify-on-success/--no-notify-on-success", default=None)
+@click.option("--notify-on-failure/--no-notify-on-failure", default=None)
+@click.option("--sender-name", help="Display name of the sender.")
+@click.option("--reply-to", help="Reply-To address.")
+@click.option("--retention-days", type=click.IntRange(1, 3650), help="Keep ad-hoc exports this many days.")
+def notifications_set(tenant: str, **changes) -> None:
+    """Change some of a tenant's notification settings; the others stay as they are.
+
+    Every recipient must belong to an allowed domain, or nothing is changed."""
+    import dataclasses
+
+    from export_platform.partitions import InvalidPartitionKey, validate_tenant_slug
+    from export_platform.tracking.schedules import EMAIL_ADDRESS
+
+    try:
+        validate_tenant_slug(tenant)
+    except InvalidPartitionKey as exc:
+        raise click.BadParameter(str(exc), param_hint="--tenant") from exc
+    store = _notification_store()
+    updates = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name in ("allowed_domains", "default_recipients", "failure_recipients"):
+            value = _split(value)
+        updates[name] = value
+    updated = dataclasses.replace(store.get(tenant), **updates)
+    addresses = updated.default_recipients + updated.failure_recipients
+    malformed = [a for a in addresses if not EMAIL_ADDRESS.fullmatch(a)]
+    refused = updated.refused(addresses)
+    if malformed or refused:
+        raise click.UsageError(
+            f"not e-mail addresses: {malformed}"
+            if malformed
+            else f"recipients outside the allowed domains: {refused}"
+        )
+    store.put(updated)
+    click.echo(f"notification settings of {tenant} updated")
+
+
 @main.command()
 @click.option("--tenant", default=None, help="Only this tenant's exports.")
 @click.option(

@@ -26,7 +26,7 @@ from export_platform.partitions import validate_tenant_slug
 from export_platform.tracking.schema import CADENCES, export_schedules
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_EMAIL = re.compile(r"[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+EMAIL_ADDRESS = re.compile(r"[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
@@ -102,7 +102,7 @@ class ScheduleSpec(BaseModel):
     @field_validator("recipients")
     @classmethod
     def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [r for r in value if not _EMAIL.fullmatch(r)]
+        bad = [r for r in value if not EMAIL_ADDRESS.fullmatch(r)]
         if bad:
             raise ValueError(f"not e-mail addresses: {bad}")
         return value
