@@ -5,6 +5,8 @@ On SQLite, which has no schemas, the tables sit beside the source tables in the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 PLATFORM_SCHEMA = "export_platform"
@@ -44,7 +46,7 @@ export_schedules = sa.Table(
     "export_schedules",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("tenant_id", sa.String(63), nullable=False, index=True),
+    sa.Column("tenant_id", sa.String(63), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("datasets", sa.Text, nullable=False, doc="JSON list of dataset names"),
     sa.Column("formats", sa.Text, nullable=False, doc="JSON list of csv, xlsx, pdf"),
@@ -60,6 +62,7 @@ export_schedules = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint(f"cadence IN {CADENCES!r}", name="export_schedules_cadence"),
     sa.UniqueConstraint("tenant_id", "name", name="export_schedules_tenant_name"),
+    sa.Index("ix_export_schedules_tenant", "tenant_id"),
 )
 
 notification_settings = sa.Table(
@@ -85,9 +88,18 @@ def engine_for(url: sa.URL, dialect: str) -> sa.Engine:
     return engine
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
 def create_platform_tables(engine: sa.Engine) -> None:
-    """Create the platform schema and tables if they are missing. Idempotent."""
+    """Create or upgrade the platform schema to the newest migration (Alembic). Idempotent."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.schema.CreateSchema(PLATFORM_SCHEMA, if_not_exists=True))
-        metadata.create_all(conn)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

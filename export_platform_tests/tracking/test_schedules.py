@@ -283,11 +283,25 @@ def test_schedules_cli(sqlite_source: str, monkeypatch) -> None:
 def test_notifications_cli(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EXPORT_SOURCE_URL", f"sqlite:///{tmp_path / 'platform.db'}")
     runner = CliRunner()
-    refused = runner.invoke(main, ["notifications", "set", "--tenant", "acme", "--default-recipients",
-                                   "boss@acme.example"])
+    refused = runner.invoke(
+        main, ["notifications", "set", "--tenant", "acme", "--default-recipients", "boss@acme.example"]
+    )
     assert refused.exit_code == 2 and "outside the allowed domains" in refused.output
-    ok = runner.invoke(main, ["notifications", "set", "--tenant", "acme", "--allowed-domains", "acme.example",
-                              "--default-recipients", "boss@acme.example", "--retention-days", "14"])
+    ok = runner.invoke(
+        main,
+        [
+            "notifications",
+            "set",
+            "--tenant",
+            "acme",
+            "--allowed-domains",
+            "acme.example",
+            "--default-recipients",
+            "boss@acme.example",
+            "--retention-days",
+            "14",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     shown = runner.invoke(main, ["notifications", "show", "--tenant", "acme"]).output
     assert "allowed_domains: acme.example" in shown and "default_recipients: boss@acme.example" in shown
