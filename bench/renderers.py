@@ -1,0 +1,170 @@
+"""Renderer benchmark: our CSV, Excel and PDF writers against baselines on the same line items.
+
+Each measurement runs in a fresh Python process, so its peak RSS is its own. Data is a 12-column,
+sale_items-shaped Parquet file made once per size. Prints a table and writes JSON under bench/results/.
+
+    .venv/bin/python bench/renderers.py --rows 100000 200000 [--formats csv xlsx pdf baselines]
+
+Not part of the test run. The end-to-end benchmark over PostgreSQL and S3 is still to come (issue 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+WORK = Path("/tmp/export-platform-bench")
+
+
+def make_data(rows: int) -> Path:
+    import polars as pl
+
+    path = WORK / f"line_items_{rows}.parquet"
+    if path.exists():
+        return path
+    WORK.mkdir(parents=True, exist_ok=True)
+    names = ["Widget, large", "=SUM(A1:A9)", "北京烤鸭礼盒", "Café crème", "Plain tea", "-50% clearance"]
+    frame = pl.select(pl.int_range(rows, dtype=pl.Int64).alias("item_id")).with_columns(
+        (pl.col("item_id") // 3).alias("sale_id"),
+        pl.format("ACM-{}", pl.col("item_id") // 3).alias("receipt_number"),
+        (pl.lit(1_790_000_000_000_000) + pl.col("item_id") * 1_000_000)
+        .cast(pl.Datetime("us", "UTC"))
+        .dt.convert_time_zone("America/New_York")
+        .alias("sold_at"),
+        pl.format("SKU-{}", pl.col("item_id") % 2000).alias("sku"),
+        pl.lit(pl.Series(names)).gather(pl.col("item_id") % len(names)).alias("product"),
+        pl.lit("Bakery").alias("category"),
+        (pl.col("item_id") % 5 + 1).alias("quantity"),
+        ((pl.col("item_id") % 20_000 + 100).cast(pl.Decimal(18, 2)) / 100)
+        .cast(pl.Decimal(18, 2))
+        .alias("unit_price"),
+        ((pl.col("item_id") % 15_000 + 50).cast(pl.Decimal(18, 2)) / 100)
+        .cast(pl.Decimal(18, 2))
+        .alias("unit_cost"),
+        pl.lit(0).cast(pl.Decimal(18, 2)).alias("discount"),
+        ((pl.col("item_id") % 90_000 + 100).cast(pl.Decimal(18, 2)) / 100)
+        .cast(pl.Decimal(18, 2))
+        .alias("line_total"),
+    )
+    frame.write_parquet(path)
+    return path
+
+
+def measure(kind: str, rows: int) -> dict:
+    """Run inside a fresh process: render ``rows`` line items one way and report time and peak RSS."""
+    import polars as pl
+
+    from export_platform.render.report import Report, SummaryItem, Table
+
+    data = make_data(rows)
+    out = WORK / f"out_{kind}_{rows}"
+    lazy = pl.scan_parquet(data)
+    table = Table.of("Line Items", lazy, {}, lazy.collect_schema().names())
+    report = Report(
+        "sale_items",
+        "Line Items",
+        "acme",
+        "Acme",
+        "2026-10",
+        "America/New_York",
+        "USD",
+        (SummaryItem("Rows", rows),),
+        (table,),
+    )
+    started = time.perf_counter()
+    if kind == "csv":
+        from export_platform.render.csv import CsvOptions, write_csv
+
+        write_csv(table, out, CsvOptions())
+    elif kind == "xlsx":
+        from export_platform.render.xlsx import write_workbook
+
+        write_workbook(report, out)
+    elif kind == "pdf":
+        from export_platform.render.pdf import write_pdf
+
+        write_pdf(report, out)
+    elif kind == "baseline_csv_dictwriter":  # how the old system wrote CSV: Python dicts, row by row
+        import csv
+
+        records = pl.read_parquet(data).to_dicts()
+        with out.open("w", newline="", encoding="utf-8") as target:
+            writer = csv.DictWriter(target, fieldnames=list(records[0]))
+            writer.writeheader()
+            writer.writerows(records)
+    elif kind == "baseline_polars_write_csv":
+        pl.read_parquet(data).write_csv(out)
+    elif kind == "baseline_raw_bytes":  # the physical limit: the same bytes our CSV writer produced
+        payload = (WORK / f"out_csv_{rows}").read_bytes()
+        started = time.perf_counter()
+        out.write_bytes(payload)
+    else:
+        raise ValueError(kind)
+    seconds = time.perf_counter() - started
+    return {
+        "kind": kind,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
+        "mb_per_s": round(out.stat().st_size / 1e6 / seconds, 1),
+        "bytes": out.stat().st_size,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 200_000])
+    parser.add_argument("--formats", nargs="+", default=["csv", "xlsx", "pdf", "baselines"])
+    parser.add_argument("--measure", nargs=2, metavar=("KIND", "ROWS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure[0], int(args.measure[1]))))
+        return
+    kinds = [k for k in args.formats if k != "baselines"]
+    if "baselines" in args.formats:
+        kinds = [
+            "csv",
+            *[k for k in kinds if k != "csv"],
+            "baseline_csv_dictwriter",
+            "baseline_polars_write_csv",
+            "baseline_raw_bytes",
+        ]
+    results = []
+    for rows in args.rows:
+        make_data(rows)
+        for kind in kinds:
+            output = subprocess.run(
+                [sys.executable, __file__, "--measure", kind, str(rows)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results.append(json.loads(output.stdout.strip().splitlines()[-1]))
+            r = results[-1]
+            print(
+                f"{r['kind']:<28} {r['rows']:>10,} rows {r['seconds']:>8.2f} s {r['rows_per_s']:>10,} rows/s "
+                f"{r['mb_per_s']:>7.1f} MB/s {r['peak_rss_mb']:>6} MB peak RSS",
+                flush=True,
+            )
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = RESULTS / f"renderers-{stamp}.json"
+    target.write_text(
+        json.dumps(
+            {"machine": platform.platform(), "cpus": __import__("os").cpu_count(), "results": results},
+            indent=2,
+        )
+    )
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
