@@ -8,7 +8,9 @@ config or the UI.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -37,6 +39,10 @@ class SourceDatabase(dg.ConfigurableResource):
         """Run a statement scoped to ``tenant`` (its ``:tenant`` parameter and row-level security)."""
         return read_frame(self.source_url, stmt, {"tenant": tenant, **params}, tenant=tenant)
 
+    def reader(self, tenant: str) -> Callable[..., pl.DataFrame]:
+        """``read`` bound to one tenant: what dataset builders take."""
+        return functools.partial(self.read, tenant=tenant)
+
     def tenant(self, slug: str) -> Tenant:
         t = schema.tenants
         rows = self.read(sa.select(t).where(t.c.id == sa.bindparam("tenant")), tenant=slug)
@@ -54,19 +60,22 @@ class SourceDatabase(dg.ConfigurableResource):
         return read_frame(self.source_url, stmt, {})["id"].to_list()
 
 
-def source_database() -> SourceDatabase:
+def _source_url() -> str | dg.EnvVar:
+    """The configured source URL as an EnvVar (so it never shows in run config), else the embedded default."""
     if os.environ.get(settings.SOURCE_URL_VAR):
-        return SourceDatabase(url=dg.EnvVar(settings.SOURCE_URL_VAR))
-    return SourceDatabase(url=settings.default_source_url())
+        return dg.EnvVar(settings.SOURCE_URL_VAR)
+    return settings.default_source_url()
+
+
+def source_database() -> SourceDatabase:
+    return SourceDatabase(url=_source_url())
 
 
 def export_history():
     """The platform tables live in the configured database, in their own schema."""
     from export_platform.tracking.history import ExportHistory
 
-    if os.environ.get(settings.SOURCE_URL_VAR):
-        return ExportHistory(url=dg.EnvVar(settings.SOURCE_URL_VAR))
-    return ExportHistory(url=settings.default_source_url())
+    return ExportHistory(url=_source_url())
 
 
 def mailer():

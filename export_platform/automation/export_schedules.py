@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import dagster as dg
 
 from export_platform.exports.assets import inputs_for
-from export_platform.exports.formats import CSV, PDF, XLSX
+from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schedules import Schedule, ScheduleStore, latest_due, partition_month
-
-FORMATS_BY_NAME = {f.name: f for f in (CSV, XLSX, PDF)}
 
 
 def now_utc() -> dt.datetime:

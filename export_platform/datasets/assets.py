@@ -58,11 +58,7 @@ def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
         partition = parse_partition_key(context.partition_key)
         with retry_only_transient_errors():
             window = source.window(partition)
-
-            def read(stmt, **params):
-                return source.read(stmt, tenant=partition.tenant, **params)
-
-            frame = spec.conform(spec.build(read, window), window.tenant.timezone)
+            frame = spec.compute(source.reader(partition.tenant), window)
         context.log.info(
             f"{spec.name} {partition.key}: {frame.height} rows in {time.perf_counter() - started:.2f}s"
         )

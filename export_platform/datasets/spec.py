@@ -49,6 +49,10 @@ class DatasetSpec:
     def labels(self) -> Mapping[str, str]:
         return {c.name: c.label for c in self.columns}
 
+    def compute(self, read: TenantReader, window: ReportWindow) -> pl.DataFrame:
+        """The dataset for ``window``, with its declared columns and types."""
+        return self.conform(self.build(read, window), window.tenant.timezone)
+
     def conform(self, frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
         """Select the declared columns in order, with their declared types (local times in ``timezone``)."""
         schema = self.schema_for(timezone)

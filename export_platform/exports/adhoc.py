@@ -21,10 +21,11 @@ from pydantic import Field, field_validator, model_validator
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.window import ReportWindow
-from export_platform.exports.assets import inputs_for
+from export_platform.exports.assets import inputs_for, render_into, report_for
 from export_platform.exports.formats import (
     CSV,
     EXPORT_FORMATS,
+    FORMATS_BY_NAME,
     PDF,
     XLSX,
     CsvExportConfig,
@@ -32,16 +33,15 @@ from export_platform.exports.formats import (
     XlsxExportConfig,
 )
 from export_platform.partitions import validate_tenant_slug
-from export_platform.render.layouts import TenantInfo, build_report, flat_report
+from export_platform.render.layouts import TenantInfo
 from export_platform.resources import SourceDatabase
 from export_platform.retries import retry_only_transient_errors
-from export_platform.storage.artifacts import ArtifactStore, sha256_of
+from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import adhoc_key
 from export_platform.tracking.history import ExportHistory, requested_by
 
 MAX_RANGE_DAYS = 366
 ALL_TIME_START = dt.date(2000, 1, 1)
-FORMATS = {"csv": CSV, "xlsx": XLSX, "pdf": PDF}
 # Which filters each dataset understands; any other filter set for it is refused.
 FILTERS_BY_DATASET = {
     "sales": {"storefront", "customer_type"},
@@ -218,17 +218,14 @@ def run_adhoc_export(
         today = dt.datetime.now(ZoneInfo(tenant.timezone)).date()
         first, last = config.days(today)
         window = ReportWindow.for_days(tenant, first, last)
-        needed = {name for fmt in config.formats for name in inputs_for(config.dataset, FORMATS[str(fmt)])}
+        needed = {
+            name for fmt in config.formats for name in inputs_for(config.dataset, FORMATS_BY_NAME[str(fmt)])
+        }
         if config.dataset == "bills" and "account_types" in config.filters_set():
             needed.add("accounts")
 
-        def read(stmt, **params):
-            return source.read(stmt, tenant=tenant.slug, **params)
-
-        frames = {
-            name: DATASETS_BY_NAME[name].conform(DATASETS_BY_NAME[name].build(read, window), tenant.timezone)
-            for name in sorted(needed)
-        }
+        read = source.reader(tenant.slug)
+        frames = {name: DATASETS_BY_NAME[name].compute(read, window) for name in sorted(needed)}
     account_types = (
         dict(frames["accounts"].select("account_name", "account_type").iter_rows())
         if ("accounts" in frames)
@@ -239,7 +236,7 @@ def run_adhoc_export(
     period = f"{first} to {last}"
     published = []
     for fmt_name in map(str, config.formats):
-        fmt = FORMATS[fmt_name]
+        fmt = FORMATS_BY_NAME[fmt_name]
         entry = history.start(
             tenant=tenant.slug,
             requested_by=requested_by(
@@ -261,7 +258,7 @@ def run_adhoc_export(
         started = time.perf_counter()
         try:
             lazy = {name: frame.lazy() for name, frame in frames.items()}
-            report = (flat_report if fmt is CSV else build_report)(config.dataset, lazy, info, period)
+            report = report_for(fmt, config.dataset, lazy, info, period)
             key = adhoc_key(
                 tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{fmt_name}"
             )
@@ -270,9 +267,7 @@ def run_adhoc_export(
                 XLSX: XlsxExportConfig(),
                 PDF: PdfExportConfig(),
             }[fmt]
-            with artifacts.publishing_to(key) as path:
-                rows = fmt.render(report, path, render_config)
-                size, sha256 = path.stat().st_size, sha256_of(path)
+            rows, size, sha256 = render_into(artifacts, key, fmt, report, render_config)
         except Exception as exc:
             history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
             raise

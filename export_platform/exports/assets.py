@@ -22,6 +22,7 @@ from export_platform.render.report import Report
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
+from export_platform.storage.layout import export_key
 from export_platform.tracking.history import ExportHistory, requested_by
 
 EXPORT_GROUP = "exports"
@@ -138,6 +139,24 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
     return export_asset
 
 
+def report_for(
+    fmt: ExportFormat, dataset: str, frames: dict[str, pl.LazyFrame], tenant: TenantInfo, period: str
+) -> Report:
+    """A CSV holds the dataset's flat table alone; workbooks and PDFs the whole report."""
+    return (flat_report if fmt is CSV else build_report)(dataset, frames, tenant, period)
+
+
+def render_into(
+    artifacts: ArtifactStore, key: str, fmt: ExportFormat, report: Report, config
+) -> tuple[int, int, str]:
+    """Render ``report`` straight into the store's temporary file for ``key``, published whole on success.
+    Returns the rows written, the size and the sha256."""
+    with artifacts.publishing_to(key) as path:
+        rows = fmt.render(report, path, config)
+        size, sha256 = path.stat().st_size, sha256_of(path)
+    return rows, size, sha256
+
+
 def publish_export(
     dataset: str,
     fmt: ExportFormat,
@@ -150,11 +169,9 @@ def publish_export(
     """Render the partition's report straight into the store, publish it whole, record it in the manifest."""
     tenant = source.tenant(partition.tenant)
     tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
-    make_report = flat_report if fmt is CSV else build_report
-    report = make_report(dataset, frames, tenant_info, partition.month)
-    with artifacts.publishing(partition.tenant, dataset, partition.month, fmt.name) as (key, path):
-        record_count = fmt.render(report, path, config)
-        size, sha256 = path.stat().st_size, sha256_of(path)
+    report = report_for(fmt, dataset, frames, tenant_info, partition.month)
+    key = export_key(partition.tenant, dataset, partition.month, fmt.name)
+    record_count, size, sha256 = render_into(artifacts, key, fmt, report, config)
     published = PublishedFile(
         format=fmt.name,
         file_name=key.rsplit("/", 1)[1],

@@ -156,6 +156,7 @@ EXPORTS: tuple[tuple[str, ExportFormat], ...] = (
     ),
     ("sale_items", CSV),
 )
+FORMATS_BY_NAME: dict[str, ExportFormat] = {fmt.name: fmt for fmt in (CSV, XLSX, PDF)}
 EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
     dataset: tuple(fmt.name for other, fmt in EXPORTS if other == dataset) for dataset, _ in EXPORTS
 }

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from export_platform.storage.layout import export_key, manifest_key
+from export_platform.storage.layout import manifest_key
 from export_platform.storage.object_store import MULTIPART_PART_SIZE, ObjectStore, S3ObjectStore, object_store
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -61,14 +61,6 @@ class ArtifactStore(dg.ConfigurableResource):
         if isinstance(store, S3ObjectStore):
             return S3ObjectStore(store.bucket, store.prefix, part_size=self.multipart_part_size)
         return store
-
-    @contextlib.contextmanager
-    def publishing(self, tenant: str, dataset: str, month: str, fmt: str) -> Iterator[tuple[str, Path]]:
-        """Yield the final key and a temporary path to write; the file is published under the key only
-        when the block finishes without an error, and never partially."""
-        key = export_key(tenant, dataset, month, fmt)
-        with self.publishing_to(key) as temporary:
-            yield key, temporary
 
     @contextlib.contextmanager
     def publishing_to(self, key: str) -> Iterator[Path]:

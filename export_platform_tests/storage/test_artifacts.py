@@ -12,6 +12,7 @@ import pytest
 from export_platform.exports.assets import verify_artifact
 from export_platform.exports.formats import CSV, CsvExportConfig
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
+from export_platform.storage.layout import export_key
 from export_platform.storage.object_store import S3ObjectStore, s3_client, upload_atomic
 
 PART = 5 * 1024 * 1024
@@ -78,7 +79,10 @@ def test_failure_mid_upload_leaves_no_object_and_no_open_upload(s3_bucket: str, 
 
 def test_crash_while_rendering_publishes_nothing(tmp_path: Path) -> None:
     artifacts = ArtifactStore(root=str(tmp_path))
-    with pytest.raises(RuntimeError), artifacts.publishing("acme", "sales", "2026-10", "csv") as (_key, path):
+    with (
+        pytest.raises(RuntimeError),
+        artifacts.publishing_to(export_key("acme", "sales", "2026-10", "csv")) as path,
+    ):
         path.write_bytes(b"half a report")
         raise RuntimeError("renderer crashed")
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
@@ -94,7 +98,8 @@ def test_presigned_url_covers_one_object_and_expires(s3_bucket: str) -> None:
 
 def test_check_fails_when_the_stored_file_differs(tmp_path: Path) -> None:
     artifacts = ArtifactStore(root=str(tmp_path))
-    with artifacts.publishing("acme", "bills", "2026-10", "csv") as (key, path):
+    key = export_key("acme", "bills", "2026-10", "csv")
+    with artifacts.publishing_to(key) as path:
         path.write_bytes("\ufeffDate,Amount\r\n2026-10-01,1.00\r\n".encode())
         size, sha = path.stat().st_size, sha256_of(path)
     published = PublishedFile(
