@@ -20,3 +20,11 @@ class UnknownTenant(ExportPlatformError):
 
 class InvalidSourceData(ExportPlatformError):
     """Source rows that break an invariant the datasets rely on."""
+
+
+class StorageFull(ExportPlatformError):
+    """The disk ran out of space (or a file-size limit was hit) while writing an artifact."""
+
+
+class StorageConflict(ExportPlatformError):
+    """An object kept being changed by other writers while a conditional update retried."""

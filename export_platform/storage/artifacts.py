@@ -3,12 +3,17 @@
 The manifest is the contract for downstream jobs: for each format it lists the file's key, size,
 sha256 and row count, with the schema version of the manifest itself. A file is always published
 before the manifest entry that describes it, so an entry never points at a missing or older file.
+
+Several exports of one partition may record at once (one per format, or two runs of the same
+partition). Each entry is added by the store's atomic ``update`` (a folder lock locally, a
+conditional PUT in S3), so no entry is lost; and an entry is written only while the file under its
+key is still the one it describes: if another run has published over it since, that run's entry is
+the one that belongs in the manifest, and this one is left out.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -18,7 +23,13 @@ import dagster as dg
 from pydantic import Field
 
 from export_platform.storage.layout import manifest_key
-from export_platform.storage.object_store import MULTIPART_PART_SIZE, ObjectStore, S3ObjectStore, object_store
+from export_platform.storage.object_store import (
+    MULTIPART_PART_SIZE,
+    ObjectStore,
+    S3ObjectStore,
+    file_sha256,
+    object_store,
+)
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -37,11 +48,7 @@ class PublishedFile:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 class ArtifactStore(dg.ConfigurableResource):
@@ -68,19 +75,32 @@ class ArtifactStore(dg.ConfigurableResource):
         with self.store.writing(key) as temporary:
             yield temporary
 
-    def record(self, tenant: str, dataset: str, month: str, published: PublishedFile) -> None:
-        """Add or replace ``published``'s entry in its partition's manifest."""
-        manifest = self.manifest(tenant, dataset, month) or {"files": {}}
-        manifest.update(
-            schema_version=MANIFEST_SCHEMA_VERSION,
-            tenant=tenant,
-            dataset=dataset,
-            month=month,
-            updated_at=published.created_at,
-        )
-        manifest["files"][published.format] = asdict(published)
-        body = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode()
-        self.store.put_bytes(manifest_key(tenant, dataset, month), body)
+    def record(self, tenant: str, dataset: str, month: str, published: PublishedFile) -> bool:
+        """Add or replace ``published``'s entry in its partition's manifest, atomically.
+
+        Returns False, leaving the manifest as it is, when the file under ``published.key`` is no
+        longer the one described (another run published over it and records its own entry)."""
+        store, recorded = self.store, False
+
+        def add_entry(current: bytes | None) -> bytes | None:
+            nonlocal recorded
+            if store.sha256(published.key) != published.sha256:
+                recorded = False
+                return None
+            manifest = json.loads(current) if current is not None else {"files": {}}
+            manifest.update(
+                schema_version=MANIFEST_SCHEMA_VERSION,
+                tenant=tenant,
+                dataset=dataset,
+                month=month,
+                updated_at=published.created_at,
+            )
+            manifest["files"][published.format] = asdict(published)
+            recorded = True
+            return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode()
+
+        store.update(manifest_key(tenant, dataset, month), add_entry)
+        return recorded
 
     def manifest(self, tenant: str, dataset: str, month: str) -> dict | None:
         data = self.store.read_bytes(manifest_key(tenant, dataset, month))

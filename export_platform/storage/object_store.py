@@ -3,25 +3,46 @@
 Writes are atomic. The caller writes a local temporary file, and only a complete file is published
 under its final key: ``os.replace`` locally; on S3 a single PUT for a small file, or a multipart
 upload that is completed only after every part went up, and aborted on any error, so neither a
-partial object nor an open upload is left behind.
+partial object nor an open upload is left behind. An abort that cannot reach the server (it went
+away mid-upload) is remembered and retried before this process's next upload, so the retry of a
+failed export cleans up after it. A write that runs out of disk raises ``StorageFull`` naming the
+file, after its temporary file is removed.
+
+``update`` is an atomic read-modify-write of one small object (the manifests): under an exclusive
+lock on the folder locally, and as a conditional PUT (``If-Match`` the ETag read, or ``If-None-Match``
+for a new object) retried on conflict in S3, so concurrent writers never lose each other's changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import fcntl
+import functools
+import hashlib
+import logging
 import os
+import random
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
 
+from export_platform.errors import StorageConflict, StorageFull
+
+log = logging.getLogger(__name__)
+
 PUBLISHED_FILE_MODE = 0o644
 MULTIPART_PART_SIZE = 8 * 1024 * 1024  # S3 needs at least 5 MiB for every part but the last
+SHA256_METADATA = "sha256"  # S3 user metadata: the content's sha256, set when the object is published
+UPDATE_ATTEMPTS = 20  # conditional-write attempts before an update gives up
 
 
 class ObjectStore(Protocol):
@@ -31,7 +52,11 @@ class ObjectStore(Protocol):
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
+    def update(self, key: str, change: Callable[[bytes | None], bytes | None]) -> None: ...
+
     def read_bytes(self, key: str) -> bytes | None: ...
+
+    def sha256(self, key: str) -> str | None: ...
 
     def download(self, key: str, path: Path) -> None: ...
 
@@ -70,7 +95,8 @@ class LocalObjectStore:
         fd, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
         os.close(fd)
         try:
-            yield Path(temporary)
+            with naming_full_disk(final, Path(temporary)):
+                yield Path(temporary)
             os.chmod(temporary, PUBLISHED_FILE_MODE)  # mkstemp makes it private to this user
             os.replace(temporary, final)
         finally:
@@ -81,9 +107,29 @@ class LocalObjectStore:
         with self.writing(key) as path:
             path.write_bytes(data)
 
+    def update(self, key: str, change: Callable[[bytes | None], bytes | None]) -> None:
+        """Read, change and atomically replace ``key`` while holding an exclusive lock on its folder
+        (``flock`` on the directory itself, so no lock file shows up among the artifacts)."""
+        folder = self.path(key).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            data = change(self.read_bytes(key))
+            if data is not None:
+                self.put_bytes(key, data)
+        finally:
+            os.close(fd)  # releases the lock
+
     def read_bytes(self, key: str) -> bytes | None:
         try:
             return self.path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def sha256(self, key: str) -> str | None:
+        try:
+            return file_sha256(self.path(key))
         except FileNotFoundError:
             return None
 
@@ -137,11 +183,68 @@ class S3ObjectStore:
     def writing(self, key: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="export-platform-") as folder:
             temporary = Path(folder) / Path(key).name
-            yield temporary
-            upload_atomic(self.s3, self.bucket, self.key(key), temporary, self.part_size)
+            with naming_full_disk(self.uri(key), temporary):
+                yield temporary
+            upload_atomic(
+                self.s3,
+                self.bucket,
+                self.key(key),
+                temporary,
+                self.part_size,
+                metadata={SHA256_METADATA: file_sha256(temporary)},
+            )
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=self.key(key), Body=data)
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self.key(key),
+            Body=data,
+            Metadata={SHA256_METADATA: hashlib.sha256(data).hexdigest()},
+        )
+
+    def update(self, key: str, change: Callable[[bytes | None], bytes | None]) -> None:
+        """Read ``key`` with its ETag, change it, and write it back only if nobody wrote it meanwhile
+        (``If-Match``; ``If-None-Match: *`` when it did not exist); on a conflict read again."""
+        from botocore.exceptions import ClientError
+
+        s3, full_key = self.s3, self.key(key)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                current = s3.get_object(Bucket=self.bucket, Key=full_key)
+                data, condition = current["Body"].read(), {"IfMatch": current["ETag"]}
+            except ClientError as exc:
+                if not _missing(exc):
+                    raise
+                data, condition = None, {"IfNoneMatch": "*"}
+            changed = change(data)
+            if changed is None:
+                return
+            try:
+                s3.put_object(
+                    Bucket=self.bucket,
+                    Key=full_key,
+                    Body=changed,
+                    Metadata={SHA256_METADATA: hashlib.sha256(changed).hexdigest()},
+                    **condition,
+                )
+                return
+            except ClientError as exc:
+                if not _conflict(exc):
+                    raise
+            time.sleep(random.uniform(0, 0.05 * 2 ** min(attempt, 5)))
+        raise StorageConflict(f"{self.uri(key)} kept changing under {UPDATE_ATTEMPTS} conditional writes")
+
+    def sha256(self, key: str) -> str | None:
+        """The sha256 recorded when the object was published (None if absent or published otherwise)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=self.key(key))
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+        return head.get("Metadata", {}).get(SHA256_METADATA)
 
     def read_bytes(self, key: str) -> bytes | None:
         from botocore.exceptions import ClientError
@@ -191,9 +294,63 @@ def _missing(exc) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
 
 
+def _conflict(exc) -> bool:
+    """A conditional write lost to another writer: 412, or 409 for two conditional writes at once."""
+    code = exc.response.get("Error", {}).get("Code")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+OUT_OF_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    """Disk full (or a file-size limit hit), raised as OSError by Python or as text by Polars' Rust IO."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in OUT_OF_SPACE_ERRNOS:
+            return True
+        if any(f"os error {code}" in str(exc) for code in OUT_OF_SPACE_ERRNOS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextlib.contextmanager
+def naming_full_disk(destination: Path | str, temporary: Path) -> Iterator[None]:
+    """Turn a disk-full error while writing ``temporary`` into ``StorageFull`` naming both paths."""
+    try:
+        yield
+    except Exception as exc:
+        if _out_of_space(exc):
+            raise StorageFull(
+                f"no space left on the device holding {temporary} while writing {destination}: {exc}"
+            ) from exc
+        raise
+
+
+_CLIENT_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+_client_lock = threading.Lock()
+
+
 def s3_client():
     """The S3 client, from dagster-aws (imported only when S3 is used: it takes seconds to import).
-    boto3 itself honours AWS_ENDPOINT_URL and the other AWS_* variables."""
+    boto3 itself honours AWS_ENDPOINT_URL and the other AWS_* variables. Making a client costs a tenth
+    of a second, so one is kept per setting of those variables (clients are thread-safe, their
+    creation is not, hence the lock)."""
+    with _client_lock:
+        return _s3_client_for(tuple(os.environ.get(name) for name in _CLIENT_SETTINGS))
+
+
+@functools.lru_cache(maxsize=4)
+def _s3_client_for(settings: tuple[str | None, ...]):
     from dagster_aws.s3 import S3Resource
 
     return S3Resource().get_client()
@@ -207,13 +364,54 @@ def presigning_client():
     return boto3.client("s3", config=Config(signature_version="s3v4"))
 
 
-def upload_atomic(client, bucket: str, key: str, path: Path, part_size: int = MULTIPART_PART_SIZE) -> None:
+@dataclass(frozen=True)
+class OpenUpload:
+    bucket: str
+    key: str
+    upload_id: str
+
+
+_unaborted: set[OpenUpload] = set()
+_unaborted_lock = threading.Lock()
+
+
+def abort_unfinished_uploads(client) -> None:
+    """Abort the multipart uploads this process failed to abort, now that the server may answer."""
+    from botocore.exceptions import ClientError
+
+    with _unaborted_lock:
+        pending = sorted(_unaborted, key=lambda u: (u.bucket, u.key, u.upload_id))
+    for upload in pending:
+        try:
+            client.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise
+        with _unaborted_lock:
+            _unaborted.discard(upload)
+        log.info("aborted unfinished multipart upload %s of s3://%s/%s", upload.upload_id, upload.bucket, upload.key)
+
+
+def unfinished_uploads() -> set[OpenUpload]:
+    with _unaborted_lock:
+        return set(_unaborted)
+
+
+def upload_atomic(
+    client,
+    bucket: str,
+    key: str,
+    path: Path,
+    part_size: int = MULTIPART_PART_SIZE,
+    metadata: dict[str, str] | None = None,
+) -> None:
+    abort_unfinished_uploads(client)
     size = path.stat().st_size
     if size <= part_size:
         with path.open("rb") as body:
-            client.put_object(Bucket=bucket, Key=key, Body=body)
+            client.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata or {})
         return
-    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata or {})["UploadId"]
     try:
         parts = []
         with path.open("rb") as source:
@@ -227,8 +425,16 @@ def upload_atomic(client, bucket: str, key: str, path: Path, part_size: int = MU
         client.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
-    except BaseException:
-        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except BaseException as exc:
+        try:
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except Exception as abort_error:
+            with _unaborted_lock:
+                _unaborted.add(OpenUpload(bucket, key, upload_id))
+            exc.add_note(
+                f"the multipart upload {upload_id} of s3://{bucket}/{key} could not be aborted "
+                f"({type(abort_error).__name__}); it is aborted before this process's next upload"
+            )
         raise
 
 
