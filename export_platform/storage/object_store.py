@@ -336,7 +336,13 @@ def naming_full_disk(destination: Path | str, temporary: Path) -> Iterator[None]
         raise
 
 
-_CLIENT_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+_CLIENT_SETTINGS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+)
 _client_lock = threading.Lock()
 
 
@@ -389,7 +395,12 @@ def abort_unfinished_uploads(client) -> None:
                 raise
         with _unaborted_lock:
             _unaborted.discard(upload)
-        log.info("aborted unfinished multipart upload %s of s3://%s/%s", upload.upload_id, upload.bucket, upload.key)
+        log.info(
+            "aborted unfinished multipart upload %s of s3://%s/%s",
+            upload.upload_id,
+            upload.bucket,
+            upload.key,
+        )
 
 
 def unfinished_uploads() -> set[OpenUpload]:
