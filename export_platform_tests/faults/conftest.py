@@ -1,0 +1,45 @@
+"""Fixtures for the fault tests: a PostgreSQL source large enough that a read takes about a second,
+and one month of its line items as the dataset Parquet the exports read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from export_platform.datasets.assets import dataset_assets
+from export_platform.source.database import SourceUrl
+from export_platform.source.demo_data import SeedPlan
+from export_platform.source.seeding import seed
+from export_platform_tests.conftest import create_database, database_url, drop_database, materialize_datasets
+
+BIG_PLAN = SeedPlan(tenants=1, months=1, sales_per_day=1500, end_month="2026-10")
+BIG_PARTITION = "2026-10|acme"
+SALE_ITEMS = [a for a in dataset_assets if a.key.to_user_string() == "sale_items"]
+
+
+@dataclass(frozen=True)
+class BigSource:
+    name: str
+    url: str
+
+
+@pytest.fixture(scope="session")
+def big_source() -> Iterator[BigSource]:
+    """acme's October with ~140k line items (the sale_items CSV is ~20 MB: several multipart parts)."""
+    name = create_database()
+    url = database_url(name)
+    seed(SourceUrl(url), BIG_PLAN)
+    yield BigSource(name, url)
+    drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def big_line_items(big_source: BigSource, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sale_items dataset of ``BIG_PARTITION`` stored as Parquet under the returned root."""
+    root = tmp_path_factory.mktemp("big-datasets")
+    result = materialize_datasets(big_source.url, str(root), BIG_PARTITION, assets=SALE_ITEMS)
+    assert result.success
+    return root
