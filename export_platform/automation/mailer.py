@@ -3,7 +3,9 @@
 ``EXPORT_SMTP_URL`` is ``smtp://user:password@host:port`` (plain, upgraded with STARTTLS when the
 server offers it) or ``smtps://...`` (TLS from the start). Unset, messages are logged, not sent.
 Temporary failures (4xx replies, dropped connections) raise ``TransientDeliveryError`` so the caller
-tries again later; the password never appears in a message.
+tries again later; once the server has accepted the message (250 after DATA), a failure while saying
+goodbye is only logged, so the caller never sends an accepted message twice. The password never
+appears in a message.
 """
 
 from __future__ import annotations
@@ -62,12 +64,15 @@ class Mailer(dg.ConfigurableResource):
                 )
             else:
                 client = smtplib.SMTP(url.hostname, url.port or 25, timeout=self.timeout_seconds)
-            with client:
+            try:
                 if url.scheme == "smtp" and client.has_extn("starttls"):
                     client.starttls(context=ssl.create_default_context())
                 if url.username:
                     client.login(unquote(url.username), unquote(url.password or ""))
                 client.send_message(message, from_addr=self.sender)
+            except BaseException:
+                client.close()
+                raise
         except smtplib.SMTPResponseException as exc:
             if 400 <= exc.smtp_code < 500:
                 raise TransientDeliveryError(
@@ -80,4 +85,10 @@ class Mailer(dg.ConfigurableResource):
             ) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise TransientDeliveryError(f"SMTP server {where} unreachable: {type(exc).__name__}") from None
+        # The server has accepted the message: whatever it answers to QUIT, sending again would duplicate it.
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError) as exc:
+            log.warning("SMTP server %s accepted the message but failed at QUIT: %s", where, exc)
+            client.close()
         return True
