@@ -30,7 +30,7 @@ def stored_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def test_connection_dropped_once_is_retried_and_stores_the_whole_dataset(
+def test_connection_dropped_on_every_attempt_fails_and_stores_nothing(
     big_source: BigSource, tmp_path: Path
 ) -> None:
     proxy, url = through_proxy(big_source)
