@@ -21,6 +21,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
+ROW_GROUP_ROWS = 50_000  # as the dataset IO manager writes them
 
 
 def make_data(rows: int) -> Path:
@@ -53,7 +54,7 @@ def make_data(rows: int) -> Path:
         .cast(pl.Decimal(18, 2))
         .alias("line_total"),
     )
-    frame.write_parquet(path)
+    frame.write_parquet(path, row_group_size=ROW_GROUP_ROWS)
     return path
 
 

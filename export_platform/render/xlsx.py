@@ -34,7 +34,6 @@ EXCEL_MAX_CELL_CHARS = 32_767
 TRUNCATION_MARK = "… [truncated]"
 SHEET_NAME_LIMIT = 31
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-BATCH_ROWS = 10_000
 
 NUMBER_FORMATS = {
     Kind.MONEY: "#,##0.00",
@@ -124,11 +123,6 @@ def _sheet_names(name: str) -> Iterator[str]:
         part += 1
 
 
-def _rows(table: Table) -> Iterator[tuple]:
-    for batch in table.frame.collect_batches(chunk_size=BATCH_ROWS):
-        yield from batch.iter_rows()
-
-
 def _column_widths(table: Table) -> list[float]:
     sample = table.frame.head(500).collect()
     widths = []
@@ -164,7 +158,7 @@ def _write_table(workbook: Workbook, table: Table, max_rows_per_sheet: int) -> i
     kinds = [column.kind for column in table.columns]
     sheet = _new_table_sheet(workbook, next(names), table, widths)
     on_sheet = total = 0
-    for row in _rows(table):
+    for row in table.rows():
         if on_sheet == max_rows_per_sheet - 1:
             _close_sheet(sheet, len(kinds), on_sheet)
             sheet = _new_table_sheet(workbook, next(names), table, widths)
