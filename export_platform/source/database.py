@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from export_platform.errors import SourceAccessDenied, SourceUnavailable
+from export_platform.errors import InvalidSourceData, SourceAccessDenied, SourceUnavailable
 from export_platform.source import schema
 
 MONEY = pl.Decimal(18, 2)
@@ -200,21 +200,49 @@ def _conform(frame: pl.DataFrame, stmt: sa.Select) -> pl.DataFrame:
             expr = expr.str.to_datetime(_SQLITE_TIMESTAMP_FORMAT, time_unit="us", time_zone="UTC")
         elif current == pl.String and target == pl.Date:
             expr = expr.str.to_date("%Y-%m-%d")
+        elif current == pl.String and target == MONEY:
+            # SQLite money is text and may carry more than two decimals: round them to cents the way
+            # PostgreSQL's NUMERIC(18,2) does on storage (half away from zero), never truncate.
+            expr = expr.cast(pl.Decimal(38, 18)).round(2, mode="half_away_from_zero").cast(MONEY)
         elif isinstance(current, pl.Datetime) and target == UTC_TIMESTAMP:
             expr = expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         else:
             expr = expr.cast(target)
         conversions.append(expr.alias(column.key))
-    return frame.with_columns(conversions) if conversions else frame
+    try:
+        return frame.with_columns(conversions) if conversions else frame
+    except pl.exceptions.InvalidOperationError as exc:
+        raise InvalidSourceData(
+            f"source rows do not fit the schema's column types: {_first_line(exc)}"
+        ) from exc
 
 
 def _without_extensions(table: pa.Table) -> pa.Table:
-    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays."""
+    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays, and make
+    every text column valid UTF-8."""
     columns = [
-        column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
+        _valid_utf8(
+            column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
+        )
         for column in table.columns
     ]
     return pa.table(columns, names=table.column_names)
+
+
+def _valid_utf8(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """SQLite hands TEXT bytes over unchecked (a lone surrogate stored as CESU-8, a stray Latin-1 byte),
+    and Polars assumes valid UTF-8: each invalid sequence becomes U+FFFD, so one bad cell cannot crash
+    the read or garble its neighbours. PostgreSQL never stores invalid UTF-8, so this costs one check."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return column
+    try:
+        column.validate(full=True)
+        return column
+    except pa.ArrowInvalid:
+        values = column.cast(pa.large_binary()).to_pylist()
+        return pa.chunked_array(
+            [pa.array([None if v is None else v.decode("utf-8", "replace") for v in values], column.type)]
+        )
 
 
 def read_frame(
