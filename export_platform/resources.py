@@ -57,7 +57,7 @@ class SourceDatabase(dg.ConfigurableResource):
     def active_tenant_slugs(self) -> list[str]:
         t = schema.tenants
         stmt = sa.select(t.c.id).where(t.c.is_active.is_(True)).order_by(t.c.id)
-        return read_frame(self.source_url, stmt, {})["id"].to_list()
+        return read_frame(self.source_url, stmt, {}, tenant_directory=True)["id"].to_list()
 
 
 def _source_url() -> str | dg.EnvVar:

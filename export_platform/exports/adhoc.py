@@ -122,9 +122,12 @@ class AdhocExportConfig(dg.Config):
     def _min_balance(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                Decimal(value)
+                amount = Decimal(value)
             except InvalidOperation as exc:
                 raise ValueError(f"not a decimal amount: {value!r}") from exc
+            # Balances are NUMERIC(18,2): anything else (NaN, 1e400, 10.001) could never compare exactly.
+            if not amount.is_finite() or abs(amount) >= 10**16 or amount != amount.quantize(Decimal("0.01")):
+                raise ValueError(f"not an amount in cents below 10^16: {value!r}")
         return value
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -32,6 +33,7 @@ from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Ta
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 TRUNCATION_MARK = "… [truncated]"
+CONTROL_CHARACTER_MARK = "\ufffd"
 SHEET_NAME_LIMIT = 31
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
@@ -86,6 +88,8 @@ def _cell(sheet: Worksheet, value, kind: Kind = Kind.TEXT, font: Font | None = N
 
 def _excel_value(value):
     if isinstance(value, str):
+        # XML 1.0 cannot carry control characters other than tab, LF and CR (openpyxl would raise).
+        value = ILLEGAL_CHARACTERS_RE.sub(CONTROL_CHARACTER_MARK, value)
         if len(value) > EXCEL_MAX_CELL_CHARS:
             return value[: EXCEL_MAX_CELL_CHARS - len(TRUNCATION_MARK)] + TRUNCATION_MARK
         return value

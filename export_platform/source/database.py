@@ -21,10 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from export_platform.errors import SourceUnavailable
+from export_platform.errors import InvalidSourceData, SourceAccessDenied, SourceUnavailable
 from export_platform.source import schema
 
 MONEY = pl.Decimal(18, 2)
+READER_ROLE = "export_reader"
+"""The PostgreSQL role every source read runs as; ``source/security.py`` creates it and its policies."""
+TENANT_SETTING = "app.tenant_id"
+DIRECTORY_SETTING = "app.tenant_directory"
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 _SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 
@@ -88,7 +92,7 @@ def create_schema(url: SourceUrl, *, drop_existing: bool = False, defer_constrai
     """
     if url.dialect == "sqlite":
         url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    with _ddl(url) as conn:
+    with ddl_connection(url) as conn:
         if drop_existing:
             schema.metadata.drop_all(conn)
         if defer_constraints and url.dialect == "postgresql":
@@ -102,7 +106,7 @@ def add_constraints(url: SourceUrl) -> None:
     """Add the foreign keys and indexes that ``create_schema(defer_constraints=True)`` left out."""
     if url.dialect != "postgresql":
         return
-    with _ddl(url) as conn:
+    with ddl_connection(url) as conn:
         for table in schema.TABLES:
             for constraint in table.foreign_key_constraints:
                 conn.execute(sa.schema.AddConstraint(constraint))
@@ -112,7 +116,7 @@ def add_constraints(url: SourceUrl) -> None:
 
 
 @contextlib.contextmanager
-def _ddl(url: SourceUrl) -> Iterator[sa.Connection]:
+def ddl_connection(url: SourceUrl) -> Iterator[sa.Connection]:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
@@ -196,41 +200,94 @@ def _conform(frame: pl.DataFrame, stmt: sa.Select) -> pl.DataFrame:
             expr = expr.str.to_datetime(_SQLITE_TIMESTAMP_FORMAT, time_unit="us", time_zone="UTC")
         elif current == pl.String and target == pl.Date:
             expr = expr.str.to_date("%Y-%m-%d")
+        elif current == pl.String and target == MONEY:
+            # SQLite money is text and may carry more than two decimals: round them to cents the way
+            # PostgreSQL's NUMERIC(18,2) does on storage (half away from zero), never truncate.
+            expr = expr.cast(pl.Decimal(38, 18)).round(2, mode="half_away_from_zero").cast(MONEY)
         elif isinstance(current, pl.Datetime) and target == UTC_TIMESTAMP:
             expr = expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         else:
             expr = expr.cast(target)
         conversions.append(expr.alias(column.key))
-    return frame.with_columns(conversions) if conversions else frame
+    try:
+        return frame.with_columns(conversions) if conversions else frame
+    except pl.exceptions.InvalidOperationError as exc:
+        raise InvalidSourceData(
+            f"source rows do not fit the schema's column types: {_first_line(exc)}"
+        ) from exc
 
 
 def _without_extensions(table: pa.Table) -> pa.Table:
-    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays."""
+    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays, and make
+    every text column valid UTF-8."""
     columns = [
-        column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
+        _valid_utf8(
+            column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
+        )
         for column in table.columns
     ]
     return pa.table(columns, names=table.column_names)
 
 
+def _valid_utf8(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """SQLite hands TEXT bytes over unchecked (a lone surrogate stored as CESU-8, a stray Latin-1 byte),
+    and Polars assumes valid UTF-8: each invalid sequence becomes U+FFFD, so one bad cell cannot crash
+    the read or garble its neighbours. PostgreSQL never stores invalid UTF-8, so this costs one check."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return column
+    try:
+        column.validate(full=True)
+        return column
+    except pa.ArrowInvalid:
+        values = column.cast(pa.large_binary()).to_pylist()
+        return pa.chunked_array(
+            [pa.array([None if v is None else v.decode("utf-8", "replace") for v in values], column.type)]
+        )
+
+
 def read_frame(
-    url: SourceUrl, stmt: sa.Select, params: Mapping[str, Any], *, tenant: str | None = None
+    url: SourceUrl,
+    stmt: sa.Select,
+    params: Mapping[str, Any],
+    *,
+    tenant: str | None = None,
+    tenant_directory: bool = False,
 ) -> pl.DataFrame:
     """Run one parameterised SELECT and return its rows as a typed Polars frame.
 
-    On PostgreSQL, ``tenant`` is also set as ``app.tenant_id`` for the transaction, so row-level
-    security policies keyed on it apply to every table the query touches.
+    On PostgreSQL the transaction runs as ``READER_ROLE`` with ``tenant`` set as ``app.tenant_id``, so
+    the row-level security policies return that tenant's rows only, whatever the statement's filters.
+    With neither ``tenant`` nor ``tenant_directory`` no source row is visible at all;
+    ``tenant_directory`` opens the ``tenants`` table alone, for listing tenants.
     """
     sql, values = _compile(url, stmt, params)
     with arrow_connection(url) as conn, conn.cursor() as cursor:
+        if url.dialect == "postgresql":
+            _enter_reader_role(url, cursor, tenant=tenant, tenant_directory=tenant_directory)
         try:
-            if tenant is not None and url.dialect == "postgresql":
-                cursor.execute("SELECT set_config('app.tenant_id', $1, true)", parameters=(tenant,))
             cursor.execute(sql, parameters=values or None)
             table = cursor.fetch_arrow_table()
         except adbc_driver_manager.OperationalError as exc:
             raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
     return _conform(pl.from_arrow(_without_extensions(table)), stmt)
+
+
+def _enter_reader_role(url: SourceUrl, cursor: Any, *, tenant: str | None, tenant_directory: bool) -> None:
+    """Switch this transaction to the reader role and set the row-level security settings."""
+    try:
+        cursor.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
+        if tenant is not None:
+            cursor.execute(f"SELECT set_config('{TENANT_SETTING}', $1, true)", parameters=(tenant,))
+        if tenant_directory:
+            cursor.execute(f"SELECT set_config('{DIRECTORY_SETTING}', 'on', true)")
+    except adbc_driver_manager.OperationalError as exc:
+        raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
+    except adbc_driver_manager.Error as exc:
+        raise SourceAccessDenied(
+            f"source database {url.redacted} does not let this login read as role {READER_ROLE!r} "
+            f"({_first_line(exc)}): create the role and its policies (docs/reliability.md) and grant "
+            "it to the login"
+        ) from exc
 
 
 def bulk_load(url: SourceUrl, frames: Mapping[str, pl.DataFrame]) -> None:
