@@ -99,13 +99,15 @@ def write_workbook(
     workbook.properties.title = report.heading
 
     summary = workbook.create_sheet("Summary")
-    _write_summary(summary, report)
     styles = _TableStyles(summary)
+    # Planned before anything is written, so a column Excel cannot show fails the call at once.
+    plans = [(table, rows_xml(table, styles.numbers, max_rows_per_sheet - 1)) for table in report.tables]
+    _write_summary(summary, report)
     with _ReproducibleZip(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         streamed: set[str] = set()
         written = {
-            table.name: _write_table(workbook, archive, table, styles, max_rows_per_sheet, streamed)
-            for table in report.tables
+            table.name: _write_table(workbook, archive, table, rows, styles.header, streamed)
+            for table, rows in plans
         }
         # ExcelWriter directly: Workbook.save would stamp the current time into the document properties.
         _WorkbookWriter(workbook, archive, streamed).save()
@@ -195,17 +197,17 @@ def _write_table(
     workbook: Workbook,
     archive: _ReproducibleZip,
     table: Table,
-    styles: _TableStyles,
-    max_rows_per_sheet: int,
+    rows: pl.LazyFrame,
+    header_style: int,
     streamed: set[str],
 ) -> int:
+    """Stream ``rows`` (from ``rows_xml``) onto the table's sheet and its continuation sheets."""
     names = _sheet_names(table.name)
-    head = sheet_head(_column_widths(table), [c.label for c in table.columns], styles.header).encode()
+    head = sheet_head(_column_widths(table), [c.label for c in table.columns], header_style).encode()
     columns = len(table.columns)
     sheet = _StreamedSheet(workbook, archive, next(names), head)
     streamed.add(sheet.part)
     total = 0
-    rows = rows_xml(table, styles.numbers, max_rows_per_sheet - 1)
     for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
         for part in batch.partition_by(SHEET, maintain_order=True, include_key=True):
             if part[SHEET][0] != sheet.index_in_table:
