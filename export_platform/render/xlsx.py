@@ -47,13 +47,11 @@ from export_platform.render.xlsx_sheet import (
     EXCEL_MAX_CELL_CHARS,
     EXCEL_MAX_ROWS,
     ILLEGAL_XML_CHARACTERS,
-    SHEET,
     TRUNCATION_MARK,
-    rows_xml,
+    SheetRows,
     sheet_head,
     sheet_tail,
     text_row,
-    xml_bytes,
 )
 
 __all__ = [
@@ -67,6 +65,10 @@ __all__ = [
 SHEET_NAME_LIMIT = 31
 _ILLEGAL_XML_CHARACTERS = re.compile(ILLEGAL_XML_CHARACTERS)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+# zlib level 1: on sheet XML it deflates about 6x faster than the default level 6 for files about a third
+# larger (measured on 12-column line items: 300 vs 52 MB/s, 7.3:1 vs 9.9:1). At level 6, compression
+# took two thirds of the writing time.
+COMPRESSION_LEVEL = 1
 
 NUMBER_FORMATS = {
     Kind.MONEY: "#,##0.00",
@@ -101,12 +103,16 @@ def write_workbook(
     summary = workbook.create_sheet("Summary")
     styles = _TableStyles(summary)
     # Planned before anything is written, so a column Excel cannot show fails the call at once.
-    plans = [(table, rows_xml(table, styles.numbers, max_rows_per_sheet - 1)) for table in report.tables]
+    plans = [(table, SheetRows(table, styles.numbers)) for table in report.tables]
     _write_summary(summary, report)
-    with _ReproducibleZip(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    with _ReproducibleZip(
+        path, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=COMPRESSION_LEVEL
+    ) as archive:
         streamed: set[str] = set()
         written = {
-            table.name: _write_table(workbook, archive, table, rows, styles.header, streamed)
+            table.name: _write_table(
+                workbook, archive, table, rows, styles.header, max_rows_per_sheet, streamed
+            )
             for table, rows in plans
         }
         # ExcelWriter directly: Workbook.save would stamp the current time into the document properties.
@@ -197,25 +203,28 @@ def _write_table(
     workbook: Workbook,
     archive: _ReproducibleZip,
     table: Table,
-    rows: pl.LazyFrame,
+    rows: SheetRows,
     header_style: int,
+    max_rows_per_sheet: int,
     streamed: set[str],
 ) -> int:
-    """Stream ``rows`` (from ``rows_xml``) onto the table's sheet and its continuation sheets."""
+    """Stream the table onto its sheet and as many continuation sheets as it needs."""
     names = _sheet_names(table.name)
     head = sheet_head(_column_widths(table), [c.label for c in table.columns], header_style).encode()
     columns = len(table.columns)
     sheet = _StreamedSheet(workbook, archive, next(names), head)
     streamed.add(sheet.part)
     total = 0
-    for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
-        for part in batch.partition_by(SHEET, maintain_order=True, include_key=True):
-            if part[SHEET][0] != sheet.index_in_table:
+    for batch in table.frame.collect_batches(chunk_size=BATCH_ROWS):
+        while batch.height:
+            if sheet.rows == max_rows_per_sheet - 1:
                 sheet.close(columns)
-                sheet = _StreamedSheet(workbook, archive, next(names), head, sheet.index_in_table + 1)
+                sheet = _StreamedSheet(workbook, archive, next(names), head)
                 streamed.add(sheet.part)
-            sheet.write(xml_bytes(part), part.height)
+            part = batch.head(max_rows_per_sheet - 1 - sheet.rows)
+            sheet.write(rows.xml(part, first_row=sheet.rows + 2), part.height)
             total += part.height
+            batch = batch.slice(part.height)
     if total == 0:
         sheet.write(text_row(2, [NO_ROWS]).encode(), 0)
     sheet.close(columns)
@@ -226,11 +235,8 @@ class _StreamedSheet:
     """One table sheet: registered in the openpyxl workbook (name, position, autofilter for the
     workbook part) while its XML streams into its own zip entry."""
 
-    def __init__(
-        self, workbook: Workbook, archive: _ReproducibleZip, name: str, head: bytes, index_in_table: int = 0
-    ) -> None:
+    def __init__(self, workbook: Workbook, archive: _ReproducibleZip, name: str, head: bytes) -> None:
         self.sheet = workbook.create_sheet(name)
-        self.index_in_table = index_in_table
         # openpyxl numbers sheet parts by position when it saves: see _WorkbookWriter.
         self.part = f"xl/worksheets/sheet{len(workbook.worksheets)}.xml"
         self.rows = 0
@@ -281,5 +287,6 @@ class _ReproducibleZip(zipfile.ZipFile):
     def entry(self, name: str) -> zipfile.ZipInfo:
         entry = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
         entry.compress_type = zipfile.ZIP_DEFLATED
+        entry._compresslevel = self.compresslevel  # what ZipFile.open does for an entry given by name
         entry.external_attr = 0o600 << 16
         return entry

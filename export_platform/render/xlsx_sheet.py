@@ -3,9 +3,9 @@
 A table sheet is simple SpreadsheetML: a header row, then one ``<row>`` per record whose cells are
 numbers with a style index, booleans or inline strings. Each column becomes its cells' XML in one
 expression (``concat_str`` of the cell reference, the attributes and the value), and the cells of a
-row are concatenated the same way, so Python never touches a single value. The query runs on Polars'
-streaming engine, a batch at a time, and the caller writes each batch's rows to the zip entry as they
-come: memory stays at a few batches whatever the row count.
+row are concatenated the same way, so Python never touches a single value. The caller reads the
+table a batch at a time (Polars' streaming engine), turns each batch into XML and writes it to the
+zip entry at once: memory stays at a few batches whatever the row count.
 
 What a cell holds follows the column's Polars type, as openpyxl would write the same value:
 
@@ -47,9 +47,7 @@ XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 EXCEL_DAYS_AT_UNIX_EPOCH = 25_569  # 1970-01-01 in Excel's 1900 date system
 MICROSECONDS_PER_DAY = 86_400_000_000
 
-SHEET = "__xlsx_sheet"
 _ROW = "__xlsx_row"
-_XML = "__xlsx_xml"
 
 _HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -105,33 +103,28 @@ def cell_text(text: pl.Expr) -> pl.Expr:
     return fitting.str.replace_many(list(XML_ESCAPES), list(XML_ESCAPES.values()))
 
 
-def rows_xml(table: Table, number_styles: Mapping[Kind, int], rows_per_sheet: int) -> pl.LazyFrame:
-    """The table's data rows as XML, one string per row, with the index of the sheet each goes on.
+class SheetRows:
+    """The XML of a table's data rows, built a batch at a time.
 
-    Rows ``rows_per_sheet * k`` to ``rows_per_sheet * (k + 1) - 1`` go on sheet ``k`` (0-based), as rows
-    2, 3, ... below its header. Columns: ``SHEET`` (UInt32) and the row's XML.
+    The expressions run on each batch the caller has read, not inside the streaming query: Polars'
+    streaming engine runs ahead of a slow consumer by a fixed number of morsels, which is harmless for
+    the compact input columns but would hold hundreds of megabytes of finished XML.
     """
-    schema = table.frame.collect_schema()
-    row = pl.col(_ROW)
-    cells = [
-        _column_cells(
-            column.name, schema[column.name], get_column_letter(i), row, number_styles.get(column.kind)
-        )
-        for i, column in enumerate(table.columns, start=1)
-    ]
-    return (
-        table.frame.with_row_index(_ROW)
-        .with_columns(
-            (pl.col(_ROW) // rows_per_sheet).alias(SHEET),
-            (pl.col(_ROW) % rows_per_sheet + 2).cast(pl.String).alias(_ROW),
-        )
-        .select(SHEET, _row_xml(row, cells).alias(_XML))
-    )
 
+    def __init__(self, table: Table, number_styles: Mapping[Kind, int]) -> None:
+        """Raises ``TypeError`` for a column whose type a sheet cannot show."""
+        schema = table.frame.collect_schema()
+        row = pl.col(_ROW)
+        cells = [
+            _column_cells(c.name, schema[c.name], get_column_letter(i), row, number_styles.get(c.kind))
+            for i, c in enumerate(table.columns, start=1)
+        ]
+        self._xml = _row_xml(row, cells).str.join("").cast(pl.Binary)
 
-def xml_bytes(rows: pl.DataFrame) -> bytes:
-    """The rows of a batch of ``rows_xml`` joined into the UTF-8 bytes of one ``sheetData`` stretch."""
-    return rows.select(pl.col(_XML).str.join("").cast(pl.Binary)).item()
+    def xml(self, rows: pl.DataFrame, first_row: int) -> bytes:
+        """``rows`` as UTF-8 ``<row>`` elements numbered from ``first_row`` (the header is row 1)."""
+        numbers = pl.int_range(first_row, first_row + pl.len()).cast(pl.String).alias(_ROW)
+        return rows.with_columns(numbers).select(self._xml).item()
 
 
 def _row_xml(row: pl.Expr, cells: list[pl.Expr]) -> pl.Expr:
