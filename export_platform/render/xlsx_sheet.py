@@ -35,7 +35,6 @@ from openpyxl.utils import get_column_letter
 
 from export_platform.render.report import Kind, Table
 
-EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 TRUNCATION_MARK = "… [truncated]"
 CONTROL_CHARACTER_MARK = "\ufffd"
@@ -74,9 +73,14 @@ def sheet_head(widths: Sequence[float], labels: Sequence[str], header_style: int
     return f"{_HEAD}<cols>{cols}</cols><sheetData>{text_row(1, labels, header_style)}"
 
 
-def sheet_tail(columns: int, rows: int) -> str:
-    """Everything after the data rows; the autofilter covers the header and ``rows`` data rows."""
-    return _TAIL.format(ref=f"A1:{get_column_letter(columns)}{rows + 1}")
+def autofilter_ref(columns: int, rows: int) -> str:
+    """The range the header's filter covers: the header and ``rows`` data rows."""
+    return f"A1:{get_column_letter(columns)}{rows + 1}"
+
+
+def sheet_tail(autofilter: str) -> str:
+    """Everything after the data rows."""
+    return _TAIL.format(ref=autofilter)
 
 
 def text_row(number: int, texts: Sequence[str], style: int | None = None) -> str:

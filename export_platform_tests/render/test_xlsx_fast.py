@@ -250,6 +250,9 @@ def test_same_report_same_bytes(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "a.xlsx") as archive:
         assert {entry.date_time for entry in archive.infolist()} == {ZIP_TIMESTAMP}
         assert archive.testzip() is None
+        names = archive.namelist()
+        assert len(names) == len(set(names))  # streamed sheets are not written a second time
+        assert {"xl/worksheets/sheet2.xml", "xl/worksheets/sheet4.xml"} <= set(names)
         core = archive.read("docProps/core.xml").decode()
     assert "2000-01-01T00:00:00Z" in core
 
