@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -90,7 +91,7 @@ def measure(kind: str, rows: int) -> dict:
 
         write_workbook(report, out)
     elif kind == "baseline_openpyxl_write_only":  # the workbook writer before xlsx_sheet: one cell at a time
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package is not installed
         from export_platform_tests.render.xlsx_write_only import write_workbook_per_cell
 
         write_workbook_per_cell(report, out)
@@ -146,6 +147,7 @@ def main() -> None:
             *(["baseline_openpyxl_write_only"] if "xlsx" in kinds else []),
         ]
     results = []
+    load_before = os.getloadavg()
     for rows in args.rows:
         make_data(rows)
         for kind in kinds:
@@ -167,7 +169,12 @@ def main() -> None:
     target = RESULTS / f"renderers-{stamp}.json"
     target.write_text(
         json.dumps(
-            {"machine": platform.platform(), "cpus": __import__("os").cpu_count(), "results": results},
+            {
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()},
+                "results": results,
+            },
             indent=2,
         )
     )
