@@ -55,8 +55,46 @@ def pg_url(items: int) -> str:
     return f"{server.rstrip('/')}/ep_bench_items_{items}"
 
 
+GENERATED_ITEMS_MAX = 1_000_000  # above this, the generated month is copied on the server
+
+
+def replicate_month(url: str, copies: int) -> None:
+    """Copy the month's sales and line items ``copies`` times on the server, with new ids and receipt
+    numbers: ten million generated rows would need about ten GB of memory in the generator."""
+    import psycopg
+
+    from export_platform.source import schema
+
+    def columns(table, replaced: dict[str, str]) -> tuple[str, str]:
+        names = [c.name for c in table.columns]
+        return ", ".join(names), ", ".join(replaced.get(n, n) for n in names)
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        max_sale, max_item = (
+            conn.execute("SELECT max(id) FROM sales").fetchone()[0],
+            conn.execute("SELECT max(id) FROM sale_items").fetchone()[0],
+        )
+        for k in range(1, copies + 1):
+            names, values = columns(
+                schema.sales, {"id": f"id + {k * max_sale}", "receipt_number": f"receipt_number || '-R{k}'"}
+            )
+            conn.execute(f"INSERT INTO sales ({names}) SELECT {values} FROM sales WHERE id <= {max_sale}")
+            names, values = columns(
+                schema.sale_items, {"id": f"id + {k * max_item}", "sale_id": f"sale_id + {k * max_sale}"}
+            )
+            conn.execute(
+                f"INSERT INTO sale_items ({names}) SELECT {values} FROM sale_items WHERE id <= {max_item}"
+            )
+            print(f"  seed: copy {k}/{copies} of the month's sales and line items", flush=True)
+        conn.execute("ANALYZE sales")
+        conn.execute("ANALYZE sale_items")
+
+
 def seed_once(items: int) -> tuple[str, str, dict]:
-    """Create and seed the benchmark database unless it already holds the data; returns its URL."""
+    """Create and seed the benchmark database unless it already holds the data; returns its URL.
+
+    Up to ``GENERATED_ITEMS_MAX`` line items are generated; larger months are that many generated
+    and copied on the server (``replicate_month``)."""
     import psycopg
 
     from export_platform.source.database import SourceUrl
@@ -76,12 +114,24 @@ def seed_once(items: int) -> tuple[str, str, dict]:
         tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0] if present else None
     seeding = {"seconds": 0.0, "reused": True}
     if rows < items * 0.9:
+        generated = min(items, GENERATED_ITEMS_MAX)
         plan = SeedPlan(
-            tenants=1, months=1, sales_per_day=round(items / ITEMS_PER_SALE / DAYS_IN_MONTH), end_month=MONTH
+            tenants=1,
+            months=1,
+            sales_per_day=round(generated / ITEMS_PER_SALE / DAYS_IN_MONTH),
+            end_month=MONTH,
         )
         started = time.perf_counter()
         counts = seed(SourceUrl(url), plan, progress=lambda line: print("  seed:", line, flush=True))
-        seeding = {"seconds": round(time.perf_counter() - started, 1), "reused": False, "rows": dict(counts)}
+        copies = round(items / generated) - 1
+        if copies:
+            replicate_month(url, copies)
+        seeding = {
+            "seconds": round(time.perf_counter() - started, 1),
+            "reused": False,
+            "generated_rows": dict(counts),
+            "server_side_copies": copies,
+        }
         with psycopg.connect(url) as conn:
             tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0]
     return url, tenant, seeding
