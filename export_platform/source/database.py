@@ -345,9 +345,11 @@ def _query(
 
 
 def _fetch(url: SourceUrl, call: Callable[[], Any]) -> Any:
+    """``call()``; a lost connection becomes ``SourceUnavailable``. The driver's record batch stream
+    reports one while streaming as an Arrow IOError (an ``OSError``), not as an ADBC error."""
     try:
         return call()
-    except adbc_driver_manager.OperationalError as exc:
+    except (adbc_driver_manager.OperationalError, OSError) as exc:
         raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
 
 
