@@ -138,8 +138,8 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
                 "download": dg.MetadataValue.url(link) if link else dg.MetadataValue.path(published.uri),
                 "duration_s": round(time.perf_counter() - started, 3),
                 "history_id": entry,
-                "preview": preview_table(report.main_table),
-                "dagster/column_schema": table_schema(report.main_table),
+                "preview": preview_table(report.main_table, dataset),
+                "dagster/column_schema": table_schema(report.main_table, dataset),
             },
             check_results=[check],
         )
@@ -147,16 +147,24 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
     return export_asset
 
 
-def table_schema(table: Table) -> dg.TableSchema:
-    """The exported table's columns as a reader of the file sees them: label and kind of value."""
-    return dg.TableSchema(columns=[dg.TableColumn(c.label, c.kind.value) for c in table.columns])
+def table_schema(table: Table, dataset: str) -> dg.TableSchema:
+    """The exported table's columns as a reader of the file sees them: label, kind of value and what
+    the column means."""
+    meaning = {c.name: c.description for c in DATASETS_BY_NAME[dataset].columns}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.label, c.kind.value, description=meaning.get(c.name) or None)
+            for c in table.columns
+        ]
+    )
 
 
-def preview_table(table: Table) -> dg.TableMetadataValue:
+def preview_table(table: Table, dataset: str) -> dg.TableMetadataValue:
     """The first rows exactly as the file shows them, as a table in the UI."""
     rows = csv_frame(table).head(PREVIEW_ROWS).collect()
     return dg.MetadataValue.table(
-        records=[dg.TableRecord(row) for row in rows.iter_rows(named=True)], schema=table_schema(table)
+        records=[dg.TableRecord(row) for row in rows.iter_rows(named=True)],
+        schema=table_schema(table, dataset),
     )
 
 

@@ -24,12 +24,20 @@ PROJECT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT / "test-artifacts"
 STARTUP_SECONDS = 120
+INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
 
 
 def instance_home(home: Path, tenants: list[str]) -> dg.DagsterInstance:
-    """An instance in ``home`` (SQLite storage, runs launched at once) that knows the tenants."""
+    """An instance in ``home`` (SQLite storage) that knows the tenants. The webserver launches runs at
+    once (DefaultRunCoordinator), so no daemon is needed to run what the UI launches."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
     instance = dg.DagsterInstance.from_config(str(home))
     instance.add_dynamic_partitions(TENANT_DIMENSION, tenants)
     return instance
@@ -88,6 +96,7 @@ def chromium_page(width: int = 1600, height: int = 1000):
     """A page of headless Debian Chromium; Playwright's own browser downloads are never used."""
     from playwright.sync_api import sync_playwright
 
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: scripts/ensure-chromium.sh installs Debian's package"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.checks import BELONGS_TO_TENANT, UNIQUE_KEY
 from export_platform.definitions import defs
 from export_platform.exports.adhoc import AdhocExportConfig
@@ -82,17 +83,20 @@ def test_export_preview_is_a_table_of_what_the_file_holds() -> None:
     from export_platform.exports.assets import preview_table
     from export_platform.render.report import Table
 
+    spec = DATASETS_BY_NAME["sales"]
     frame = pl.LazyFrame(
         {"receipt_number": ["R-1", "=cmd"], "total": [Decimal("1.50"), Decimal("-2.00")]},
         schema={"receipt_number": pl.String, "total": pl.Decimal(18, 2)},
     )
-    labels = {"receipt_number": "Receipt", "total": "Total"}
-    table = Table.of("Sales", frame, labels, ["receipt_number", "total"])
-    preview = preview_table(table)
+    preview = preview_table(Table.of("Sales", frame, dict(spec.labels), frame.columns), "sales")
     assert isinstance(preview, dg.TableMetadataValue)
-    assert [c.name for c in preview.schema.columns] == ["Receipt", "Total"]
+    labels = [c.name for c in preview.schema.columns]
+    assert labels == [spec.labels["receipt_number"], spec.labels["total"]]
     assert [c.type for c in preview.schema.columns] == ["text", "money"]
+    meaning = {c.name: c.description or None for c in spec.columns}
+    assert [c.description for c in preview.schema.columns] == [meaning["receipt_number"], meaning["total"]]
+    # Exactly as the CSV shows them: exact decimals, and the formula guard on text.
     assert [r.data for r in preview.records] == [
-        {"Receipt": "R-1", "Total": "1.50"},
-        {"Receipt": "'=cmd", "Total": "-2.00"},
+        dict(zip(labels, ["R-1", "1.50"], strict=True)),
+        dict(zip(labels, ["'=cmd", "-2.00"], strict=True)),
     ]

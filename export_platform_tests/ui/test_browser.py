@@ -11,21 +11,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from export_platform.consumer import latest_artifact
 from export_platform.datasets.assets import dataset_assets
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform_tests.conftest import MONTH, PARTITION, TENANT, materialize_datasets
-from export_platform_tests.ui.harness import ARTIFACTS, CHROMIUM, chromium_page, instance_home, webserver
+from export_platform_tests.ui.harness import ARTIFACTS, chromium_page, instance_home, webserver
 
 SCREENSHOTS = ARTIFACTS / "browser"
 RUN_SECONDS = 90
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is installed by scripts/test.sh")
 def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bucket: str) -> None:
     started = time.monotonic()
     source_url = f"sqlite:///{tmp_path / 'source.db'}"
@@ -41,13 +38,17 @@ def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bu
         "EXPORT_ARTIFACT_ROOT": root,
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "failure.png").unlink(missing_ok=True)
     with webserver(env, tmp_path / "webserver.log") as base, chromium_page() as page:
         try:
             # Find the asset in the catalog, as an analyst would.
             page.goto(f"{base}/assets")
             dismiss_welcome(page)
-            page.get_by_placeholder(re.compile("Search|Filter", re.I)).first.fill("sales_csv")
-            page.get_by_role("link", name="sales_csv", exact=True).first.click()
+            page.locator(".CodeMirror", has_text="Search and filter assets").first.click()
+            page.keyboard.type("sales_csv")
+            page.keyboard.press("Enter")
+            page.mouse.click(800, 700)  # an empty spot: closes the suggestions, which cover the first row
+            page.locator("a[href$='/assets/sales_csv']", has_text="sales_csv").first.click()
             page.wait_for_url(re.compile(r"/assets/sales_csv"))
             dismiss_welcome(page)
 
@@ -56,10 +57,14 @@ def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bu
             page.get_by_placeholder(re.compile(r"^ex: \d{4}-\d{2}")).fill(MONTH)
             page.keyboard.press("Tab")
             page.get_by_text("Select a partition or create one").click()
-            page.get_by_role("menuitem", name=TENANT, exact=True).click()
+            page.get_by_role("menuitem", name=TENANT).click()
             page.screenshot(path=SCREENSHOTS / "launch-dialog.png")
             page.get_by_role("button", name="Launch 1 run").click()
-            page.get_by_role("button", name="View").click()
+            page.get_by_text("Launched run").wait_for()
+
+            # Follow the run from the run list until it succeeds.
+            page.goto(f"{base}/runs")
+            page.locator("a[href^='/runs/']", has_text=re.compile(r"^[0-9a-f]{8}$")).first.click()
             page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"))
             page.get_by_text("Success", exact=True).first.wait_for(timeout=RUN_SECONDS * 1000)
             page.screenshot(path=SCREENSHOTS / "run-succeeded.png")
@@ -73,7 +78,8 @@ def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bu
             assert row_count.inner_text().split()[-1].replace(",", "") == str(artifact.record_count)
             link = metadata.locator("tr", has_text="download").locator("a[href*='X-Amz-Signature']").first
             href = link.get_attribute("href")
-            page.screenshot(path=SCREENSHOTS / "sales_csv-materialized.png", full_page=True)
+            metadata.scroll_into_view_if_needed()
+            page.screenshot(path=SCREENSHOTS / "sales_csv-materialized.png")
         except Exception:
             page.screenshot(path=SCREENSHOTS / "failure.png", full_page=True)
             raise
