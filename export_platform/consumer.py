@@ -18,6 +18,7 @@ Nothing here needs Dagster running: only read access to the artifact root.
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from export_platform.storage.artifacts import ArtifactStore, sha256_of
 from export_platform.storage.layout import export_folder
 
 DEFAULT_URL_EXPIRY_SECONDS = 3600
+MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 class ArtifactNotFound(ExportPlatformError):
@@ -161,10 +163,10 @@ def latest_artifact(
 
 def published_months(artifacts: ArtifactStore, tenant: str, dataset: str) -> list[str]:
     """The months that have a manifest for ``tenant``'s ``dataset``, newest first."""
-    prefix = export_folder(tenant, dataset, "2000-01").rsplit("/", 1)[0] + "/"
+    prefix = export_folder(tenant, dataset, "2000-01").rsplit("/", 1)[0] + "/"  # {tenant}/exports/{dataset}/
     months = {
         item.key.removeprefix(prefix).split("/")[0]
         for item in artifacts.store.list(prefix)
         if item.key.endswith("/manifest.json")
     }
-    return sorted(months, reverse=True)
+    return sorted((m for m in months if MONTH.fullmatch(m)), reverse=True)

@@ -4,7 +4,6 @@ newcomer can follow, and a backfill that reports its progress."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -15,6 +14,7 @@ from pathlib import Path
 import click
 import dagster as dg
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from export_platform.cli import main
@@ -71,7 +71,7 @@ def test_tour_has_two_setup_commands_a_screenshot_and_five_tasks() -> None:
         programs.append(args[0])
         parse(args)
         if args[:3] == ["dagster", "job", "execute"]:
-            config = json.loads(args[args.index("--config-json") + 1])
+            config = yaml.safe_load((PROJECT / args[args.index("-c") + 1]).read_text())
             job = defs.resolve_job_def(args[args.index("-j") + 1])
             assert dg.validate_run_config(job, config)
     assert set(programs) == {"dagster", "export-platform"}

@@ -11,7 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from export_platform.definitions import defs
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
@@ -37,6 +36,8 @@ def asset_graph_png(target: Path) -> None:
             SeedPlan(tenants=2, months=1, sales_per_day=2, end_month=MONTH),
         )
         instance = instance_home(work / "home", TENANTS)
+        from export_platform.definitions import defs  # after the environment names this source and root
+
         result = defs.resolve_job_def("exports_job").execute_in_process(
             partition_key=f"{MONTH}|acme", instance=instance, raise_on_error=True
         )
@@ -44,7 +45,17 @@ def asset_graph_png(target: Path) -> None:
         with webserver(env, work / "webserver.log") as base, chromium_page(width=1800, height=1100) as page:
             page.goto(f"{base}/asset-groups")
             dismiss_welcome(page)
-            page.get_by_text("sales_csv", exact=True).first.wait_for()
+            page.wait_for_load_state("networkidle")
+            # The sales family across both code locations: datasets, their exports, the warehouse tables.
+            page.locator(".CodeMirror", has_text="Search and filter assets").first.click()
+            page.keyboard.type('key:"*sale*"')
+            page.keyboard.press("Enter")
+            page.mouse.click(1700, 1000)  # an empty spot: closes the suggestions
+            for group in ("datasets", "exports", "warehouse"):  # groups start collapsed
+                page.locator("foreignObject").get_by_text(group, exact=True).first.click()
+                page.wait_for_timeout(1000)
+            page.reload()  # the expanded groups are remembered; a fresh load fits the graph to the view
+            page.get_by_text("warehouse_sale_items").first.wait_for()
             page.wait_for_timeout(3000)  # let the layout settle and the status badges load
             page.screenshot(path=target)
 
