@@ -88,7 +88,8 @@ def test_export_preview_is_a_table_of_what_the_file_holds() -> None:
         {"receipt_number": ["R-1", "=cmd"], "total": [Decimal("1.50"), Decimal("-2.00")]},
         schema={"receipt_number": pl.String, "total": pl.Decimal(18, 2)},
     )
-    preview = preview_table(Table.of("Sales", frame, dict(spec.labels), frame.columns), "sales")
+    columns = frame.collect_schema().names()
+    preview = preview_table(Table.of("Sales", frame, dict(spec.labels), columns), "sales")
     assert isinstance(preview, dg.TableMetadataValue)
     labels = [c.name for c in preview.schema.columns]
     assert labels == [spec.labels["receipt_number"], spec.labels["total"]]
