@@ -4,6 +4,7 @@ Each measurement runs in a fresh Python process, so its peak RSS is its own. Dat
 sale_items-shaped Parquet file made once per size. Prints a table and writes JSON under bench/results/.
 
     .venv/bin/python bench/renderers.py --rows 100000 200000 [--formats csv xlsx pdf baselines]
+    .venv/bin/python bench/renderers.py --rows 100000 --formats xlsx baseline_openpyxl_write_only
 
 Not part of the test run. The end-to-end benchmark over PostgreSQL and S3 is still to come (issue 5).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -21,6 +23,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
+ROW_GROUP_ROWS = 50_000  # as the dataset IO manager writes them
 
 
 def make_data(rows: int) -> Path:
@@ -53,7 +56,7 @@ def make_data(rows: int) -> Path:
         .cast(pl.Decimal(18, 2))
         .alias("line_total"),
     )
-    frame.write_parquet(path)
+    frame.write_parquet(path, row_group_size=ROW_GROUP_ROWS)
     return path
 
 
@@ -87,6 +90,11 @@ def measure(kind: str, rows: int) -> dict:
         from export_platform.render.xlsx import write_workbook
 
         write_workbook(report, out)
+    elif kind == "baseline_openpyxl_write_only":  # the workbook writer before xlsx_sheet: one cell at a time
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package is not installed
+        from export_platform_tests.render.xlsx_write_only import write_workbook_per_cell
+
+        write_workbook_per_cell(report, out)
     elif kind == "pdf":
         from export_platform.render.pdf import write_pdf
 
@@ -136,8 +144,10 @@ def main() -> None:
             "baseline_csv_dictwriter",
             "baseline_polars_write_csv",
             "baseline_raw_bytes",
+            *(["baseline_openpyxl_write_only"] if "xlsx" in kinds else []),
         ]
     results = []
+    load_before = os.getloadavg()
     for rows in args.rows:
         make_data(rows)
         for kind in kinds:
@@ -159,7 +169,12 @@ def main() -> None:
     target = RESULTS / f"renderers-{stamp}.json"
     target.write_text(
         json.dumps(
-            {"machine": platform.platform(), "cpus": __import__("os").cpu_count(), "results": results},
+            {
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()},
+                "results": results,
+            },
             indent=2,
         )
     )

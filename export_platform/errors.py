@@ -14,6 +14,10 @@ class SourceUnavailable(ExportPlatformError):
     """The source database could not be reached or opened: transient, worth retrying."""
 
 
+class SourceAccessDenied(ExportPlatformError):
+    """The source refuses the platform's reader role (missing role, grant or policy): not transient."""
+
+
 class UnknownTenant(ExportPlatformError):
     """A partition names a tenant that the source does not have."""
 

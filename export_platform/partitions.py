@@ -25,7 +25,7 @@ tenant_month_partitions = dg.MultiPartitionsDefinition(
 # Lower-case ASCII letters, digits and inner hyphens: safe as a path segment, an S3 key part and a
 # Dagster partition key, and free of look-alike characters.
 _TENANT_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # not \d: it also matches "２" and "٢"
 
 
 class InvalidPartitionKey(ValueError):
@@ -65,7 +65,10 @@ def parse_partition_key(partition_key: str | dg.MultiPartitionKey) -> TenantMont
     Runs launched with only the ``dagster/partition`` tag hand assets a plain string, so this accepts
     both forms.
     """
-    dims = tenant_month_partitions.get_partition_key_from_str(str(partition_key)).keys_by_dimension
+    key = str(partition_key)
+    if key.count("|") != 1:
+        raise InvalidPartitionKey(f"invalid partition key {key!r}: expected month|tenant, e.g. 2026-10|acme")
+    dims = tenant_month_partitions.get_partition_key_from_str(key).keys_by_dimension
     return TenantMonth(
         tenant=validate_tenant_slug(dims[TENANT_DIMENSION]), month=validate_month(dims[MONTH_DIMENSION])
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -23,7 +23,7 @@ from export_platform.datasets.window import ReportWindow, Tenant
 from export_platform.errors import UnknownTenant
 from export_platform.partitions import TenantMonth
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, read_frame
+from export_platform.source.database import SourceUrl, read_batches, read_frame
 
 
 class SourceDatabase(dg.ConfigurableResource):
@@ -43,6 +43,14 @@ class SourceDatabase(dg.ConfigurableResource):
         """``read`` bound to one tenant: what dataset builders take."""
         return functools.partial(self.read, tenant=tenant)
 
+    def read_batches(self, stmt: sa.Select, *, tenant: str, **params: Any) -> Iterator[pl.DataFrame]:
+        """``read`` a batch at a time, with memory that does not grow with the row count."""
+        return read_batches(self.source_url, stmt, {"tenant": tenant, **params}, tenant=tenant)
+
+    def batch_reader(self, tenant: str) -> Callable[..., Iterator[pl.DataFrame]]:
+        """``read_batches`` bound to one tenant: what streamed dataset builders take."""
+        return functools.partial(self.read_batches, tenant=tenant)
+
     def tenant(self, slug: str) -> Tenant:
         t = schema.tenants
         rows = self.read(sa.select(t).where(t.c.id == sa.bindparam("tenant")), tenant=slug)
@@ -57,7 +65,7 @@ class SourceDatabase(dg.ConfigurableResource):
     def active_tenant_slugs(self) -> list[str]:
         t = schema.tenants
         stmt = sa.select(t.c.id).where(t.c.is_active.is_(True)).order_by(t.c.id)
-        return read_frame(self.source_url, stmt, {})["id"].to_list()
+        return read_frame(self.source_url, stmt, {}, tenant_directory=True)["id"].to_list()
 
 
 def _source_url() -> str | dg.EnvVar:

@@ -14,6 +14,7 @@ from export_platform.datasets.spec import DatasetSpec
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
+from export_platform.storage.io_manager import ParquetSpool
 
 DATASET_GROUP = "datasets"
 OWNER = "team:data-platform"
@@ -34,12 +35,12 @@ def code_references(*targets: tuple[str, Callable]) -> dict[str, dg.CodeReferenc
         return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=references)}
 
 
-def column_schema(frame: pl.DataFrame, spec: DatasetSpec) -> dg.TableSchema:
+def column_schema(schema: pl.Schema, spec: DatasetSpec) -> dg.TableSchema:
     descriptions = {c.name: c.description for c in spec.columns}
     return dg.TableSchema(
         columns=[
             dg.TableColumn(name, str(dtype), description=descriptions.get(name) or None)
-            for name, dtype in frame.schema.items()
+            for name, dtype in schema.items()
         ]
     )
 
@@ -75,22 +76,36 @@ def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
         partition = parse_partition_key(context.partition_key)
         with retry_only_transient_errors():
             window = source.window(partition)
-            frame = spec.compute(source.reader(partition.tenant), window)
-        context.log.info(
-            f"{spec.name} {partition.key}: {frame.height} rows in {time.perf_counter() - started:.2f}s"
-        )
-        return dg.MaterializeResult(
-            value=frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "dagster/column_schema": column_schema(frame, spec),
-                "preview": dg.MetadataValue.md(markdown_preview(frame)),
-                "tenant": partition.tenant,
-                "month": partition.month,
-                "as_of": window.as_of_utc.isoformat(),
-            },
-            check_results=dataset_checks.evaluate(spec, frame, partition.tenant),
-        )
+            if spec.stream is None:
+                value = spec.compute(source.reader(partition.tenant), window)
+                frame = value.lazy()
+            else:  # written a batch at a time; checks and metadata read the file back lazily
+                value = ParquetSpool.write(
+                    spec.compute_batches(source.batch_reader(partition.tenant), window)
+                )
+                frame = value.scan()
+        try:
+            rows = frame.select(pl.len()).collect().item()
+            context.log.info(
+                f"{spec.name} {partition.key}: {rows} rows in {time.perf_counter() - started:.2f}s"
+            )
+            return dg.MaterializeResult(
+                value=value,
+                metadata={
+                    "dagster/row_count": rows,
+                    "dagster/column_schema": column_schema(frame.collect_schema(), spec),
+                    "preview": dg.MetadataValue.md(markdown_preview(frame.head(PREVIEW_ROWS).collect())),
+                    "tenant": partition.tenant,
+                    "month": partition.month,
+                    "as_of": window.as_of_utc.isoformat(),
+                    "streamed": spec.stream is not None,
+                },
+                check_results=dataset_checks.evaluate(spec, frame, partition.tenant),
+            )
+        except BaseException:
+            if isinstance(value, ParquetSpool):
+                value.discard()
+            raise
 
     return dataset_asset
 

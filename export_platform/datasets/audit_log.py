@@ -45,9 +45,11 @@ def readable_json(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        return json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-    except ValueError:
+        readable = json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return INVALID_JSON_MARK + text
+    # A payload may escape a lone surrogate ("\\ud800"), which no UTF-8 text can hold: keep it escaped.
+    return readable.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def describe_events(events: pl.DataFrame) -> pl.DataFrame:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from export_platform.datasets.sales import items_in_window
-from export_platform.datasets.spec import LOCAL_TIME, Column, DatasetSpec, TenantReader, money
+from export_platform.datasets.spec import (
+    LOCAL_TIME,
+    Column,
+    DatasetSpec,
+    TenantBatchReader,
+    TenantReader,
+    money,
+)
 from export_platform.datasets.window import ReportWindow
 
 
@@ -16,6 +25,11 @@ def line_profit(items: pl.DataFrame) -> pl.DataFrame:
 
 def build_sale_items(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
     return line_profit(read(items_in_window(), start=window.start_utc, end=window.end_utc))
+
+
+def stream_sale_items(read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
+    for batch in read(items_in_window(), start=window.start_utc, end=window.end_utc):
+        yield line_profit(batch)
 
 
 SALE_ITEMS = DatasetSpec(
@@ -47,4 +61,5 @@ SALE_ITEMS = DatasetSpec(
     key=("item_id",),
     build=build_sale_items,
     kind="period",
+    stream=stream_sale_items,
 )

@@ -3,7 +3,7 @@ and the function that builds it for one partition."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +24,12 @@ class TenantReader(Protocol):
     def __call__(self, stmt: sa.Select, **params: Any) -> pl.DataFrame: ...
 
 
+class TenantBatchReader(Protocol):
+    """Like ``TenantReader``, but yields the rows a batch at a time."""
+
+    def __call__(self, stmt: sa.Select, **params: Any) -> Iterator[pl.DataFrame]: ...
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -41,6 +47,9 @@ class DatasetSpec:
     key: tuple[str, ...]
     build: Callable[[TenantReader, ReportWindow], pl.DataFrame]
     kind: str  # "period" or "snapshot"
+    stream: Callable[[TenantBatchReader, ReportWindow], Iterator[pl.DataFrame]] | None = None
+    """For datasets whose rows are computed one by one (no joins or totals across rows): the same rows
+    as ``build``, a batch at a time, so the partition is written without ever being held whole."""
 
     def schema_for(self, timezone: str) -> pl.Schema:
         return pl.Schema({c.name: localise(c.dtype, timezone) for c in self.columns})
@@ -52,6 +61,13 @@ class DatasetSpec:
     def compute(self, read: TenantReader, window: ReportWindow) -> pl.DataFrame:
         """The dataset for ``window``, with its declared columns and types."""
         return self.conform(self.build(read, window), window.tenant.timezone)
+
+    def compute_batches(self, read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
+        """``compute`` a batch at a time; only for datasets with a ``stream``."""
+        if self.stream is None:
+            raise ValueError(f"dataset {self.name} is computed whole, not in batches")
+        for batch in self.stream(read, window):
+            yield self.conform(batch, window.tenant.timezone)
 
     def conform(self, frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
         """Select the declared columns in order, with their declared types (local times in ``timezone``)."""

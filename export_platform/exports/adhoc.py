@@ -149,9 +149,12 @@ class AdhocExportConfig(dg.Config):
     def _min_balance(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                Decimal(value)
+                amount = Decimal(value)
             except InvalidOperation as exc:
                 raise ValueError(f"not a decimal amount: {value!r}") from exc
+            # Balances are NUMERIC(18,2): anything else (NaN, 1e400, 10.001) could never compare exactly.
+            if not amount.is_finite() or abs(amount) >= 10**16 or amount != amount.quantize(Decimal("0.01")):
+                raise ValueError(f"not an amount in cents below 10^16: {value!r}")
         return value
 
     @model_validator(mode="after")
@@ -294,7 +297,7 @@ def run_adhoc_export(
                 XLSX: XlsxExportConfig(),
                 PDF: PdfExportConfig(),
             }[fmt]
-            rows, size, sha256 = render_into(artifacts, key, fmt, report, render_config)
+            rows, size, sha256, _ = render_into(artifacts, key, fmt, report, render_config)
         except Exception as exc:
             history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
             raise

@@ -14,7 +14,6 @@ from pydantic import Field
 
 from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.layouts import PDF_SKIPPED_TABLES
-from export_platform.render.pdf import write_pdf
 from export_platform.render.report import NO_ROWS, Report
 from export_platform.render.xlsx import EXCEL_MAX_ROWS, SHEET_NAME_LIMIT, write_workbook
 
@@ -60,6 +59,8 @@ def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig) -> int:
 
 
 def _render_pdf(report: Report, path: Path, config: PdfExportConfig) -> int:
+    from export_platform.render.pdf import write_pdf  # reportlab and its fonts load only when drawing
+
     return write_pdf(report, path, row_cap=config.row_cap, skipped_tables=PDF_SKIPPED_TABLES)[
         report.main_table.name
     ]

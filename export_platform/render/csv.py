@@ -49,6 +49,10 @@ def _formatted(name: str, kind: Kind) -> pl.Expr:
             return column.dt.strftime("%Y-%m-%d")
         case Kind.BOOLEAN:
             return pl.when(column).then(pl.lit("true")).when(column.not_()).then(pl.lit("false"))
+        case Kind.INTEGER | Kind.IDENTIFIER | Kind.MONEY | Kind.PERCENT:
+            # The writer prints integers, and decimals at their scale ("0.10", "-5.00"), exactly; a
+            # string column in between would cost a quarter of the CPU time for the same bytes.
+            return column
         case _:
             return column.cast(pl.String)
 

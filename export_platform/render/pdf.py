@@ -1,16 +1,18 @@
 """PDF reports: landscape pages with a title, the summary figures, then each table in full, its header
 repeated on every page and "Page X of Y" in the footer.
 
-Drawn with reportlab's canvas, page by page, in two passes over the rows: the first only lays them
-out to count the pages, the second draws them knowing the total. Rows stream from the frame in
-batches, so memory does not depend on the row count.
+Drawn with reportlab's canvas in one pass, page by page, and written to the file page by page:
+rows stream from the frame in batches, each finished page goes to the file at once (see
+``_StreamingCanvas``), and the total page count, unknown until the end, is a form XObject that every
+footer refers to and that is filled in last. What memory grows with is a cross-reference entry per
+page, a few hundred bytes.
 
 Every script is drawn with embedded fonts shipped in the package (DejaVu Sans Condensed for Latin,
 Greek, Cyrillic, Arabic and Hebrew; Droid Sans Fallback for CJK; NanumGothic for Hangul), chosen per
 character. Text wraps within its column; a single cell longer than ``MAX_CELL_LINES`` lines ends with
-a mark saying how much was left out, so one row always fits on a page. Right-to-left text is drawn in
-its stored (logical) order. An optional row cap limits each table, and the report says how many rows
-it left out.
+a mark saying how much was left out, so one row always fits on a page. Control characters are drawn
+as spaces and lone surrogates as U+FFFD. Right-to-left text is drawn in its stored (logical) order.
+An optional row cap limits each table, and the report says how many rows it left out.
 """
 
 from __future__ import annotations
@@ -22,13 +24,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 from reportlab.lib.colors import HexColor, white
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFCrossReferenceTable,
+    PDFDictionary,
+    PDFFile,
+    PDFFormXObject,
+    PDFIndirectObject,
+    PDFName,
+    PDFObjectReference,
+    PDFStream,
+    PDFTrailer,
+    xObjectName,
+)
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.textobject import PDFTextObject
 
 from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table
 
@@ -44,31 +60,41 @@ PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
 MARGIN = 28.0
 BODY_SIZE, BODY_LEADING = 6.5, 8.0
 HEADER_SIZE = 6.8
+FOOTER_SIZE = 7.0
 CELL_PAD = 2.0
 MAX_CELL_LINES = 30
-BATCH_ROWS = 5_000
 HEADER_COLOR = HexColor("#2C3E50")
 STRIPE_COLOR = HexColor("#F2F4F6")
 RULE_COLOR = HexColor("#BDC3C7")
 TOP = PAGE_HEIGHT - MARGIN - 14  # below the running head
 BOTTOM = MARGIN + 14  # above the footer
+PAGE_COUNT_FORM = "EP-PageCount"
+NUMERIC_KINDS = (Kind.MONEY, Kind.PERCENT, Kind.INTEGER)
 
 
 class FontSet:
-    """Picks, per character, the first font of a chain that has a glyph for it."""
+    """Picks, per character, the first font of a chain that has a glyph for it.
+
+    The first font covers all of ASCII, so ASCII text (most cells) skips the per-character search.
+    """
 
     def __init__(self, chain: tuple[tuple[str, str], ...]) -> None:
         self.names = [_register(name, file) for name, file in chain]
-        self.cmaps = [pdfmetrics.getFont(name).face.charToGlyph for name in self.names]
+        self.fonts = {name: pdfmetrics.getFont(name) for name in self.names}
+        self.cmaps = [self.fonts[name].face.charToGlyph for name in self.names]
+        self.primary = self.names[0]
 
     @functools.lru_cache(maxsize=65_536)  # noqa: B019 - two long-lived instances
     def font_for(self, char: str) -> str:
         code = ord(char)
         return next(
-            (name for name, cmap in zip(self.names, self.cmaps, strict=True) if code in cmap), self.names[0]
+            (name for name, cmap in zip(self.names, self.cmaps, strict=True) if code in cmap), self.primary
         )
 
     def runs(self, text: str) -> Iterator[tuple[str, str]]:
+        if text.isascii():
+            yield self.primary, text
+            return
         start, current = 0, None
         for index, char in enumerate(text):
             font = self.font_for(char)
@@ -80,13 +106,22 @@ class FontSet:
             yield current, text[start:]
 
     def width(self, text: str, size: float) -> float:
-        return sum(pdfmetrics.stringWidth(run, font, size) for font, run in self.runs(text))
+        if text.isascii():
+            return self.fonts[self.primary].stringWidth(text, size)
+        return sum(self.fonts[font].stringWidth(run, size) for font, run in self.runs(text))
 
     def draw(self, canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
+        lines = canvas.beginText()
+        self.write(lines, x, y, text, size)
+        canvas.drawText(lines)
+
+    def write(self, lines: PDFTextObject, x: float, y: float, text: str, size: float) -> None:
+        """Add ``text`` at (x, y) to a text object, switching fonts only where the script changes."""
+        lines.setTextOrigin(x, y)
         for font, run in self.runs(text):
-            canvas.setFont(font, size)
-            canvas.drawString(x, y, run)
-            x += pdfmetrics.stringWidth(run, font, size)
+            if (lines._fontname, lines._fontsize) != (font, size):
+                lines.setFont(font, size)
+            lines.textOut(run)
 
 
 @functools.cache
@@ -101,12 +136,16 @@ def fonts() -> tuple[FontSet, FontSet]:
 
 
 def _clean(text: str) -> str:
-    """Tabs and other control characters become spaces; line breaks stay."""
-    return "".join(c if c == "\n" or c >= " " else " " for c in text)
+    """Tabs and other control characters become spaces, lone surrogates U+FFFD; line breaks stay."""
+    return "".join(
+        "\ufffd" if "\ud800" <= c <= "\udfff" else c if c == "\n" or c >= " " else " " for c in text
+    )
 
 
 def wrap(text: str, width: float, size: float, font: FontSet, max_lines: int = MAX_CELL_LINES) -> list[str]:
     """Greedy word wrap to ``width`` points; words wider than a line (and CJK runs) break anywhere."""
+    if text.isprintable() and font.width(text, size) <= width:
+        return [text]  # the common case: one clean line that fits
     lines: list[str] = []
     for paragraph in _clean(text).split("\n"):
         line = ""
@@ -156,38 +195,53 @@ class _Layout:
     columns: list  # TableColumn
     positions: list[int]  # index of each shown column in the table row
     widths: list[float]
+    right_aligned: list[bool]
+
+    @property
+    def width(self) -> float:
+        return sum(self.widths)
 
 
 class _PdfWriter:
-    """Lays out (and, when ``canvas`` is set, draws) the report; both passes share this code."""
+    """Lays out and draws the report onto a canvas, page by page."""
 
-    def __init__(self, report: Report, canvas: Canvas | None, total_pages: int, row_cap: int | None) -> None:
-        self.report, self.canvas, self.total_pages, self.row_cap = report, canvas, total_pages, row_cap
+    def __init__(self, report: Report, canvas: _StreamingCanvas, row_cap: int | None) -> None:
+        self.report, self.canvas, self.row_cap = report, canvas, row_cap
         self.regular, self.bold = fonts()
         self.page = 0
         self.y = TOP
         self.rows_written: dict[str, int] = {}
+        self.footer_x = PAGE_WIDTH - MARGIN - self.regular.width("Page 8,888,888 of 8,888,888", FOOTER_SIZE)
 
     # -- pages ------------------------------------------------------------------------------------
 
     def new_page(self) -> None:
-        if self.page and self.canvas:
-            self.canvas.showPage()
+        canvas = self.canvas
+        if self.page:
+            canvas.showPage()
         self.page += 1
         self.y = TOP
-        if self.canvas:
-            self.regular.draw(self.canvas, MARGIN, PAGE_HEIGHT - MARGIN, self.report.heading, 7)
-            footer = f"Page {self.page} of {self.total_pages}"
-            self.regular.draw(
-                self.canvas, PAGE_WIDTH - MARGIN - self.regular.width(footer, 7), MARGIN, footer, 7
-            )
-            self.regular.draw(
-                self.canvas,
-                MARGIN,
-                MARGIN,
-                f"Times in {self.report.timezone}; amounts in {self.report.currency}",
-                7,
-            )
+        self.regular.draw(canvas, MARGIN, PAGE_HEIGHT - MARGIN, self.report.heading, FOOTER_SIZE)
+        footer = f"Page {self.page:,} of "
+        self.regular.draw(canvas, self.footer_x, MARGIN, footer, FOOTER_SIZE)
+        canvas.saveState()
+        canvas.translate(self.footer_x + self.regular.width(footer, FOOTER_SIZE), MARGIN)
+        canvas.doForm(PAGE_COUNT_FORM)
+        canvas.restoreState()
+        self.regular.draw(
+            canvas,
+            MARGIN,
+            MARGIN,
+            f"Times in {self.report.timezone}; amounts in {self.report.currency}",
+            FOOTER_SIZE,
+        )
+
+    def finish(self) -> None:
+        """Fill in the page-count form that every footer refers to, now that the count is known."""
+        self.canvas.showPage()
+        count = self.canvas.beginText()
+        self.regular.write(count, 0, 0, f"{self.page:,}", FOOTER_SIZE)
+        self.canvas.set_page_count(count)
 
     def text(self, text: str, size: float, bold: bool = False, gap: float = 2.0) -> None:
         font = self.bold if bold else self.regular
@@ -195,8 +249,7 @@ class _PdfWriter:
             if self.y - size < BOTTOM:
                 self.new_page()
             self.y -= size + gap
-            if self.canvas:
-                font.draw(self.canvas, MARGIN, self.y, line, size)
+            font.draw(self.canvas, MARGIN, self.y, line, size)
 
     # -- title and summary ------------------------------------------------------------------------
 
@@ -221,9 +274,8 @@ class _PdfWriter:
             for offset, item in enumerate(items[start : start + per_row]):
                 x = MARGIN + offset * cell_width
                 value = format_value(item.value, item.kind) or "–"
-                if self.canvas:
-                    self.regular.draw(self.canvas, x, self.y, f"{item.label}:", 7.5)
-                    self.bold.draw(self.canvas, x + cell_width * 0.62, self.y, value, 7.5)
+                self.regular.draw(self.canvas, x, self.y, f"{item.label}:", 7.5)
+                self.bold.draw(self.canvas, x + cell_width * 0.62, self.y, value, 7.5)
         self.y -= 8
 
     # -- tables -----------------------------------------------------------------------------------
@@ -244,17 +296,17 @@ class _PdfWriter:
                 gap=3,
             )
         self.y -= 3
+        self.header(layout)
         if total == 0:
-            self.header(layout)
             self.text(NO_ROWS, 8)
             self.rows_written[table.name] = 0
             return
-        self.header(layout)
         written = 0
-        for row in _rows(table, shown):
+        regular, column_widths = self.regular, [w - 2 * CELL_PAD for w in layout.widths]
+        for row in table.rows(shown):
             cells = [
-                wrap(format_value(row[p], c.kind), w - 2 * CELL_PAD, BODY_SIZE, self.regular)
-                for p, c, w in zip(layout.positions, layout.columns, layout.widths, strict=True)
+                wrap(format_value(row[p], c.kind), w, BODY_SIZE, regular)
+                for p, c, w in zip(layout.positions, layout.columns, column_widths, strict=True)
             ]
             height = max(len(lines) for lines in cells) * BODY_LEADING + 2 * CELL_PAD
             if self.y - height < BOTTOM:
@@ -273,41 +325,42 @@ class _PdfWriter:
         height = max(len(lines) for lines in cells) * BODY_LEADING + 2 * CELL_PAD
         if self.y - height - BODY_LEADING * 2 < BOTTOM:
             self.new_page()
-        if self.canvas:
-            self.canvas.setFillColor(HEADER_COLOR)
-            self.canvas.rect(MARGIN, self.y - height, sum(layout.widths), height, stroke=0, fill=1)
-            self.canvas.setFillColor(white)
-        self._cells(layout, cells, HEADER_SIZE, self.bold, numeric_right=False)
-        if self.canvas:
-            self.canvas.setFillColorRGB(0, 0, 0)
+        canvas = self.canvas
+        canvas.setFillColor(HEADER_COLOR)
+        canvas.rect(MARGIN, self.y - height, layout.width, height, stroke=0, fill=1)
+        canvas.setFillColor(white)
+        self._cells(layout, cells, HEADER_SIZE, self.bold, [False] * len(cells))
+        canvas.setFillColorRGB(0, 0, 0)
         self.y -= height
 
     def row(self, layout: _Layout, cells: list[list[str]], height: float, striped: bool) -> None:
-        if self.canvas:
-            if striped:
-                self.canvas.setFillColor(STRIPE_COLOR)
-                self.canvas.rect(MARGIN, self.y - height, sum(layout.widths), height, stroke=0, fill=1)
-                self.canvas.setFillColorRGB(0, 0, 0)
-            self.canvas.setStrokeColor(RULE_COLOR)
-            self.canvas.setLineWidth(0.3)
-            self.canvas.line(MARGIN, self.y - height, MARGIN + sum(layout.widths), self.y - height)
-        self._cells(layout, cells, BODY_SIZE, self.regular, numeric_right=True)
+        canvas = self.canvas
+        if striped:
+            canvas.setFillColor(STRIPE_COLOR)
+            canvas.rect(MARGIN, self.y - height, layout.width, height, stroke=0, fill=1)
+            canvas.setFillColorRGB(0, 0, 0)
+        canvas.setStrokeColor(RULE_COLOR)
+        canvas.setLineWidth(0.3)
+        canvas.line(MARGIN, self.y - height, MARGIN + layout.width, self.y - height)
+        self._cells(layout, cells, BODY_SIZE, self.regular, layout.right_aligned)
         self.y -= height
 
     def _cells(
-        self, layout: _Layout, cells: list[list[str]], size: float, font: FontSet, numeric_right: bool
+        self, layout: _Layout, cells: list[list[str]], size: float, font: FontSet, right_aligned: list[bool]
     ) -> None:
-        if not self.canvas:
-            return
+        """Draw a row's cells as one text object: one BT/ET block instead of one per cell."""
+        lines = self.canvas.beginText()
         x = MARGIN
-        for column, width, lines in zip(layout.columns, layout.widths, cells, strict=True):
-            right = numeric_right and column.kind in (Kind.MONEY, Kind.PERCENT, Kind.INTEGER)
-            baseline = self.y - CELL_PAD - size
-            for line in lines:
-                left = x + width - CELL_PAD - font.width(line, size) if right else x + CELL_PAD
-                font.draw(self.canvas, left, baseline, line, size)
+        first_baseline = self.y - CELL_PAD - size
+        for width, right, cell in zip(layout.widths, right_aligned, cells, strict=True):
+            baseline = first_baseline
+            for line in cell:
+                if line:
+                    left = x + width - CELL_PAD - font.width(line, size) if right else x + CELL_PAD
+                    font.write(lines, left, baseline, line, size)
                 baseline -= BODY_LEADING
             x += width
+        self.canvas.drawText(lines)
 
     def _layout(self, table: Table) -> _Layout:
         wanted = self.report.pdf_columns.get(table.name)
@@ -321,44 +374,105 @@ class _PdfWriter:
             longest = sorted(len(v) for v in values)[int(len(values) * 0.9)] if values else 0
             weights.append(min(max(longest, len(column.label) * 0.9, 4), 45))
         scale = (PAGE_WIDTH - 2 * MARGIN) / sum(weights)
-        return _Layout(columns, positions, [w * scale for w in weights])
+        return _Layout(
+            columns, positions, [w * scale for w in weights], [c.kind in NUMERIC_KINDS for c in columns]
+        )
 
 
-class _CompactCanvas(Canvas):
-    """A canvas that compresses each page as soon as it is finished.
+_WRITTEN = object()  # stands in for an object already written to the file
 
-    reportlab keeps every finished page's drawing commands as text until ``save()`` and compresses
-    them only then (about 21 KB a page here), so memory would grow with the page count. Here the
-    page's stream is Flate-compressed at once (about 4 KB), with the same encoding and ``/Filter``
-    reportlab itself writes, which tells it not to filter the content again.
+
+class _FileOutput(PDFFile):
+    """reportlab's output collector, writing to a file instead of keeping the bytes in a list."""
+
+    def __init__(self, target: BinaryIO, pdf_version) -> None:
+        super().__init__(pdf_version)  # collects the header line into self.strings
+        target.writelines(self.strings)
+        self.strings = []
+        self.write = target.write
+
+
+class _StreamingCanvas(Canvas):
+    """A canvas that writes each page to the file as soon as the page is finished.
+
+    reportlab keeps every finished page (its drawing commands as text, about 21 KB a page here, and
+    its page objects) until ``save()``, and then assembles the whole file in memory before writing
+    it. Here a finished page is Flate-compressed (the encoding and ``/Filter`` reportlab itself
+    writes), written with its page dictionary straight to the file, and dropped; what stays is its
+    cross-reference entry. Objects shared by all pages (fonts, the page tree, the page-count form)
+    are written by ``save_streamed`` at the end. PDF allows objects in any order in the file; the
+    cross-reference table says where each one is.
     """
+
+    def __init__(self, target: BinaryIO, **options) -> None:
+        super().__init__(None, **options)
+        self.output = _FileOutput(target, self._doc._pdfVersion)
+        self.page_count = PDFFormXObject(lowerx=0, lowery=-3, upperx=80, uppery=FOOTER_SIZE + 2)
+        self.page_count.compression = 1
+        # Registered now so finished pages can refer to it; its content is set when the count is known.
+        self._doc.Reference(self.page_count, xObjectName(PAGE_COUNT_FORM))
 
     def showPage(self) -> None:
         super().showPage()
-        page = self._doc.Pages.pages[-1]
-        if page.stream and not page.Contents:
-            raw = page.stream.encode("utf8") if isinstance(page.stream, str) else page.stream
-            page.Contents = PDFStream(
-                PDFDictionary({"Filter": PDFArray([PDFName("FlateDecode")])}), content=zlib.compress(raw)
-            )
-            page.stream = None
+        doc = self._doc
+        page = doc.Pages.pages[-1]
+        raw = page.stream.encode("utf8") if isinstance(page.stream, str) else page.stream
+        page.Contents = PDFStream(
+            PDFDictionary({"Filter": PDFArray([PDFName("FlateDecode")])}), content=zlib.compress(raw)
+        )
+        page.stream = None
+        name = page.__InternalName__
+        self._write_now(name, page)  # registers its content stream, written next
+        self._write_now(page.Contents.__InternalName__, page.Contents)
+        doc.Pages.pages[-1] = PDFObjectReference(name)
 
+    def _write_now(self, name: str, obj) -> None:
+        doc = self._doc
+        doc.idToOffset[name] = self.output.add(PDFIndirectObject(name, obj).format(doc))
+        doc.idToObject[name] = _WRITTEN
 
-def _rows(table: Table, limit: int) -> Iterator[tuple]:
-    frame = table.frame.head(limit)
-    for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
-        yield from batch.iter_rows()
+    def set_page_count(self, text: PDFTextObject) -> None:
+        self.page_count.setStreamList([text.getCode()])
 
+    def save_streamed(self) -> None:
+        """Write what is left: the shared objects, the cross-reference table and the trailer.
 
-def _render(
-    report: Report, canvas: Canvas | None, total_pages: int, row_cap: int | None, tables: tuple[Table, ...]
-) -> _PdfWriter:
-    writer = _PdfWriter(report, canvas, total_pages, row_cap)
-    writer.new_page()
-    writer.title_block()
-    for table in tables:
-        writer.table(table)
-    return writer
+        The steps of reportlab's ``PDFDocument.GetPDFData`` and ``format`` (reportlab 5.1; no
+        encryption, no signatures), skipping the objects already written.
+        """
+        if self._code:
+            self.showPage()
+        doc, output = self._doc, self.output
+        for font in doc.delayedFonts:
+            font.addObjects(doc)
+        doc.info.invariant = doc.invariant
+        doc.info.digest(doc.signature)
+        doc.Reference(doc.Catalog)
+        doc.Reference(doc.info)
+        doc.Outlines.prepare(doc, self)
+        if doc.Outlines.ready < 0:
+            doc.Catalog.Outlines = None
+        doc._PDFDocument__accum__ = output  # objects may ask where they are in the file
+        ids, number = [], 1
+        while number in doc.numberToId:  # formatting may register further objects as it goes
+            name = doc.numberToId[number]
+            if doc.idToObject[name] is not _WRITTEN:
+                self._write_now(name, doc.idToObject[name])
+            ids.append(name)
+            number += 1
+        del doc._PDFDocument__accum__
+        xref = PDFCrossReferenceTable()
+        xref.addsection(0, ids)
+        start = output.add(xref.format(doc))
+        trailer = PDFTrailer(
+            startxref=start,
+            Size=len(doc.numberToId) + 1,
+            Root=doc.Reference(doc.Catalog),
+            Info=doc.Reference(doc.info),
+            Encrypt=None,
+            ID=doc.ID(),
+        )
+        output.add(trailer.format(doc))
 
 
 def write_pdf(
@@ -368,12 +482,17 @@ def write_pdf(
     if row_cap is not None and row_cap < 1:
         raise ValueError("row_cap must be at least 1")
     tables = tuple(t for t in report.tables if t.name not in skipped_tables)
-    pages = _render(report, None, 0, row_cap, tables).page
-    canvas = _CompactCanvas(str(path), pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
-    canvas.setTitle(report.heading)
-    canvas.setAuthor("export-platform")
-    canvas.setSubject(f"{report.dataset} {report.tenant} {report.period}")
-    writer = _render(report, canvas, pages, row_cap, tables)
-    canvas.setKeywords(f"record_count={writer.rows_written[report.main_table.name]}")
-    canvas.save()
+    with path.open("wb") as target:
+        canvas = _StreamingCanvas(target, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
+        canvas.setTitle(report.heading)
+        canvas.setAuthor("export-platform")
+        canvas.setSubject(f"{report.dataset} {report.tenant} {report.period}")
+        writer = _PdfWriter(report, canvas, row_cap)
+        writer.new_page()
+        writer.title_block()
+        for table in tables:
+            writer.table(table)
+        writer.finish()
+        canvas.setKeywords(f"record_count={writer.rows_written[report.main_table.name]}")
+        canvas.save_streamed()
     return writer.rows_written

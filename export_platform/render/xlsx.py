@@ -1,10 +1,26 @@
-"""Excel workbooks: a Summary sheet, then one sheet per table, streamed with openpyxl's write-only mode.
+"""Excel workbooks: a Summary sheet, then one sheet per table, the table sheets streamed column-wise.
 
 Cells carry real types: numbers with number formats, dates and times as Excel dates (in the tenant's
 local time, since Excel has no time zones), booleans as booleans. Text that begins like a formula is
 stored as text, never evaluated. Each table sheet has a styled, frozen header row, an autofilter and
 column widths fitted to its content; a table longer than the sheet limit continues on further sheets
 ("Sales (2)", ...). Cells over Excel's 32,767-character limit are cut with a visible mark.
+
+How it is written: openpyxl (write-only) keeps what it does well and cheaply: the Summary sheet,
+the style table, the workbook, relationship, content-type and document-property parts. The table
+sheets, which hold nearly all the bytes, are written by ``xlsx_sheet``: each sheet's XML is built a
+batch of rows at a time by Polars expressions and streamed straight into its zip entry, so no sheet
+is ever whole in memory. The header and number-format style indexes those sheets use are registered
+in openpyxl's style table first, so ``styles.xml`` defines exactly the ids the streamed cells carry.
+The table sheets go into the archive first (their row counts, hence the continuation sheets and the
+autofilter ranges, are only known once the rows have been read); openpyxl then writes every other
+part, with each streamed sheet registered in the workbook but not written again. Row counts are
+never computed in a separate pass over the data.
+
+On the benchmark's 12-column line items this is 20-25x faster than one ``WriteOnlyCell`` per value
+(``bench/renderers.py``), which spent its time in Python for every cell: building cell objects,
+converting values, lxml serialising. What remains is shared about evenly between Polars building the
+XML and zlib compressing it.
 
 The same report always yields the same bytes: document dates are fixed and the zip entries carry a
 fixed timestamp.
@@ -14,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -22,19 +39,39 @@ from pathlib import Path
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table
+from export_platform.render.report import BATCH_ROWS, NO_ROWS, Kind, Report, SummaryItem, Table
+from export_platform.render.xlsx_sheet import (
+    CONTROL_CHARACTER_MARK,
+    EXCEL_MAX_CELL_CHARS,
+    ILLEGAL_XML_CHARACTERS,
+    TRUNCATION_MARK,
+    SheetRows,
+    autofilter_ref,
+    sheet_head,
+    sheet_tail,
+    text_row,
+)
+
+__all__ = [
+    "EXCEL_MAX_CELL_CHARS",
+    "EXCEL_MAX_ROWS",
+    "SHEET_NAME_LIMIT",
+    "TRUNCATION_MARK",
+    "write_workbook",
+]
 
 EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_CELL_CHARS = 32_767
-TRUNCATION_MARK = "… [truncated]"
 SHEET_NAME_LIMIT = 31
+_ILLEGAL_XML_CHARACTERS = re.compile(ILLEGAL_XML_CHARACTERS)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-BATCH_ROWS = 10_000
+# zlib level 1: on sheet XML it deflates about 6x faster than the default level 6 for files about a third
+# larger (measured on 12-column line items: 300 vs 52 MB/s, 7.3:1 vs 9.9:1). At level 6, compression
+# took two thirds of the writing time.
+COMPRESSION_LEVEL = 1
 
 NUMBER_FORMATS = {
     Kind.MONEY: "#,##0.00",
@@ -47,7 +84,6 @@ NUMBER_FORMATS = {
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2C3E50")
 TITLE_FONT = Font(bold=True, size=14)
-WRAP = Alignment(vertical="top", wrap_text=False)
 
 
 def write_workbook(
@@ -66,11 +102,23 @@ def write_workbook(
     workbook.properties.creator = workbook.properties.lastModifiedBy = "export-platform"
     workbook.properties.title = report.heading
 
-    _write_summary(workbook.create_sheet("Summary"), report)
-    written = {table.name: _write_table(workbook, table, max_rows_per_sheet) for table in report.tables}
-    # ExcelWriter directly: Workbook.save would stamp the current time into the document properties.
-    with _ReproducibleZip(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        ExcelWriter(workbook, archive).save()
+    summary = workbook.create_sheet("Summary")
+    styles = _TableStyles(summary)
+    # Planned before anything is written, so a column Excel cannot show fails the call at once.
+    plans = [(table, SheetRows(table, styles.numbers)) for table in report.tables]
+    _write_summary(summary, report)
+    with _ReproducibleZip(
+        path, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=COMPRESSION_LEVEL
+    ) as archive:
+        streamed: dict[Worksheet, str] = {}
+        written = {
+            table.name: _write_table(
+                workbook, archive, table, rows, styles.header, max_rows_per_sheet, streamed
+            )
+            for table, rows in plans
+        }
+        # ExcelWriter directly: Workbook.save would stamp the current time into the document properties.
+        _WorkbookWriter(workbook, archive, streamed).save()
     return written
 
 
@@ -87,6 +135,8 @@ def _cell(sheet: Worksheet, value, kind: Kind = Kind.TEXT, font: Font | None = N
 
 def _excel_value(value):
     if isinstance(value, str):
+        # XML 1.0 cannot carry control characters other than tab, LF and CR (openpyxl would raise).
+        value = _ILLEGAL_XML_CHARACTERS.sub(CONTROL_CHARACTER_MARK, value)
         if len(value) > EXCEL_MAX_CELL_CHARS:
             return value[: EXCEL_MAX_CELL_CHARS - len(TRUNCATION_MARK)] + TRUNCATION_MARK
         return value
@@ -124,11 +174,6 @@ def _sheet_names(name: str) -> Iterator[str]:
         part += 1
 
 
-def _rows(table: Table) -> Iterator[tuple]:
-    for batch in table.frame.collect_batches(chunk_size=BATCH_ROWS):
-        yield from batch.iter_rows()
-
-
 def _column_widths(table: Table) -> list[float]:
     sample = table.frame.head(500).collect()
     widths = []
@@ -140,42 +185,94 @@ def _column_widths(table: Table) -> list[float]:
     return widths
 
 
-def _new_table_sheet(workbook: Workbook, name: str, table: Table, widths: list[float]) -> Worksheet:
-    sheet = workbook.create_sheet(name)
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    header = []
-    for column in table.columns:
-        cell = _cell(sheet, column.label, font=HEADER_FONT)
-        cell.fill = HEADER_FILL
-        header.append(cell)
-    sheet.append(header)
-    return sheet
+class _TableStyles:
+    """Style indexes of the table sheets' header and number formats, registered in the workbook's
+    style table (cells of ``sheet`` only serve to register them)."""
+
+    def __init__(self, sheet: Worksheet) -> None:
+        header = WriteOnlyCell(sheet)
+        header.font = HEADER_FONT
+        header.fill = HEADER_FILL
+        self.header = header.style_id
+        self.numbers: dict[Kind, int] = {}
+        for kind, number_format in NUMBER_FORMATS.items():
+            cell = WriteOnlyCell(sheet)
+            cell.number_format = number_format
+            self.numbers[kind] = cell.style_id
 
 
-def _close_sheet(sheet: Worksheet, columns: int, rows: int) -> None:
-    sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{rows + 1}"
-
-
-def _write_table(workbook: Workbook, table: Table, max_rows_per_sheet: int) -> int:
+def _write_table(
+    workbook: Workbook,
+    archive: _ReproducibleZip,
+    table: Table,
+    rows: SheetRows,
+    header_style: int,
+    max_rows_per_sheet: int,
+    streamed: dict[Worksheet, str],
+) -> int:
+    """Stream the table onto its sheet and as many continuation sheets as it needs."""
     names = _sheet_names(table.name)
-    widths = _column_widths(table)
-    kinds = [column.kind for column in table.columns]
-    sheet = _new_table_sheet(workbook, next(names), table, widths)
-    on_sheet = total = 0
-    for row in _rows(table):
-        if on_sheet == max_rows_per_sheet - 1:
-            _close_sheet(sheet, len(kinds), on_sheet)
-            sheet = _new_table_sheet(workbook, next(names), table, widths)
-            on_sheet = 0
-        sheet.append([_cell(sheet, value, kind) for value, kind in zip(row, kinds, strict=True)])
-        on_sheet += 1
-        total += 1
+    head = sheet_head(_column_widths(table), [c.label for c in table.columns], header_style).encode()
+    columns = len(table.columns)
+
+    def next_sheet() -> _StreamedSheet:
+        sheet = _StreamedSheet(workbook, archive, next(names), head)
+        streamed[sheet.sheet] = sheet.part
+        return sheet
+
+    sheet = next_sheet()
+    total = 0
+    for batch in table.frame.collect_batches(chunk_size=BATCH_ROWS):
+        while batch.height:
+            if sheet.rows == max_rows_per_sheet - 1:
+                sheet.close(columns)
+                sheet = next_sheet()
+            part = batch.head(max_rows_per_sheet - 1 - sheet.rows)
+            sheet.write(rows.xml(part, first_row=sheet.rows + 2), part.height)
+            total += part.height
+            batch = batch.slice(part.height)
     if total == 0:
-        sheet.append([_cell(sheet, NO_ROWS)])
-    _close_sheet(sheet, len(kinds), max(on_sheet, 1))
+        sheet.write(text_row(2, [NO_ROWS]).encode(), 0)
+    sheet.close(columns)
     return total
+
+
+class _StreamedSheet:
+    """One table sheet: registered in the openpyxl workbook (name, position, autofilter for the
+    workbook part) while its XML streams into its own zip entry."""
+
+    def __init__(self, workbook: Workbook, archive: _ReproducibleZip, name: str, head: bytes) -> None:
+        self.sheet = workbook.create_sheet(name)
+        # The part name openpyxl will give the sheet when it saves: sheets are numbered by position.
+        self.part = f"xl/worksheets/sheet{len(workbook.worksheets)}.xml"
+        self.rows = 0
+        self._stream = archive.open(archive.entry(self.part), "w", force_zip64=True)
+        self._stream.write(head)
+
+    def write(self, xml: bytes, rows: int) -> None:
+        self._stream.write(xml)
+        self.rows += rows
+
+    def close(self, columns: int) -> None:
+        self.sheet.auto_filter.ref = autofilter_ref(columns, max(self.rows, 1))
+        self._stream.write(sheet_tail(self.sheet.auto_filter.ref).encode())
+        self._stream.close()
+
+
+class _WorkbookWriter(ExcelWriter):
+    """openpyxl's writer for every part but the table sheets, which are in the archive already."""
+
+    def __init__(self, workbook: Workbook, archive: zipfile.ZipFile, streamed: dict[Worksheet, str]) -> None:
+        super().__init__(workbook, archive)
+        self._streamed = streamed
+
+    def write_worksheet(self, ws) -> None:
+        if ws not in self._streamed:
+            super().write_worksheet(ws)
+            return
+        if ws.path[1:] != self._streamed[ws]:
+            raise RuntimeError(f"sheet {ws.title!r} was streamed as {self._streamed[ws]}, not {ws.path[1:]}")
+        self.manifest.append(ws)  # its content type and relationship; the part itself is written
 
 
 class _ReproducibleZip(zipfile.ZipFile):
@@ -183,19 +280,20 @@ class _ReproducibleZip(zipfile.ZipFile):
 
     def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = self._entry(zinfo_or_arcname)
+            zinfo_or_arcname = self.entry(zinfo_or_arcname)
         super().writestr(zinfo_or_arcname, data, *args, **kwargs)
 
     def write(self, filename, arcname=None, *args, **kwargs):
         size = os.path.getsize(filename)
         with (
             open(filename, "rb") as reader,
-            self.open(self._entry(arcname), "w", force_zip64=size > 2**31) as writer,
+            self.open(self.entry(arcname), "w", force_zip64=size > 2**31) as writer,
         ):
             shutil.copyfileobj(reader, writer, 1 << 20)
 
-    def _entry(self, name: str) -> zipfile.ZipInfo:
+    def entry(self, name: str) -> zipfile.ZipInfo:
         entry = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
         entry.compress_type = zipfile.ZIP_DEFLATED
+        entry._compresslevel = self.compresslevel  # what ZipFile.open does for an entry given by name
         entry.external_attr = 0o600 << 16
         return entry

@@ -9,8 +9,11 @@ column types of the statement: money becomes ``Decimal(18, 2)``, timestamps UTC 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from export_platform.errors import SourceUnavailable
+from export_platform.errors import InvalidSourceData, SourceAccessDenied, SourceUnavailable
 from export_platform.source import schema
 
 MONEY = pl.Decimal(18, 2)
+READER_ROLE = "export_reader"
+"""The PostgreSQL role every source read runs as; ``source/security.py`` creates it and its policies."""
+TENANT_SETTING = "app.tenant_id"
+DIRECTORY_SETTING = "app.tenant_directory"
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+BATCH_ROWS = 100_000
 _SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 
 
@@ -88,7 +96,7 @@ def create_schema(url: SourceUrl, *, drop_existing: bool = False, defer_constrai
     """
     if url.dialect == "sqlite":
         url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    with _ddl(url) as conn:
+    with ddl_connection(url) as conn:
         if drop_existing:
             schema.metadata.drop_all(conn)
         if defer_constraints and url.dialect == "postgresql":
@@ -102,7 +110,7 @@ def add_constraints(url: SourceUrl) -> None:
     """Add the foreign keys and indexes that ``create_schema(defer_constraints=True)`` left out."""
     if url.dialect != "postgresql":
         return
-    with _ddl(url) as conn:
+    with ddl_connection(url) as conn:
         for table in schema.TABLES:
             for constraint in table.foreign_key_constraints:
                 conn.execute(sa.schema.AddConstraint(constraint))
@@ -112,7 +120,7 @@ def add_constraints(url: SourceUrl) -> None:
 
 
 @contextlib.contextmanager
-def _ddl(url: SourceUrl) -> Iterator[sa.Connection]:
+def ddl_connection(url: SourceUrl) -> Iterator[sa.Connection]:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
@@ -165,6 +173,26 @@ def _compile(url: SourceUrl, stmt: sa.Executable, params: Mapping[str, Any]) -> 
     return str(compiled), ordered
 
 
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:@+-]*")
+
+
+def _inlinable(value: Any) -> bool:
+    """Values whose SQL literal cannot end the literal: numbers, dates, times, and plain words."""
+    if isinstance(value, bool | int | float | Decimal | dt.date | dt.datetime) or value is None:
+        return True
+    return isinstance(value, str) and _SAFE_TEXT.fullmatch(value) is not None
+
+
+def _compile_inline(url: SourceUrl, stmt: sa.Executable, params: Mapping[str, Any]) -> str:
+    """Compile ``stmt`` with its parameters written in as literals, refusing any value that could
+    carry SQL."""
+    unsafe = sorted(name for name, value in params.items() if not _inlinable(value))
+    if unsafe:
+        raise ValueError(f"parameters {unsafe} cannot be written into SQL as literals")
+    bound = stmt.params(dict(params))
+    return str(bound.compile(dialect=url.compile_dialect, compile_kwargs={"literal_binds": True}))
+
+
 def _polars_type(column_type: sa.types.TypeEngine) -> pl.DataType | None:
     """The exact Polars type for a SQLAlchemy column type, or None to keep what Arrow gave."""
     if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
@@ -196,41 +224,167 @@ def _conform(frame: pl.DataFrame, stmt: sa.Select) -> pl.DataFrame:
             expr = expr.str.to_datetime(_SQLITE_TIMESTAMP_FORMAT, time_unit="us", time_zone="UTC")
         elif current == pl.String and target == pl.Date:
             expr = expr.str.to_date("%Y-%m-%d")
+        elif current == pl.String and target == MONEY:
+            # SQLite money is text and may carry more than two decimals: round them to cents the way
+            # PostgreSQL's NUMERIC(18,2) does on storage (half away from zero), never truncate.
+            expr = expr.cast(pl.Decimal(38, 18)).round(2, mode="half_away_from_zero").cast(MONEY)
         elif isinstance(current, pl.Datetime) and target == UTC_TIMESTAMP:
             expr = expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         else:
             expr = expr.cast(target)
         conversions.append(expr.alias(column.key))
-    return frame.with_columns(conversions) if conversions else frame
+    try:
+        return frame.with_columns(conversions) if conversions else frame
+    except pl.exceptions.InvalidOperationError as exc:
+        raise InvalidSourceData(
+            f"source rows do not fit the schema's column types: {_first_line(exc)}"
+        ) from exc
 
 
 def _without_extensions(table: pa.Table) -> pa.Table:
-    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays."""
+    """Replace Arrow extension columns (libpq's opaque NUMERIC) by their plain storage arrays, and make
+    every text column valid UTF-8."""
     columns = [
-        column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
+        _valid_utf8(
+            column.cast(column.type.storage_type) if isinstance(column.type, pa.BaseExtensionType) else column
+        )
         for column in table.columns
     ]
     return pa.table(columns, names=table.column_names)
 
 
+def _valid_utf8(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """SQLite hands TEXT bytes over unchecked (a lone surrogate stored as CESU-8, a stray Latin-1 byte),
+    and Polars assumes valid UTF-8: each invalid sequence becomes U+FFFD, so one bad cell cannot crash
+    the read or garble its neighbours. PostgreSQL never stores invalid UTF-8, so this costs one check."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return column
+    try:
+        column.validate(full=True)
+        return column
+    except pa.ArrowInvalid:
+        values = column.cast(pa.large_binary()).to_pylist()
+        return pa.chunked_array(
+            [pa.array([None if v is None else v.decode("utf-8", "replace") for v in values], column.type)]
+        )
+
+
 def read_frame(
-    url: SourceUrl, stmt: sa.Select, params: Mapping[str, Any], *, tenant: str | None = None
+    url: SourceUrl,
+    stmt: sa.Select,
+    params: Mapping[str, Any],
+    *,
+    tenant: str | None = None,
+    tenant_directory: bool = False,
 ) -> pl.DataFrame:
     """Run one parameterised SELECT and return its rows as a typed Polars frame.
 
-    On PostgreSQL, ``tenant`` is also set as ``app.tenant_id`` for the transaction, so row-level
-    security policies keyed on it apply to every table the query touches.
+    On PostgreSQL the transaction runs as ``READER_ROLE`` with ``tenant`` set as ``app.tenant_id``, so
+    the row-level security policies return that tenant's rows only, whatever the statement's filters.
+    With neither ``tenant`` nor ``tenant_directory`` no source row is visible at all;
+    ``tenant_directory`` opens the ``tenants`` table alone, for listing tenants.
     """
-    sql, values = _compile(url, stmt, params)
-    with arrow_connection(url) as conn, conn.cursor() as cursor:
-        try:
-            if tenant is not None and url.dialect == "postgresql":
-                cursor.execute("SELECT set_config('app.tenant_id', $1, true)", parameters=(tenant,))
-            cursor.execute(sql, parameters=values or None)
-            table = cursor.fetch_arrow_table()
-        except adbc_driver_manager.OperationalError as exc:
-            raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
+    with _query(url, stmt, params, tenant=tenant, tenant_directory=tenant_directory) as cursor:
+        table = _fetch(url, cursor.fetch_arrow_table)
     return _conform(pl.from_arrow(_without_extensions(table)), stmt)
+
+
+def read_batches(
+    url: SourceUrl,
+    stmt: sa.Select,
+    params: Mapping[str, Any],
+    *,
+    tenant: str,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pl.DataFrame]:
+    """``read_frame`` a batch at a time, for results too large to hold at once.
+
+    Batches arrive in the statement's order as the driver decodes them (about ``batch_rows`` rows
+    each), so memory depends on the batch size, not the row count. At least one batch is yielded,
+    empty when no row matches, so callers always see the columns and their types.
+
+    On PostgreSQL the driver streams only a ``COPY (query) TO STDOUT``, and COPY takes no bound
+    parameters (with them, libpq would buffer the whole result: 1 GB for 1M line items). So the
+    parameters are written into the SQL as literals, and only values that cannot carry SQL are
+    accepted (see ``_inlinable``); the tenant is also enforced by row-level security.
+    """
+    with _query(url, stmt, params, tenant=tenant, batch_rows=batch_rows, inline=True) as cursor:
+        reader = _fetch(url, cursor.fetch_record_batch)
+        empty = True
+        while (batch := _fetch(url, lambda: next(reader, None))) is not None:
+            empty = False
+            yield _conform(pl.from_arrow(_without_extensions(pa.Table.from_batches([batch]))), stmt)
+        if empty:
+            yield _conform(pl.from_arrow(_without_extensions(reader.schema.empty_table())), stmt)
+
+
+@contextlib.contextmanager
+def _query(
+    url: SourceUrl,
+    stmt: sa.Select,
+    params: Mapping[str, Any],
+    *,
+    tenant: str | None,
+    tenant_directory: bool = False,
+    batch_rows: int | None = None,
+    inline: bool = False,
+) -> Iterator[Any]:
+    """A cursor that has executed ``stmt`` in a transaction scoped by row-level security."""
+    stmt_for_source = _money_as_text(url, stmt)
+    if inline and url.dialect == "postgresql":
+        sql, values = _compile_inline(url, stmt_for_source, params), []
+    else:
+        sql, values = _compile(url, stmt_for_source, params)
+    with arrow_connection(url) as conn, conn.cursor() as cursor:
+        if url.dialect == "postgresql":
+            _enter_reader_role(url, cursor, tenant=tenant, tenant_directory=tenant_directory)
+        if batch_rows is not None:
+            cursor.adbc_statement.set_options(**_batch_options(url, batch_rows))
+        _fetch(url, lambda: cursor.execute(sql, parameters=values or None))
+        yield cursor
+
+
+def _fetch(url: SourceUrl, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except adbc_driver_manager.OperationalError as exc:
+        raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
+
+
+def _batch_options(url: SourceUrl, batch_rows: int) -> dict[str, str]:
+    if url.dialect == "postgresql":  # the driver sizes batches in bytes; line items are ~200 bytes a row
+        return {"adbc.postgresql.batch_size_hint_bytes": str(batch_rows * 200)}
+    return {"adbc.sqlite.query.batch_rows": str(batch_rows)}
+
+
+def _money_as_text(url: SourceUrl, stmt: sa.Select) -> sa.Select:
+    """On PostgreSQL, select NUMERIC columns as their text: libpq's binary NUMERIC costs the driver
+    about 400 ns a value to decode, text a tenth of that, and ``_conform`` reads either exactly."""
+    if url.dialect != "postgresql":
+        return stmt
+    columns = [
+        sa.cast(column, sa.Text).label(column.key) if _polars_type(column.type) == MONEY else column
+        for column in stmt.selected_columns
+    ]
+    return stmt.with_only_columns(*columns, maintain_column_froms=True)
+
+
+def _enter_reader_role(url: SourceUrl, cursor: Any, *, tenant: str | None, tenant_directory: bool) -> None:
+    """Switch this transaction to the reader role and set the row-level security settings."""
+    try:
+        cursor.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
+        if tenant is not None:
+            cursor.execute(f"SELECT set_config('{TENANT_SETTING}', $1, true)", parameters=(tenant,))
+        if tenant_directory:
+            cursor.execute(f"SELECT set_config('{DIRECTORY_SETTING}', 'on', true)")
+    except adbc_driver_manager.OperationalError as exc:
+        raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
+    except adbc_driver_manager.Error as exc:
+        raise SourceAccessDenied(
+            f"source database {url.redacted} does not let this login read as role {READER_ROLE!r} "
+            f"({_first_line(exc)}): create the role and its policies (docs/reliability.md) and grant "
+            "it to the login"
+        ) from exc
 
 
 def bulk_load(url: SourceUrl, frames: Mapping[str, pl.DataFrame]) -> None:

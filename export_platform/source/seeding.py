@@ -1,4 +1,5 @@
-"""Load a demo data plan into a source database in bulk (COPY on PostgreSQL, Arrow ingest on SQLite)."""
+"""Load a demo data plan into a source database in bulk (COPY on PostgreSQL, Arrow ingest on SQLite),
+then put PostgreSQL tables under row-level security (``source/security.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 
 from export_platform.source.database import SourceUrl, add_constraints, bulk_load, create_schema
 from export_platform.source.demo_data import SeedPlan, generate
+from export_platform.source.security import enable_row_level_security
 
 
 def seed(url: SourceUrl, plan: SeedPlan, *, progress: Callable[[str], None] = lambda _: None) -> Counter[str]:
@@ -26,4 +28,5 @@ def seed(url: SourceUrl, plan: SeedPlan, *, progress: Callable[[str], None] = la
     started_constraints = time.perf_counter()
     add_constraints(url)
     progress(f"foreign keys and indexes added ({time.perf_counter() - started_constraints:.1f}s)")
+    enable_row_level_security(url)
     return counts

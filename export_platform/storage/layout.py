@@ -3,7 +3,13 @@ whole footprint is one prefix and no key can climb out of it."""
 
 from __future__ import annotations
 
+import re
+
 from export_platform.partitions import validate_month, validate_tenant_slug
+
+# ASCII only, no separators, no leading dot: a name can neither climb a folder nor hide as a dot file.
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 
 
 def dataset_key(tenant: str, dataset: str, month: str) -> str:
@@ -27,6 +33,6 @@ def manifest_key(tenant: str, dataset: str, month: str) -> str:
 
 
 def adhoc_key(tenant: str, run_id: str, file_name: str) -> str:
-    if not run_id.replace("-", "").isalnum() or "/" in file_name:
+    if not _RUN_ID.fullmatch(run_id) or not _FILE_NAME.fullmatch(file_name) or ".." in file_name:
         raise ValueError(f"unsafe ad-hoc key part: {run_id!r}, {file_name!r}")
     return f"{validate_tenant_slug(tenant)}/adhoc/{run_id}/{file_name}"

@@ -12,12 +12,15 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfdoc import PDFObjectReference, PDFPage, PDFStream
 
 from export_platform.exports.formats import count_xlsx_rows
+from export_platform.render import pdf
 from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.pdf import MAX_CELL_LINES, write_pdf
 from export_platform.render.report import NO_ROWS, Report, SummaryItem, Table
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK, write_workbook
+from export_platform_tests.pdf_reading import page_footer
 
 TZ = "Europe/Lisbon"
 
@@ -186,7 +189,9 @@ def test_pdf_row_cap_is_stated(tmp_path: Path) -> None:
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Showing the first 150 of 400 rows: 250 rows were left out (row cap 150)." in text
     assert "Items (400 rows)" in text
-    assert f"Page {len(reader.pages)} of {len(reader.pages)}" in text
+    assert [page_footer(page) for page in reader.pages] == [
+        (number, len(reader.pages)) for number in range(1, len(reader.pages) + 1)
+    ]
 
 
 def test_pdf_wraps_long_text_and_caps_a_giant_cell(tmp_path: Path) -> None:
@@ -205,4 +210,40 @@ def test_empty_pdf_is_one_page_saying_so(tmp_path: Path) -> None:
     reader = PdfReader(path)
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
-    assert NO_ROWS in text and "Page 1 of 1" in text
+    assert NO_ROWS in text and page_footer(reader.pages[0]) == (1, 1)
+
+
+def test_pdf_pages_leave_memory_as_they_are_finished(tmp_path: Path, monkeypatch) -> None:
+    """Each finished page is written to the file at once; the document keeps only references to it."""
+    canvases = []
+    original = pdf._StreamingCanvas.save_streamed
+
+    def keep_canvas(canvas):
+        canvases.append(canvas)
+        original(canvas)
+
+    monkeypatch.setattr(pdf._StreamingCanvas, "save_streamed", keep_canvas)
+    write_pdf(report(sample_frame(400)), tmp_path / "streamed.pdf")
+    doc = canvases[0]._doc
+    page_count = len(PdfReader(tmp_path / "streamed.pdf").pages)
+    assert page_count > 3 and len(doc.Pages.pages) == page_count
+    assert all(isinstance(page, PDFObjectReference) for page in doc.Pages.pages)
+    assert not [obj for obj in doc.idToObject.values() if isinstance(obj, (PDFPage, PDFStream))]
+
+
+def test_streamed_pdf_cross_references_point_at_their_objects(tmp_path: Path) -> None:
+    """Pages are written out of object-number order; the xref table must still say where each is."""
+    path = tmp_path / "streamed.pdf"
+    write_pdf(report(sample_frame(300)), path)
+    data = path.read_bytes()
+    xref_at = int(data.rsplit(b"startxref", 1)[1].split()[0])
+    lines = data[xref_at:].split(b"\n")
+    assert lines[0] == b"xref"
+    first, count = map(int, lines[1].split())
+    entries = lines[2 : 2 + count]
+    assert first == 0 and entries[0].startswith(b"0000000000 65535 f")
+    for number, entry in enumerate(entries[1:], start=1):
+        offset = int(entry.split()[0])
+        assert data[offset:].startswith(f"{number} 0 obj".encode()), number
+    reader = PdfReader(path, strict=True)
+    assert len(reader.pages) > 3 and all(page.extract_text() for page in reader.pages)

@@ -12,7 +12,7 @@ import pytest
 from export_platform.datasets.assets import dataset_assets
 from export_platform.errors import InvalidSourceData
 from export_platform.partitions import InvalidPartitionKey, tenant_month_partitions
-from export_platform.storage.io_manager import DatasetParquetIOManager
+from export_platform.storage.io_manager import DatasetParquetIOManager, ParquetSpool
 from export_platform.storage.layout import dataset_key
 from export_platform.storage.object_store import LocalObjectStore
 from export_platform_tests.conftest import PARTITION, ephemeral_instance, materialize_datasets
@@ -86,3 +86,40 @@ def test_unsafe_partition_key_never_reaches_storage(sqlite_source: str, tmp_path
     )
     assert not result.success
     assert not list(tmp_path.rglob("*"))
+
+
+def test_a_spool_holds_its_batches_and_its_folder_goes_when_discarded() -> None:
+    empty = pl.DataFrame({"n": []}, schema={"n": pl.Int64})
+    spool = ParquetSpool.write(iter([pl.DataFrame({"n": [1, 2]}), empty, pl.DataFrame({"n": [3]})]))
+    assert spool.scan().collect()["n"].to_list() == [1, 2, 3]
+    spool.discard()
+    assert not spool.path.parent.exists()
+
+
+def test_a_spool_that_fails_mid_write_leaves_no_folder(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+
+    def batches():
+        yield pl.DataFrame({"n": [1]})
+        raise ConnectionError("source dropped the connection")
+
+    with pytest.raises(ConnectionError):
+        ParquetSpool.write(batches())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_io_manager_publishes_a_spool_and_removes_it(tmp_path: Path) -> None:
+    spool = ParquetSpool.write(iter([pl.DataFrame({"tenant_id": ["acme", "acme"], "n": [1, 2]})]))
+    manager = DatasetParquetIOManager(root=str(tmp_path / "root"))
+    context = dg.build_output_context(asset_key="sale_items", partition_key=PARTITION)
+    manager.handle_output(context, spool)
+    stored = pl.read_parquet(tmp_path / "root" / dataset_key("acme", "sale_items", "2026-10"))
+    assert stored["n"].to_list() == [1, 2] and not spool.path.parent.exists()
+
+    foreign = ParquetSpool.write(iter([pl.DataFrame({"tenant_id": ["acme", "globex"], "n": [3, 4]})]))
+    with pytest.raises(InvalidSourceData, match="1 rows of other tenants"):
+        manager.handle_output(context, foreign)
+    assert not foreign.path.parent.exists()
+    assert pl.read_parquet(tmp_path / "root" / dataset_key("acme", "sale_items", "2026-10"))[
+        "n"
+    ].to_list() == [1, 2]

@@ -1,0 +1,363 @@
+"""End-to-end benchmark: the real assets from PostgreSQL through Parquet to artifacts in an S3 server,
+with the baselines on the same rows in the same run.
+
+    .venv/bin/python bench/end_to_end.py --items 1000000 [--assets sale_items sale_items_csv ...]
+
+1. Seeds a PostgreSQL database (``EXPORT_BENCH_PG_URL``'s server, default 127.0.0.1:5432) with one
+   tenant whose month holds ``--items`` line items and proportionate sales, customers, stock and audit
+   events (once; a database that already holds them is reused).
+2. Starts moto's S3 server on 127.0.0.1 and materializes each asset for that tenant's month, each in
+   a fresh process (Dagster's in-process executor, the production resources), so each peak RSS is
+   the asset's own. Datasets come first, so exports read their Parquet from S3.
+3. Runs the baselines on the same ``sale_items`` rows: a row-by-row ``csv.DictWriter`` over Python
+   dicts (how the old system wrote CSV), Polars ``write_csv``, DuckDB ``COPY ... TO``, and a raw
+   write of the bytes our CSV export produced (the physical limit).
+
+Prints a table and writes JSON under bench/results/. With ``BENCH_PROFILE=1`` each measurement also
+writes a pyinstrument profile to /tmp/export-platform-bench/profile_<asset>.txt. Not part of the test
+run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+WORK = Path("/tmp/export-platform-bench")
+MONTH = "2026-10"
+DAYS_IN_MONTH = 31
+ITEMS_PER_SALE = 3  # the generator's average
+BUCKET = "bench"
+DATASETS = ["sale_items", "sales", "customers", "inventory", "audit_log", "bills", "accounts"]
+EXPORTS = [
+    "sale_items_csv",
+    *(f"{d}_{f}" for d in DATASETS[1:] for f in ("csv", "xlsx", "pdf")),
+]
+BASELINES = [
+    "baseline_csv_dictwriter",
+    "baseline_polars_write_csv",
+    "baseline_duckdb_copy",
+    "baseline_raw_bytes",
+]
+
+
+def pg_url(items: int) -> str:
+    server = os.environ.get("EXPORT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+    return f"{server.rstrip('/')}/ep_bench_items_{items}"
+
+
+GENERATED_ITEMS_MAX = 1_000_000  # above this, the generated month is copied on the server
+
+
+def replicate_month(url: str, copies: int) -> None:
+    """Copy the month's sales and line items ``copies`` times on the server, with new ids and receipt
+    numbers: ten million generated rows would need about ten GB of memory in the generator."""
+    import psycopg
+
+    from export_platform.source import schema
+
+    def columns(table, replaced: dict[str, str]) -> tuple[str, str]:
+        names = [c.name for c in table.columns]
+        return ", ".join(names), ", ".join(replaced.get(n, n) for n in names)
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        max_sale, max_item = (
+            conn.execute("SELECT max(id) FROM sales").fetchone()[0],
+            conn.execute("SELECT max(id) FROM sale_items").fetchone()[0],
+        )
+        for k in range(1, copies + 1):
+            names, values = columns(
+                schema.sales, {"id": f"id + {k * max_sale}", "receipt_number": f"receipt_number || '-R{k}'"}
+            )
+            conn.execute(f"INSERT INTO sales ({names}) SELECT {values} FROM sales WHERE id <= {max_sale}")
+            names, values = columns(
+                schema.sale_items, {"id": f"id + {k * max_item}", "sale_id": f"sale_id + {k * max_sale}"}
+            )
+            conn.execute(
+                f"INSERT INTO sale_items ({names}) SELECT {values} FROM sale_items WHERE id <= {max_item}"
+            )
+            print(f"  seed: copy {k}/{copies} of the month's sales and line items", flush=True)
+        conn.execute("ANALYZE sales")
+        conn.execute("ANALYZE sale_items")
+
+
+def seed_once(items: int) -> tuple[str, str, dict]:
+    """Create and seed the benchmark database unless it already holds the data; returns its URL.
+
+    Up to ``GENERATED_ITEMS_MAX`` line items are generated; larger months are that many generated
+    and copied on the server (``replicate_month``)."""
+    import psycopg
+
+    from export_platform.source.database import SourceUrl
+    from export_platform.source.demo_data import SeedPlan
+    from export_platform.source.seeding import seed
+
+    url = pg_url(items)
+    admin, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(url, autocommit=True) as conn:
+        present = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'sale_items'"
+        ).fetchone()[0]
+        rows = conn.execute("SELECT count(*) FROM sale_items").fetchone()[0] if present else 0
+        tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0] if present else None
+    seeding = {"seconds": 0.0, "reused": True}
+    if rows < items * 0.9:
+        generated = min(items, GENERATED_ITEMS_MAX)
+        plan = SeedPlan(
+            tenants=1,
+            months=1,
+            sales_per_day=round(generated / ITEMS_PER_SALE / DAYS_IN_MONTH),
+            end_month=MONTH,
+        )
+        started = time.perf_counter()
+        counts = seed(SourceUrl(url), plan, progress=lambda line: print("  seed:", line, flush=True))
+        copies = round(items / generated) - 1
+        if copies:
+            replicate_month(url, copies)
+        seeding = {
+            "seconds": round(time.perf_counter() - started, 1),
+            "reused": False,
+            "generated_rows": dict(counts),
+            "server_side_copies": copies,
+        }
+        with psycopg.connect(url) as conn:
+            tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0]
+    return url, tenant, seeding
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident memory. ``ru_maxrss`` would do, but Linux carries it over from the
+    parent (which holds the S3 server's objects) across fork and exec; VmHWM starts afresh at exec."""
+    status = Path("/proc/self/status").read_text()
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+    return round(int(kilobytes) / 1024)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_s3() -> object:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    return server
+
+
+def measure_asset(asset: str, source_url: str, tenant: str) -> dict:
+    """Inside a fresh process: materialize one asset for the tenant's month and report on it."""
+    started = time.perf_counter()
+    import dagster as dg
+
+    from export_platform.datasets.assets import dataset_assets
+    from export_platform.exports.assets import export_assets
+    from export_platform.partitions import TENANT_DIMENSION
+    from export_platform.resources import SourceDatabase
+    from export_platform.storage.artifacts import ArtifactStore
+    from export_platform.storage.io_manager import DatasetParquetIOManager
+    from export_platform.tracking.history import ExportHistory
+
+    imported = time.perf_counter()
+    root = f"s3://{BUCKET}/platform"
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(TENANT_DIMENSION, [tenant])
+    result = dg.materialize(
+        [*dataset_assets, *export_assets],
+        selection=[asset],
+        partition_key=f"{MONTH}|{tenant}",
+        instance=instance,
+        resources={
+            "source": SourceDatabase(url=source_url),
+            "dataset_io_manager": DatasetParquetIOManager(root=root),
+            "artifacts": ArtifactStore(root=root),
+            "history": ExportHistory(url=source_url),
+        },
+        raise_on_error=True,
+    )
+    finished = time.perf_counter()
+    event = result.get_asset_materialization_events()[0].materialization
+    metadata = {k: v.value for k, v in event.metadata.items()}
+    rows = metadata.get("record_count", metadata.get("dagster/row_count"))
+    size = metadata.get("file_size_bytes")
+    step = finished - imported
+    render_s = metadata.get("render_s")
+    return {
+        "kind": asset,
+        "rows": rows,
+        "seconds": round(step, 3),
+        "import_s": round(imported - started, 3),
+        "asset_s": metadata.get("duration_s"),
+        "render_s": render_s,
+        "render_rows_per_s": round(rows / render_s) if rows and render_s else None,
+        "rows_per_s": round(rows / step) if rows else None,
+        "mb_per_s": round(size / 1e6 / step, 1) if size else None,
+        "bytes": size,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def fetch_sale_items(tenant: str) -> tuple[Path, Path]:
+    """The stored sale_items Parquet and our sale_items CSV, downloaded once for the baselines."""
+    import boto3
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    s3 = boto3.client("s3")
+    parquet, ours = WORK / "e2e_sale_items.parquet", WORK / "e2e_sale_items.csv"
+    s3.download_file(BUCKET, f"platform/{tenant}/data/sale_items/{MONTH}.parquet", str(parquet))
+    name = f"sale_items_{tenant}_{MONTH}.csv"
+    s3.download_file(BUCKET, f"platform/{tenant}/exports/sale_items/{MONTH}/{name}", str(ours))
+    return parquet, ours
+
+
+def measure_baseline(kind: str, parquet: Path, ours: Path) -> dict:
+    """Inside a fresh process: write the same rows one baseline way."""
+    import polars as pl
+
+    out = WORK / f"e2e_{kind}.csv"
+    rows = pl.scan_parquet(parquet).select(pl.len()).collect().item()
+    started = time.perf_counter()
+    if kind == "baseline_csv_dictwriter":
+        import csv
+
+        records = pl.read_parquet(parquet).to_dicts()
+        with out.open("w", newline="", encoding="utf-8") as target:
+            writer = csv.DictWriter(target, fieldnames=list(records[0]))
+            writer.writeheader()
+            writer.writerows(records)
+    elif kind == "baseline_polars_write_csv":
+        pl.read_parquet(parquet).write_csv(out)
+    elif kind == "baseline_duckdb_copy":
+        import duckdb
+
+        duckdb.sql(f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{out}' (HEADER, DELIMITER ',')")
+    elif kind == "baseline_raw_bytes":
+        payload = ours.read_bytes()
+        started = time.perf_counter()
+        out.write_bytes(payload)
+    else:
+        raise ValueError(kind)
+    seconds = time.perf_counter() - started
+    size = out.stat().st_size
+    return {
+        "kind": kind,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
+        "mb_per_s": round(size / 1e6 / seconds, 1),
+        "bytes": size,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_measurement(*args: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--measure", *args], capture_output=True, text=True, env=os.environ
+    )
+    if output.returncode:
+        raise SystemExit(f"{args[0]} failed:\n{output.stderr[-4000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def show(r: dict) -> None:
+    def figure(key: str, fmt: str) -> str:
+        return format(r[key], fmt) if r.get(key) is not None else "-"
+
+    print(
+        f"{r['kind']:<28} {figure('rows', ','):>11} rows {r['seconds']:>8.2f} s "
+        f"{figure('rows_per_s', ','):>10} rows/s "
+        f"{figure('mb_per_s', '.1f'):>7} MB/s {r['peak_rss_mb']:>6} MB peak RSS"
+        + (f"   writer alone {figure('render_rows_per_s', ','):>10} rows/s" if r.get("render_s") else ""),
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000, help="line items in the tenant's month")
+    parser.add_argument("--assets", nargs="+", default=[*DATASETS, *EXPORTS], help="assets to measure")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        kind, *rest = args.measure
+        profiler = None
+        if os.environ.get("BENCH_PROFILE"):
+            from pyinstrument import Profiler
+
+            profiler = Profiler()
+            profiler.start()
+        result = (
+            measure_baseline(kind, *map(Path, rest))
+            if kind.startswith("baseline")
+            else measure_asset(kind, *rest)
+        )
+        if profiler:
+            profiler.stop()
+            WORK.mkdir(parents=True, exist_ok=True)
+            (WORK / f"profile_{kind}.txt").write_text(profiler.output_text(show_all=False))
+        print(json.dumps(result))
+        return
+
+    print(f"seeding PostgreSQL with {args.items:,} line items (reused when present)", flush=True)
+    source_url, tenant, seeding = seed_once(args.items)
+    print(f"  {seeding}", flush=True)
+    server = start_s3()
+    results = []
+    try:
+        for asset in args.assets:
+            results.append(run_measurement(asset, source_url, tenant))
+            show(results[-1])
+        if not args.no_baselines and {"sale_items", "sale_items_csv"} <= set(args.assets):
+            parquet, ours = fetch_sale_items(tenant)
+            for kind in BASELINES:
+                results.append(run_measurement(kind, str(parquet), str(ours)))
+                show(results[-1])
+    finally:
+        server.stop()
+    RESULTS.mkdir(exist_ok=True)
+    target = RESULTS / f"end_to_end-{args.items}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    target.write_text(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "load_average": os.getloadavg(),
+                "items": args.items,
+                "seeding": seeding,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
