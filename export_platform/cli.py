@@ -25,12 +25,23 @@ def _echo_err(message: str) -> None:
 def main() -> None:
     """Export tenants' POS and ledger data as CSV, Excel and PDF with Dagster.
 
+    \b
+    The common tasks, in order (Dagster's own CLI runs single partitions and jobs):
+      export-platform seed --tenants 3 --months 3     demo data in the source database
+      export-platform tenants sync                     one Dagster partition per tenant
+      dagster asset materialize -m export_platform.definitions \\
+          --select 'group:datasets or group:exports' --partition '2026-10|acme'
+      export-platform backfill --month 2026-10         that month for every tenant
+      export-platform history --tenant acme            what was exported, newest first
+      dagster dev -w workspace.yaml                    the UI, on http://127.0.0.1:3000
+
     Sources and storage come from EXPORT_SOURCE_URL and EXPORT_ARTIFACT_ROOT; unset, they default to
-    a SQLite file and a folder under .export_platform/ in the current directory.
+    a SQLite file and a folder under .export_platform/ in the current directory. Commands that touch
+    the Dagster instance read DAGSTER_HOME. Add --help to any command for its options.
     """
 
 
-@main.command()
+@main.command(short_help="Fill the source database with deterministic demo data.")
 @click.option("--tenants", default=3, show_default=True, help="How many tenants to create.")
 @click.option("--months", default=3, show_default=True, help="How many calendar months of history.")
 @click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")
@@ -41,7 +52,12 @@ def main() -> None:
 def seed(
     tenants: int, months: int, sales_per_day: int, end_month: str | None, source_url: str | None
 ) -> None:
-    """Recreate the source schema and fill it with deterministic demo data.
+    """Recreate the source schema and fill it with deterministic demo data, printing each tenant as
+    it is loaded.
+
+    \b
+    Example:
+        export-platform seed --tenants 3 --months 3 --sales-per-day 20 --end-month 2026-10
 
     The same options always produce the same rows. Existing source tables are dropped first.
     """
@@ -68,7 +84,7 @@ def _plan(tenants: int, months: int, sales_per_day: int, end_month: str | None):
         raise click.BadParameter(str(exc)) from exc
 
 
-@main.group()
+@main.group(short_help="Sync tenant partitions into the Dagster instance.")
 def tenants() -> None:
     """Manage the tenant partitions of the Dagster instance."""
 
@@ -77,7 +93,12 @@ def tenants() -> None:
 def tenants_sync() -> None:
     """Make the instance's tenant partitions equal the source's active tenants (as tenant_sensor does).
 
-    Reads EXPORT_SOURCE_URL and writes to the Dagster instance in DAGSTER_HOME.
+    \b
+    Example:
+        DAGSTER_HOME=$PWD/.export_platform/dagster_home export-platform tenants sync
+
+    Reads EXPORT_SOURCE_URL and writes to the Dagster instance in DAGSTER_HOME. A running
+    `dagster dev` does the same by itself within a minute (tenant_sensor).
     """
     import dagster as dg
 
@@ -104,7 +125,7 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
-@main.group()
+@main.group(short_help="Add, list, pause, resume or remove tenants' export schedules.")
 def schedules() -> None:
     """Manage tenants' export schedules (run by export_schedule_sensor).
 
@@ -244,7 +265,7 @@ def schedules_remove(schedule_id: str) -> None:
     click.echo(f"schedule {schedule_id} removed")
 
 
-@main.group()
+@main.group(short_help="Show or set a tenant's e-mail and retention settings.")
 def notifications() -> None:
     """Per-tenant e-mail settings: recipients, allowed domains, retention."""
 
@@ -313,7 +334,7 @@ def notifications_set(tenant: str, **changes) -> None:
     click.echo(f"notification settings of {tenant} updated")
 
 
-@main.command()
+@main.command(short_help="List export attempts, newest first.")
 @click.option("--tenant", default=None, help="Only this tenant's exports.")
 @click.option(
     "--status",
@@ -326,6 +347,10 @@ def notifications_set(tenant: str, **changes) -> None:
 )
 def history(tenant: str | None, status: str | None, limit: int) -> None:
     """List export attempts, newest first: who asked, what, the outcome, and where the file is.
+
+    \b
+    Example:
+        export-platform history --tenant acme --status failed --limit 20
 
     Reads the export_history table of the database in EXPORT_SOURCE_URL.
     """
@@ -359,7 +384,90 @@ def history(tenant: str | None, status: str | None, limit: int) -> None:
         )
 
 
-@main.command()
+def _run_partitions(instance, job_name: str, month: str, tenants: list[str]) -> list:
+    """Run ``job_name`` for each tenant's ``month`` in this process, one partition after another,
+    printing a line as each starts and ends (with an estimate of the time left). The runs are recorded
+    in ``instance``, so the UI shows them. Returns (tenant, result) pairs."""
+    from export_platform.definitions import defs
+    from export_platform.partitions import TenantMonth
+
+    job = defs.resolve_job_def(job_name)
+    results, started = [], time.perf_counter()
+    for number, slug in enumerate(tenants, start=1):
+        key = TenantMonth(slug, month).key
+        click.echo(f"    [{number}/{len(tenants)}] {key}: running {job_name} ...")
+        began = time.perf_counter()
+        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        results.append((slug, result))
+        elapsed = time.perf_counter() - started
+        left = elapsed / number * (len(tenants) - number)
+        assets = len(result.get_asset_materialization_events())
+        outcome = f"{assets} assets" if result.success else f"FAILED (run {result.run_id}; logs in the UI)"
+        click.echo(
+            f"    [{number}/{len(tenants)}] {key}: {outcome} in {time.perf_counter() - began:.1f}s"
+            + (f", about {left:.0f}s left" if number < len(tenants) else "")
+        )
+    return results
+
+
+@main.command(short_help="Export one month for every tenant, with progress.")
+@click.option("--month", required=True, help="The month to export, YYYY-MM, e.g. 2026-10.")
+@click.option(
+    "--tenants", default=None, help="Comma-separated tenant slugs [default: every tenant partition]."
+)
+@click.option(
+    "--job",
+    "job_name",
+    type=click.Choice(["exports_job", "datasets_job"]),
+    default="exports_job",
+    show_default=True,
+    help="exports_job: the seven datasets and all 19 CSV, Excel and PDF files; datasets_job: datasets only.",
+)
+def backfill(month: str, tenants: str | None, job_name: str) -> None:
+    """Export one month for every tenant (or some), one run per tenant, with progress as it goes.
+
+    \b
+    Example, after `export-platform seed` and `export-platform tenants sync`:
+        export-platform backfill --month 2026-10
+        export-platform backfill --month 2026-10 --tenants acme,globex --job datasets_job
+
+    The runs execute in this process and are recorded in the Dagster instance in DAGSTER_HOME, so they
+    appear in the UI's run list. To hand the runs to the daemon of a running `dagster dev` instead, use
+    the UI: Jobs > exports_job > Materialize, month 2026-10, tenant All. Exits 1 if any run failed.
+    """
+    import dagster as dg
+
+    from export_platform.partitions import InvalidPartitionKey, validate_month, validate_tenant_slug
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance folder")
+    try:
+        validate_month(month)
+        wanted = [validate_tenant_slug(slug) for slug in _split(tenants)]
+    except InvalidPartitionKey as exc:
+        raise click.BadParameter(str(exc)) from exc
+    with dg.DagsterInstance.get() as instance:
+        known = sorted(set(instance.get_dynamic_partitions("tenant")))
+        unknown = [slug for slug in wanted if slug not in known]
+        if unknown or not known:
+            raise click.UsageError(
+                f"not tenant partitions of this instance: {', '.join(unknown) or 'none exist yet'}; "
+                "run `export-platform tenants sync` first"
+            )
+        slugs = wanted or known
+        click.echo(f"Backfilling {month} for {len(slugs)} tenants with {job_name}")
+        started = time.perf_counter()
+        results = _run_partitions(instance, job_name, month, slugs)
+    failed = [slug for slug, result in results if not result.success]
+    click.echo(
+        f"Done in {time.perf_counter() - started:.1f}s: {len(results) - len(failed)} succeeded"
+        + (f", failed: {', '.join(failed)}" if failed else "")
+    )
+    if failed:
+        sys.exit(1)
+
+
+@main.command(short_help="Seed demo data and export last month for every tenant.")
 @click.option("--tenants", "tenant_count", default=3, show_default=True, help="How many demo tenants.")
 @click.option("--month", default=None, help="The month to export, YYYY-MM [default: last month].")
 @click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")
@@ -379,8 +487,6 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
     import dagster as dg
 
     from export_platform.automation.tenants import sync_tenants
-    from export_platform.definitions import defs
-    from export_platform.partitions import TenantMonth
     from export_platform.resources import SourceDatabase
     from export_platform.source.database import SourceUrl
     from export_platform.source.seeding import seed as run_seed
@@ -396,21 +502,18 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
         synced = sync_tenants(instance, SourceDatabase(url=url.raw))
         slugs = sorted(set(instance.get_dynamic_partitions("tenant")))
         click.echo(f"2/3 Tenant partitions in {home}: {', '.join(slugs)} (added {len(synced.add)})")
-        job = defs.resolve_job_def("exports_job")
-        rows = []
-        for slug in slugs:
-            key = TenantMonth(slug, plan.end_month).key
-            click.echo(f"3/3 Materializing {key} ...")
-            result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
-            if not result.success:
-                _echo_err(f"    run {result.run_id} failed: see `dagster dev` for the logs")
-                sys.exit(1)
-            for event in result.get_asset_materialization_events():
-                metadata = event.materialization.metadata
-                where = metadata["uri"] if "uri" in metadata else metadata["path"]
-                rows.append(
-                    (slug, event.asset_key.to_user_string(), metadata["dagster/row_count"].value, where.value)
-                )
+        click.echo(f"3/3 Materializing {plan.end_month} for {len(slugs)} tenants")
+        results = _run_partitions(instance, "exports_job", plan.end_month, slugs)
+    if not all(result.success for _, result in results):
+        sys.exit(1)
+    rows = []
+    for slug, result in results:
+        for event in result.get_asset_materialization_events():
+            metadata = event.materialization.metadata
+            where = metadata["uri"] if "uri" in metadata else metadata["path"]
+            rows.append(
+                (slug, event.asset_key.to_user_string(), metadata["dagster/row_count"].value, where.value)
+            )
 
     click.echo("")
     click.echo(f"{'tenant':<10} {'asset':<16} {'rows':>8}  where")

@@ -1,5 +1,7 @@
 """The code location: assembles assets, jobs, sensors and resources. Nothing is defined here."""
 
+import warnings
+
 import dagster as dg
 
 from export_platform import settings
@@ -20,8 +22,12 @@ from export_platform.resources import export_history, mailer, source_database
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # code references are marked beta by Dagster
+    assets = dg.with_source_code_references([*dataset_assets, *export_assets, weekly_export_summary])
+
 defs = dg.Definitions(
-    assets=[*dataset_assets, *export_assets, weekly_export_summary],
+    assets=assets,
     jobs=[datasets_job, exports_job, adhoc_export, retention_cleanup, weekly_summary_job],
     sensors=[tenant_sensor, export_schedule_sensor, export_delivery_sensor, export_failure_notice_sensor],
     schedules=[monthly_close, retention_schedule, weekly_summary],

@@ -1,4 +1,4 @@
-"""workspace.yaml loads the code location in a real webserver, which serves the assets over GraphQL."""
+"""workspace.yaml loads the code locations in a real webserver, which serves the assets over GraphQL."""
 
 from __future__ import annotations
 
@@ -51,10 +51,11 @@ def test_webserver_serves_the_assets(tmp_path: Path) -> None:
             f"{base}/graphql", data=json.dumps(query).encode(), headers={"Content-Type": "application/json"}
         )
         nodes = json.load(urllib.request.urlopen(request, timeout=30))["data"]["assetNodes"]
+        warehouse = [f"warehouse_{d}" for d in DATASET_KEYS]  # the downstream_example location
         assert sorted(n["assetKey"]["path"][0] for n in nodes) == sorted(
-            [*DATASET_KEYS, *EXPORT_KEYS, "weekly_export_summary"]
+            [*DATASET_KEYS, *EXPORT_KEYS, "weekly_export_summary", *warehouse]
         )
-        assert {n["groupName"] for n in nodes} == {"datasets", "exports", "automation"}
+        assert {n["groupName"] for n in nodes} == {"datasets", "exports", "automation", "warehouse"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -77,33 +77,60 @@ StockStatus = StrEnum("StockStatus", ["in_stock", "low_stock", "out_of_stock"])
 
 
 class AdhocExportConfig(dg.Config):
-    tenant: str = Field(description="Tenant slug, e.g. acme.")
+    tenant: str = Field(description="Whose data: the tenant's slug, e.g. acme (the tenant partition names).")
     dataset: Literal["sales", "sale_items", "customers", "inventory", "audit_log", "bills", "accounts"] = (
-        Field(description="What to export.")
+        Field(
+            description="What to export: sales, sale_items, customers, inventory, audit_log, bills, accounts."
+        )
     )
-    formats: list[Format] = Field(default=["csv"], description="One or more of csv, xlsx, pdf.")
-    date_from: str | None = Field(default=None, description="First day, YYYY-MM-DD (tenant's calendar).")
+    formats: list[Format] = Field(
+        default=["csv"], description="File formats, one or more of csv, xlsx, pdf (sale_items: csv only)."
+    )
+    date_from: str | None = Field(
+        default=None,
+        description="First day, YYYY-MM-DD, in the tenant's calendar; set with date_to, or use date_preset.",
+    )
     date_to: str | None = Field(
-        default=None, description="Last day, YYYY-MM-DD; at most a year after date_from."
+        default=None, description="Last day, YYYY-MM-DD, included; at most a year after date_from."
     )
-    date_preset: DatePreset | None = Field(default=None, description="Instead of date_from/date_to.")
+    date_preset: DatePreset | None = Field(
+        default=None,
+        description="Instead of date_from/date_to: last_30_days, last_90_days, this_year or all_time. "
+        "With neither, the last 30 days.",
+    )
     account_types: list[AccountType] = Field(
-        default=[], description="bills, accounts: only these account types (empty: all)."
+        default=[],
+        description="bills, accounts: only these account types (assets, liabilities, equity, income, "
+        "expenses); empty means all.",
     )
-    include_inactive: bool = Field(default=False, description="accounts, customers: include inactive ones.")
-    customer_type: CustomerType | None = Field(default=None, description="sales, customers.")
-    credit_status: CreditStatus | None = Field(default=None, description="customers.")
+    include_inactive: bool = Field(default=False, description="accounts, customers: also list inactive ones.")
+    customer_type: CustomerType | None = Field(
+        default=None, description="sales, customers: only retail or only wholesale customers."
+    )
+    credit_status: CreditStatus | None = Field(
+        default=None, description="customers: only those in good standing, over their limit, or blocked."
+    )
     min_balance: str | None = Field(
-        default=None, description="customers: minimum outstanding balance, e.g. 100.00."
+        default=None, description="customers: only those owing at least this much, e.g. 100.00."
     )
-    storefront: str | None = Field(default=None, description="sales, sale_items, inventory: storefront name.")
-    category: str | None = Field(default=None, description="sale_items, inventory: product category.")
-    stock_status: StockStatus | None = Field(default=None, description="inventory.")
-    event_type: str | None = Field(default=None, description="audit_log: e.g. sale.completed.")
-    user: str | None = Field(default=None, description="audit_log: the user's e-mail address.")
-    delimiter: Literal[",", ";", "\t"] = Field(default=",", description="CSV delimiter.")
-    include_header: bool = Field(default=True, description="CSV: write the column names first.")
-    requested_by: str = Field(default="adhoc", description="Who asked, recorded in the export history.")
+    storefront: str | None = Field(
+        default=None, description="sales, sale_items, inventory: only this storefront, by name."
+    )
+    category: str | None = Field(
+        default=None, description="sale_items, inventory: only this product category."
+    )
+    stock_status: StockStatus | None = Field(
+        default=None, description="inventory: only items in stock, low on stock, or out of stock."
+    )
+    event_type: str | None = Field(
+        default=None, description="audit_log: only this kind of event, e.g. sale.completed."
+    )
+    user: str | None = Field(
+        default=None, description="audit_log: only this user's actions, by e-mail address."
+    )
+    delimiter: Literal[",", ";", "\t"] = Field(default=",", description="CSV: comma, semicolon or tab.")
+    include_header: bool = Field(default=True, description="CSV: write the column names as the first row.")
+    requested_by: str = Field(default="adhoc", description="Who asked: recorded in the export history.")
 
     @field_validator("tenant")
     @classmethod

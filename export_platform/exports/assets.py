@@ -14,12 +14,14 @@ import dagster as dg
 import polars as pl
 
 from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.datasets.assets import OWNER, markdown_preview
-from export_platform.exports.formats import CSV, EXPORTS, XLSX, ExportFormat
+from export_platform.datasets.assets import OWNER, PREVIEW_ROWS, code_references
+from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportFormat
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
-from export_platform.render.csv import csv_frame
-from export_platform.render.layouts import SHEET_NAMES, TenantInfo, build_report, flat_report
-from export_platform.render.report import Report
+from export_platform.render.csv import csv_frame, write_csv
+from export_platform.render.layouts import LAYOUTS, SHEET_NAMES, TenantInfo, build_report, flat_report
+from export_platform.render.pdf import write_pdf
+from export_platform.render.report import Report, Table
+from export_platform.render.xlsx import write_workbook
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
@@ -28,6 +30,9 @@ from export_platform.tracking.history import ExportHistory, requested_by
 
 EXPORT_GROUP = "exports"
 ARTIFACT_CHECK = "artifact_matches_metadata"
+
+# The code a reader of the UI's code references wants to see: how each format is written.
+WRITERS = {CSV.name: write_csv, XLSX.name: write_workbook, PDF.name: write_pdf}
 
 # Which datasets each report reads: the sales workbook and report carry the line items too.
 REPORT_INPUTS = {"sales": ("sales", "sale_items")}
@@ -80,6 +85,10 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         kinds={fmt.kind, "s3"},
         owners=[OWNER],
         tags={"format": fmt.name},
+        metadata=code_references(
+            (f"{fmt.label} writer", WRITERS[fmt.name]),
+            ("report layout", flat_report if fmt is CSV else LAYOUTS[dataset]),
+        ),
         retry_policy=TRANSIENT_RETRY_POLICY,
     )
     def export_asset(
@@ -133,14 +142,35 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
                 "duration_s": round(time.perf_counter() - started, 3),
                 "render_s": render_s,
                 "history_id": entry,
-                "preview": dg.MetadataValue.md(
-                    markdown_preview(csv_frame(report.main_table).head(10).collect())
-                ),
+                "preview": preview_table(report.main_table, dataset),
+                "dagster/column_schema": table_schema(report.main_table, dataset),
             },
             check_results=[check],
         )
 
     return export_asset
+
+
+def table_schema(table: Table, dataset: str) -> dg.TableSchema:
+    """The exported table's columns as a reader of the file sees them: label, kind of value and what
+    the column means."""
+    meaning = {c.name: c.description for c in DATASETS_BY_NAME[dataset].columns}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.label, c.kind.value, description=meaning.get(c.name) or None)
+            for c in table.columns
+        ]
+    )
+
+
+def preview_table(table: Table, dataset: str) -> dg.TableMetadataValue:
+    """The first rows exactly as the file shows them, as a table in the UI."""
+    # As text, the way the CSV writer prints numbers too (decimals at their scale).
+    rows = csv_frame(table).head(PREVIEW_ROWS).select(pl.all().cast(pl.String)).collect()
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(row) for row in rows.iter_rows(named=True)],
+        schema=table_schema(table, dataset),
+    )
 
 
 def report_for(

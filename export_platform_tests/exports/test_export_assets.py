@@ -75,7 +75,10 @@ def test_metadata_matches_what_was_written(exported: Exported, materialized_sqli
         assert meta["file_size_bytes"] > 0 and len(meta["sha256"]) == 64
         assert 0 < meta["render_s"] <= meta["duration_s"]
         assert "X-Amz-Signature" in meta["download"] and "X-Amz-Expires=604800" in meta["download"]
-        assert meta["preview"].count("\n") >= 3
+        assert len(meta["preview"].records) == min(meta["record_count"], 10)
+        columns = [c.name for c in meta["preview"].schema.columns]
+        assert all(list(r.data) == columns for r in meta["preview"].records)
+        assert [c.name for c in meta["dagster/column_schema"].columns] == columns
     checks = [
         c for c in exported.first.get_asset_check_evaluations() if c.check_name == "artifact_matches_metadata"
     ]

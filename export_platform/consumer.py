@@ -1,0 +1,172 @@
+"""The API for downstream consumers of the exports: find a published file through its partition's
+``manifest.json``, make sure it is the file the manifest describes (size and sha256), then open it or
+hand out a download link.
+
+    from export_platform.consumer import latest_artifact
+
+    artifact = latest_artifact("acme", "sales", "2026-10", "csv")  # root: EXPORT_ARTIFACT_ROOT
+    artifact.record_count, artifact.sha256                           # what the manifest says
+    with artifact.open() as file:                                    # a verified local copy
+        header = file.readline()
+    url = artifact.url(expires_in=3600)                              # verified, then presigned (S3)
+
+``month=None`` takes the newest month whose manifest lists the format. A file that differs from its
+manifest entry raises ``ArtifactIntegrityError``; a missing manifest or format ``ArtifactNotFound``.
+Nothing here needs Dagster running: only read access to the artifact root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from export_platform import settings
+from export_platform.errors import ExportPlatformError
+from export_platform.partitions import validate_month, validate_tenant_slug
+from export_platform.storage.artifacts import ArtifactStore, sha256_of
+from export_platform.storage.layout import export_folder
+
+DEFAULT_URL_EXPIRY_SECONDS = 3600
+MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+class ArtifactNotFound(ExportPlatformError):
+    """No manifest for the partition, or the manifest lists no file of the requested format."""
+
+
+class ArtifactIntegrityError(ExportPlatformError):
+    """The stored file is not the one its manifest describes: changed, truncated or replaced."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One published export file, as its partition's manifest describes it."""
+
+    tenant: str
+    dataset: str
+    month: str
+    format: str
+    key: str  # relative to the artifact root
+    uri: str
+    size: int
+    sha256: str
+    record_count: int
+    content_type: str
+    created_at: str
+    schema_version: int
+    artifacts: ArtifactStore = field(repr=False, compare=False)
+
+    def download(self, path: Path) -> Path:
+        """Copy the file to ``path`` and verify it; on a mismatch the copy is deleted and
+        ``ArtifactIntegrityError`` raised."""
+        path = Path(path)
+        self.artifacts.download(self.key, path)
+        try:
+            self._verify(path)
+        except ArtifactIntegrityError:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """A verified local copy, open for binary reading; removed when the block ends."""
+        with tempfile.TemporaryDirectory(prefix="export-artifact-") as folder:
+            path = self.download(Path(folder) / self.key.rsplit("/", 1)[-1])
+            with path.open("rb") as file:
+                yield file
+
+    def read_bytes(self) -> bytes:
+        with self.open() as file:
+            return file.read()
+
+    def url(self, expires_in: int = DEFAULT_URL_EXPIRY_SECONDS, verify: bool = True) -> str:
+        """A link that downloads the file: presigned (SigV4) on S3, a ``file://`` URL for a local folder.
+        With ``verify`` (the default) the stored file is checked against the manifest first, which reads
+        it once; a client that checks ``sha256`` itself after downloading may pass ``verify=False``."""
+        if verify:
+            with self.open():
+                pass
+        presigned = self.artifacts.store.presigned_url(self.key, expires_in)
+        return presigned or Path(self.location).as_uri()
+
+    @property
+    def location(self) -> str:
+        """Where the file is read from: the manifest's ``key`` under the root it was found in (``uri``
+        is where it was first published, which differs if the exports were copied elsewhere)."""
+        return self.artifacts.store.uri(self.key)
+
+    def _verify(self, path: Path) -> None:
+        where = f"{self.location} ({self.tenant}, {self.dataset} {self.month}, {self.format})"
+        size = path.stat().st_size
+        if size != self.size:
+            raise ArtifactIntegrityError(
+                f"{where}: {size} bytes, but manifest.json records {self.size}; "
+                "the file changed after it was published"
+            )
+        actual = sha256_of(path)
+        if actual != self.sha256:
+            raise ArtifactIntegrityError(
+                f"{where}: sha256 {actual} does not match {self.sha256} in manifest.json; "
+                "the file changed after it was published"
+            )
+
+
+def latest_artifact(
+    tenant: str, dataset: str, month: str | None = None, format: str = "csv", *, root: str | None = None
+) -> Artifact:
+    """The ``format`` file of ``tenant``'s ``dataset`` for ``month`` (``YYYY-MM``), as currently published.
+
+    ``month=None`` picks the newest month whose manifest lists ``format``. ``root`` is the artifact root
+    (a folder or ``s3://bucket/prefix``), by default ``EXPORT_ARTIFACT_ROOT`` as the platform resolves it.
+    """
+    validate_tenant_slug(tenant)
+    artifacts = ArtifactStore(root=root or settings.artifact_root())
+    months = [validate_month(month)] if month else published_months(artifacts, tenant, dataset)
+    for candidate in months:
+        manifest = artifacts.manifest(tenant, dataset, candidate)
+        if manifest is None:
+            continue
+        entry = manifest["files"].get(format)
+        if entry is None:
+            if month:
+                listed = ", ".join(sorted(manifest["files"])) or "nothing"
+                raise ArtifactNotFound(
+                    f"{tenant}'s {dataset} for {candidate} has no {format} file (manifest lists {listed})"
+                )
+            continue
+        return Artifact(
+            tenant=tenant,
+            dataset=dataset,
+            month=candidate,
+            format=format,
+            key=entry["key"],
+            uri=entry["uri"],
+            size=entry["size"],
+            sha256=entry["sha256"],
+            record_count=entry["record_count"],
+            content_type=entry["content_type"],
+            created_at=entry["created_at"],
+            schema_version=manifest["schema_version"],
+            artifacts=artifacts,
+        )
+    where = f"month {month}" if month else "any month"
+    raise ArtifactNotFound(
+        f"no published {format} export of {tenant}'s {dataset} for {where} under {artifacts.root}"
+    )
+
+
+def published_months(artifacts: ArtifactStore, tenant: str, dataset: str) -> list[str]:
+    """The months that have a manifest for ``tenant``'s ``dataset``, newest first."""
+    prefix = export_folder(tenant, dataset, "2000-01").rsplit("/", 1)[0] + "/"  # {tenant}/exports/{dataset}/
+    months = {
+        item.key.removeprefix(prefix).split("/")[0]
+        for item in artifacts.store.list(prefix)
+        if item.key.endswith("/manifest.json")
+    }
+    return sorted((m for m in months if MONTH.fullmatch(m)), reverse=True)

@@ -1,0 +1,98 @@
+"""End to end across both code locations: a real dagster-daemon runs workspace.yaml; once an export of
+sales_csv lands in the instance, the downstream location's automation sensor launches warehouse_sales
+for that partition, which loads the CSV into the Parquet table."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from export_platform.consumer import latest_artifact
+from export_platform.datasets.assets import dataset_assets
+from export_platform.exports.assets import export_assets
+from export_platform.resources import SourceDatabase
+from export_platform.storage.artifacts import ArtifactStore
+from export_platform.storage.io_manager import DatasetParquetIOManager
+from export_platform.tracking.history import ExportHistory
+from export_platform_downstream.warehouse import table_key
+from export_platform_tests.conftest import MONTH, PARTITION, TENANT
+from export_platform_tests.ui.harness import PROJECT, instance_home
+
+DEADLINE_SECONDS = 180
+
+
+def sensor_ticks(instance: dg.DagsterInstance, name: str) -> int:
+    from dagster._core.definitions.run_request import InstigatorType
+
+    states = [
+        s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == name
+    ]
+    return sum(len(instance.get_ticks(s.instigator_origin_id, s.selector_id)) for s in states)
+
+
+def wait_for(condition, what: str, daemon: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert daemon.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{log.read_text()[-3000:]}"
+        time.sleep(1)
+
+
+def test_daemon_loads_a_landed_export_into_the_warehouse(sqlite_source: str, tmp_path: Path) -> None:
+    artifacts, warehouse = tmp_path / "artifacts", tmp_path / "warehouse"
+    instance = instance_home(tmp_path / "home", [TENANT])
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "EXPORT_SOURCE_URL": sqlite_source,
+        "EXPORT_ARTIFACT_ROOT": str(artifacts),
+        "EXPORT_WAREHOUSE_ROOT": str(warehouse),
+    }
+    log = tmp_path / "daemon.log"
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        start_new_session=True,
+    )
+    table = warehouse / table_key("sales", TENANT, MONTH)
+    try:
+        # Automation reacts to exports that land after it has looked once.
+        wait_for(lambda: sensor_ticks(instance, "warehouse_automation") > 0, "a first tick", daemon, log)
+        selected = [a for a in [*dataset_assets, *export_assets] if a.key.path in (["sales"], ["sales_csv"])]
+        exported = dg.materialize(
+            selected,
+            partition_key=PARTITION,
+            instance=instance,
+            resources={
+                "source": SourceDatabase(url=sqlite_source),
+                "dataset_io_manager": DatasetParquetIOManager(root=str(artifacts)),
+                "artifacts": ArtifactStore(root=str(artifacts)),
+                "history": ExportHistory(url=sqlite_source),
+            },
+        )
+        assert exported.success
+        wait_for(table.is_file, "the warehouse table", daemon, log)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+    runs = [r for r in instance.get_runs() if dg.AssetKey("warehouse_sales") in (r.asset_selection or ())]
+    assert len(runs) == 1 and runs[0].tags["dagster/partition"] == PARTITION
+    assert runs[0].tags.get("dagster/from_automation_condition") == "true"
+    deadline = time.monotonic() + 60
+    while not instance.get_run_by_id(runs[0].run_id).is_finished and time.monotonic() < deadline:
+        time.sleep(1)
+    assert instance.get_run_by_id(runs[0].run_id).is_success
+    assert (
+        pl.read_parquet(table).height
+        == latest_artifact(TENANT, "sales", MONTH, root=str(artifacts)).record_count
+    )

@@ -1,0 +1,148 @@
+"""The README's tour and the command line it shows: two set-up commands, a screenshot of the asset
+graph, five common tasks that each parse as one command of Dagster's CLI or the project's, help a
+newcomer can follow, and a backfill that reports its progress."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import dagster as dg
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from export_platform.cli import main
+from export_platform.definitions import defs
+
+PROJECT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def tour() -> str:
+    readme = (PROJECT / "README.md").read_text()
+    match = re.search(r"^## Tour\n(.*?)(?=^## )", readme, re.S | re.M)
+    assert match, "README.md has no '## Tour' section"
+    return match.group(1)
+
+
+def code_blocks(text: str) -> list[list[str]]:
+    """Each bash block's commands, one per line, comments and continuation lines joined."""
+    blocks = []
+    for body in re.findall(r"```bash\n(.*?)```", text, re.S):
+        joined = body.replace("\\\n", " ")
+        blocks.append([line.split("  #")[0].strip() for line in joined.splitlines() if line.strip()])
+    return blocks
+
+
+def parse(args: list[str]) -> None:
+    """Parse ``args`` as the CLI would, down to the last subcommand, without running anything."""
+    program, *rest = args
+    group = main if program == "export-platform" else dg_cli()
+    context = group.make_context(program, list(rest), resilient_parsing=False)
+    command = group
+    while isinstance(command, click.Group):
+        name, command, remaining = command.resolve_command(context, context.protected_args + context.args)
+        context = command.make_context(name, remaining, parent=context)
+
+
+def dg_cli() -> click.Group:
+    from dagster._cli import cli
+
+    return cli
+
+
+def test_tour_has_two_setup_commands_a_screenshot_and_five_tasks() -> None:
+    text = tour()
+    setup, tasks = code_blocks(text)[:2]
+    assert len(setup) == 2 and len(tasks) == 5, (setup, tasks)
+    image = re.search(r"!\[[^\]]+\]\((docs/images/[^)]+\.png)\)", text)
+    assert image, "the tour shows no screenshot"
+    png = PROJECT / image.group(1)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    programs = []
+    for command in tasks:
+        args = shlex.split(command)
+        programs.append(args[0])
+        parse(args)
+        if args[:3] == ["dagster", "job", "execute"]:
+            config = yaml.safe_load((PROJECT / args[args.index("-c") + 1]).read_text())
+            job = defs.resolve_job_def(args[args.index("-j") + 1])
+            assert dg.validate_run_config(job, config)
+    assert set(programs) == {"dagster", "export-platform"}
+
+
+def test_a_wrong_option_in_a_task_would_be_caught() -> None:
+    with pytest.raises(click.UsageError):
+        parse(["export-platform", "backfill", "--month", "2026-10", "--tenant", "acme"])
+    with pytest.raises(click.UsageError):
+        parse(["dagster", "asset", "materialize", "--partitions", "2026-10|acme"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["seed"], ["tenants", "sync"], ["backfill"], ["history"], ["demo"], ["schedules", "add"]],
+    ids=lambda c: " ".join(c) or "main",
+)
+def test_help_explains_each_command(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    description = result.output.split("\n\n", 2)[1]
+    assert len(description.split()) >= 6  # a sentence, not a word
+    if command in ([], ["seed"], ["tenants", "sync"], ["backfill"], ["history"]):
+        assert "export-platform " in result.output.split("Options:")[0]  # an example to copy
+    for line in result.output.split("Commands:")[-1].splitlines()[1:]:
+        assert not line.rstrip().endswith("..."), line  # no truncated summaries
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "EXPORT_SOURCE_URL": f"sqlite:///{tmp_path / 'source.db'}",
+        "EXPORT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    (tmp_path / "home").mkdir()
+    cli = str(BIN / "export-platform")
+    seeded = run(
+        cli,
+        "seed",
+        "--tenants",
+        "2",
+        "--months",
+        "1",
+        "--sales-per-day",
+        "2",
+        "--end-month",
+        "2026-10",
+        env=env,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    refused = run(cli, "backfill", "--month", "2026-10", env=env)
+    assert refused.returncode == 2 and "tenants sync" in refused.stderr
+    assert run(cli, "tenants", "sync", env=env).returncode == 0
+    unknown = run(cli, "backfill", "--month", "2026-10", "--tenants", "initech", env=env)
+    assert unknown.returncode == 2 and "initech" in unknown.stderr
+
+    result = run(cli, "backfill", "--month", "2026-10", "--job", "datasets_job", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Backfilling 2026-10 for 2 tenants with datasets_job"
+    assert re.fullmatch(r"    \[1/2\] 2026-10\|acme: 7 assets in [\d.]+s, about \d+s left", lines[2])
+    assert re.fullmatch(r"    \[2/2\] 2026-10\|globex: 7 assets in [\d.]+s", lines[4])
+    assert re.fullmatch(r"Done in [\d.]+s: 2 succeeded", lines[-1])
+    for tenant in ("acme", "globex"):
+        assert (tmp_path / "artifacts" / tenant / "data" / "sales" / "2026-10.parquet").is_file()
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        runs = instance.get_runs()
+        assert sorted(r.tags["dagster/partition"] for r in runs) == ["2026-10|acme", "2026-10|globex"]
+        assert all(r.is_success for r in runs)
