@@ -302,7 +302,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1_000_000, help="line items in the tenant's month")
     parser.add_argument("--assets", nargs="+", default=[*DATASETS, *EXPORTS], help="assets to measure")
-    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--baselines", nargs="*", default=BASELINES, choices=BASELINES, help="none to skip")
     parser.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -334,9 +334,9 @@ def main() -> None:
         for asset in args.assets:
             results.append(run_measurement(asset, source_url, tenant))
             show(results[-1])
-        if not args.no_baselines and {"sale_items", "sale_items_csv"} <= set(args.assets):
+        if args.baselines and {"sale_items", "sale_items_csv"} <= set(args.assets):
             parquet, ours = fetch_sale_items(tenant)
-            for kind in BASELINES:
+            for kind in args.baselines:
                 results.append(run_measurement(kind, str(parquet), str(ours)))
                 show(results[-1])
     finally:
