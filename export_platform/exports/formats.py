@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import dagster as dg
-import polars as pl
+import numpy as np
 from pydantic import Field
 
 from export_platform.render.csv import CsvOptions, write_csv
@@ -66,20 +66,29 @@ def _render_pdf(report: Report, path: Path, config: PdfExportConfig) -> int:
     ]
 
 
+CSV_COUNT_CHUNK = 4 * 1024 * 1024
+
+
 def count_csv_rows(path: Path, config: CsvExportConfig) -> int:
-    """Records in the file, quoted line breaks included, read with Polars' CSV reader (a parser apart
-    from the writer; Python's ``csv`` module gives the same count 28x slower: 27 s for 10M rows)."""
-    if path.stat().st_size <= len("\ufeff".encode()):  # nothing but a BOM: no header, no rows
-        return 0
-    reader = pl.scan_csv(
-        path,
-        separator=config.delimiter,
-        has_header=config.include_header,
-        quote_char='"',
-        infer_schema=False,
-        raise_if_empty=False,
-    )
-    return reader.select(pl.len()).collect().item()
+    """Records in the file: line breaks outside quoted fields, a chunk at a time.
+
+    RFC 4180 quoting makes this exact: a field with a line break is quoted, and a quote inside it is
+    doubled, so a line break ends a record exactly when the quotes before it are even in number. Python's
+    ``csv`` module counts the same 10M rows in 27 s, and Polars' reader maps the whole file into
+    memory; this reads 4 MiB at a time with NumPy.
+    """
+    records, inside_quotes, last = 0, 0, b""
+    with path.open("rb") as source:
+        while chunk := source.read(CSV_COUNT_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            # 1 after an odd number of quotes (counting those of earlier chunks), 0 after an even one
+            parity = np.bitwise_xor.accumulate((data == ord('"')).view(np.uint8)) ^ inside_quotes
+            records += int(np.count_nonzero((data == ord("\n")) & (parity == 0)))
+            inside_quotes, last = int(parity[-1]), chunk[-1:]
+    body_bytes = path.stat().st_size - (3 if config.include_bom else 0)
+    if body_bytes > 0 and last != b"\n":
+        records += 1  # a last record without a line break
+    return records - (1 if config.include_header and records else 0)
 
 
 SHEET_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"

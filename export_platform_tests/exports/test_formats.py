@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from export_platform.exports import formats
 from export_platform.exports.formats import CsvExportConfig, count_csv_rows
 
 BOM = "\ufeff"
@@ -27,7 +28,12 @@ BOM = "\ufeff"
     ],
     ids=["header-only", "bom-only", "empty", "quoted-breaks", "semicolon", "tab-no-header"],
 )
-def test_counts_records_not_lines(tmp_path: Path, text: str, config: CsvExportConfig, rows: int) -> None:
+@pytest.mark.parametrize("chunk", [formats.CSV_COUNT_CHUNK, 3], ids=["one-chunk", "3-byte-chunks"])
+def test_counts_records_not_lines(
+    tmp_path: Path, monkeypatch, text: str, config: CsvExportConfig, rows: int, chunk: int
+) -> None:
+    """Quoted line breaks and doubled quotes, also when a chunk boundary falls inside a quoted field."""
+    monkeypatch.setattr(formats, "CSV_COUNT_CHUNK", chunk)
     path = tmp_path / "export.csv"
     path.write_bytes(text.encode())
     assert count_csv_rows(path, config) == rows
