@@ -76,8 +76,9 @@ class Table:
     def rows(self, limit: int | None = None) -> Iterator[tuple]:
         """The table's rows in order, as tuples, a batch at a time.
 
-        Polars' streaming engine produces the batches; its memory levels off at about two row groups
-        of the input, whatever the row count.
+        Polars' streaming engine produces the batches, but it does not wait for a slow consumer: it
+        runs ahead and buffers what it produced. Iterating 20k / 200k / 500k line items this way
+        peaked at 72 / 104 / 152 MB, and that, not the writers, is what still grows in a PDF export.
         """
         frame = self.frame if limit is None else self.frame.head(limit)
         for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
