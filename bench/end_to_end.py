@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from baselines import CSV_BASELINES, write_csv_baseline
+
 RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
 MONTH = "2026-10"
@@ -42,12 +44,7 @@ EXPORTS = [
     "sale_items_csv",
     *(f"{d}_{f}" for d in DATASETS[1:] for f in ("csv", "xlsx", "pdf")),
 ]
-BASELINES = [
-    "baseline_csv_dictwriter",
-    "baseline_polars_write_csv",
-    "baseline_duckdb_copy",
-    "baseline_raw_bytes",
-]
+BASELINES = list(CSV_BASELINES)
 
 
 def pg_url(items: int) -> str:
@@ -242,28 +239,7 @@ def measure_baseline(kind: str, parquet: Path, ours: Path) -> dict:
 
     out = WORK / f"e2e_{kind}.csv"
     rows = pl.scan_parquet(parquet).select(pl.len()).collect().item()
-    started = time.perf_counter()
-    if kind == "baseline_csv_dictwriter":
-        import csv
-
-        records = pl.read_parquet(parquet).to_dicts()
-        with out.open("w", newline="", encoding="utf-8") as target:
-            writer = csv.DictWriter(target, fieldnames=list(records[0]))
-            writer.writeheader()
-            writer.writerows(records)
-    elif kind == "baseline_polars_write_csv":
-        pl.read_parquet(parquet).write_csv(out)
-    elif kind == "baseline_duckdb_copy":
-        import duckdb
-
-        duckdb.sql(f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{out}' (HEADER, DELIMITER ',')")
-    elif kind == "baseline_raw_bytes":
-        payload = ours.read_bytes()
-        started = time.perf_counter()
-        out.write_bytes(payload)
-    else:
-        raise ValueError(kind)
-    seconds = time.perf_counter() - started
+    seconds = write_csv_baseline(kind, parquet, out, ours)
     size = out.stat().st_size
     return {
         "kind": kind,

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from baselines import CSV_BASELINES, write_csv_baseline
+
 RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
 ROW_GROUP_ROWS = 50_000  # as the dataset IO manager writes them
@@ -81,6 +83,9 @@ def measure(kind: str, rows: int) -> dict:
         (SummaryItem("Rows", rows),),
         (table,),
     )
+    if kind in CSV_BASELINES:
+        seconds = write_csv_baseline(kind, data, out, WORK / f"out_csv_{rows}")
+        return _result(kind, rows, seconds, out)
     started = time.perf_counter()
     if kind == "csv":
         from export_platform.render.csv import CsvOptions, write_csv
@@ -99,23 +104,12 @@ def measure(kind: str, rows: int) -> dict:
         from export_platform.render.pdf import write_pdf
 
         write_pdf(report, out)
-    elif kind == "baseline_csv_dictwriter":  # how the old system wrote CSV: Python dicts, row by row
-        import csv
-
-        records = pl.read_parquet(data).to_dicts()
-        with out.open("w", newline="", encoding="utf-8") as target:
-            writer = csv.DictWriter(target, fieldnames=list(records[0]))
-            writer.writeheader()
-            writer.writerows(records)
-    elif kind == "baseline_polars_write_csv":
-        pl.read_parquet(data).write_csv(out)
-    elif kind == "baseline_raw_bytes":  # the physical limit: the same bytes our CSV writer produced
-        payload = (WORK / f"out_csv_{rows}").read_bytes()
-        started = time.perf_counter()
-        out.write_bytes(payload)
     else:
         raise ValueError(kind)
-    seconds = time.perf_counter() - started
+    return _result(kind, rows, time.perf_counter() - started, out)
+
+
+def _result(kind: str, rows: int, seconds: float, out: Path) -> dict:
     return {
         "kind": kind,
         "rows": rows,
