@@ -297,7 +297,7 @@ def run_adhoc_export(
                 XLSX: XlsxExportConfig(),
                 PDF: PdfExportConfig(),
             }[fmt]
-            rows, size, sha256, _ = render_into(artifacts, key, fmt, report, render_config)
+            rows, size, sha256, _ = render_into(artifacts, key, fmt, report, render_config, context.log)
         except Exception as exc:
             history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
             raise

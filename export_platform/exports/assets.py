@@ -5,6 +5,7 @@ atomically under ``{tenant}/exports/{dataset}/{month}/``, records it in the part
 reads the published file back to check its row count and checksum against what it records.
 """
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import polars as pl
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import OWNER, PREVIEW_ROWS, code_references
 from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportFormat
+from export_platform.exports.progress import progress_logged
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.layouts import LAYOUTS, SHEET_NAMES, TenantInfo, build_report, flat_report
@@ -114,7 +116,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             history.move(entry, "processing")
             with retry_only_transient_errors():
                 published, report, render_s = publish_export(
-                    dataset, fmt, config, partition, frames, source, artifacts
+                    dataset, fmt, config, partition, frames, source, artifacts, context.log
                 )
         except Exception as exc:
             cause = exc.__cause__ if isinstance(exc, dg.Failure) and exc.__cause__ else exc
@@ -187,11 +189,15 @@ class Rendered(NamedTuple):
     render_s: float  # the writer alone, without upload or checks: what the benchmarks compare
 
 
-def render_into(artifacts: ArtifactStore, key: str, fmt: ExportFormat, report: Report, config) -> Rendered:
-    """Render ``report`` straight into the store's temporary file for ``key``, published whole on success."""
+def render_into(
+    artifacts: ArtifactStore, key: str, fmt: ExportFormat, report: Report, config, log: logging.Logger
+) -> Rendered:
+    """Render ``report`` straight into the store's temporary file for ``key``, published whole on
+    success, logging progress every ``config.progress_every_s`` seconds while it renders."""
     with artifacts.publishing_to(key) as path:
         started = time.perf_counter()
-        rows = fmt.render(report, path, config)
+        with progress_logged(log, key, path, config.progress_every_s) as progress:
+            rows = fmt.render(report, path, config, progress)
         render_s = time.perf_counter() - started
         size, sha256 = path.stat().st_size, sha256_of(path)
     return Rendered(rows, size, sha256, round(render_s, 3))
@@ -205,6 +211,7 @@ def publish_export(
     frames: dict[str, pl.LazyFrame],
     source: SourceDatabase,
     artifacts: ArtifactStore,
+    log: logging.Logger,
 ) -> tuple[PublishedFile, Report, float]:
     """Render the partition's report straight into the store, publish it whole, record it in the manifest.
     Returns the published file, the report and the seconds the writer took."""
@@ -212,7 +219,7 @@ def publish_export(
     tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
     report = report_for(fmt, dataset, frames, tenant_info, partition.month)
     key = export_key(partition.tenant, dataset, partition.month, fmt.name)
-    rendered = render_into(artifacts, key, fmt, report, config)
+    rendered = render_into(artifacts, key, fmt, report, config, log)
     published = PublishedFile(
         format=fmt.name,
         file_name=key.rsplit("/", 1)[1],

@@ -12,13 +12,23 @@ import dagster as dg
 import numpy as np
 from pydantic import Field
 
+from export_platform.exports.progress import DEFAULT_EVERY_S
 from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.layouts import PDF_SKIPPED_TABLES
+from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report
 from export_platform.render.xlsx import EXCEL_MAX_ROWS, SHEET_NAME_LIMIT, write_workbook
 
 
-class CsvExportConfig(dg.Config):
+class ExportConfig(dg.Config):
+    progress_every_s: float = Field(
+        default=DEFAULT_EVERY_S,
+        gt=0,
+        description="While the file is written, log how far it has got every this many seconds.",
+    )
+
+
+class CsvExportConfig(ExportConfig):
     delimiter: Literal[",", ";", "\t"] = Field(
         default=",",
         description="Field delimiter: a comma, a semicolon (for locales that use a decimal comma) or a tab.",
@@ -33,7 +43,7 @@ class CsvExportConfig(dg.Config):
         return CsvOptions(self.delimiter, self.include_bom, self.include_header)
 
 
-class XlsxExportConfig(dg.Config):
+class XlsxExportConfig(ExportConfig):
     max_rows_per_sheet: int = Field(
         default=EXCEL_MAX_ROWS,
         ge=2,
@@ -42,7 +52,7 @@ class XlsxExportConfig(dg.Config):
     )
 
 
-class PdfExportConfig(dg.Config):
+class PdfExportConfig(ExportConfig):
     row_cap: int | None = Field(
         default=None,
         ge=1,
@@ -50,20 +60,22 @@ class PdfExportConfig(dg.Config):
     )
 
 
-def _render_csv(report: Report, path: Path, config: CsvExportConfig) -> int:
-    return write_csv(report.main_table, path, config.options)
+def _render_csv(report: Report, path: Path, config: CsvExportConfig, progress: Progress) -> int:
+    return write_csv(report.main_table, path, config.options, progress)
 
 
-def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig) -> int:
-    return write_workbook(report, path, max_rows_per_sheet=config.max_rows_per_sheet)[report.main_table.name]
+def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig, progress: Progress) -> int:
+    written = write_workbook(report, path, max_rows_per_sheet=config.max_rows_per_sheet, progress=progress)
+    return written[report.main_table.name]
 
 
-def _render_pdf(report: Report, path: Path, config: PdfExportConfig) -> int:
+def _render_pdf(report: Report, path: Path, config: PdfExportConfig, progress: Progress) -> int:
     from export_platform.render.pdf import write_pdf  # reportlab and its fonts load only when drawing
 
-    return write_pdf(report, path, row_cap=config.row_cap, skipped_tables=PDF_SKIPPED_TABLES)[
-        report.main_table.name
-    ]
+    written = write_pdf(
+        report, path, row_cap=config.row_cap, skipped_tables=PDF_SKIPPED_TABLES, progress=progress
+    )
+    return written[report.main_table.name]
 
 
 CSV_COUNT_CHUNK = 4 * 1024 * 1024
@@ -153,7 +165,7 @@ class ExportFormat:
     content_type: str
     kind: str
     config_type: type[dg.Config]
-    render: Callable[[Report, Path, dg.Config], int]
+    render: Callable[[Report, Path, dg.Config, Progress], int]
     count_rows: Callable[[Path, dg.Config, Report], int]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from export_platform.render.progress import Progress
 from export_platform.render.report import Kind, Table
 
 DELIMITERS = (",", ";", "\t")
@@ -62,8 +63,11 @@ def csv_frame(table: Table) -> pl.LazyFrame:
     return table.frame.select(_formatted(c.name, c.kind).alias(c.label) for c in table.columns)
 
 
-def write_csv(table: Table, path: Path, options: CsvOptions) -> int:
+def write_csv(table: Table, path: Path, options: CsvOptions, progress: Progress | None = None) -> int:
     """Stream ``table`` to ``path``; returns the number of data rows written."""
+    rows = table.row_count()
+    progress = progress or Progress()
+    progress.start_table(table.name, rows)
     csv_frame(table).sink_csv(
         path,
         include_bom=options.include_bom,
@@ -73,4 +77,5 @@ def write_csv(table: Table, path: Path, options: CsvOptions) -> int:
         quote_style="necessary",
         null_value="",
     )
-    return table.row_count()
+    progress.advance(rows)
+    return rows

@@ -46,6 +46,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
+from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -205,8 +206,10 @@ class _Layout:
 class _PdfWriter:
     """Lays out and draws the report onto a canvas, page by page."""
 
-    def __init__(self, report: Report, canvas: _StreamingCanvas, row_cap: int | None) -> None:
-        self.report, self.canvas, self.row_cap = report, canvas, row_cap
+    def __init__(
+        self, report: Report, canvas: _StreamingCanvas, row_cap: int | None, progress: Progress
+    ) -> None:
+        self.report, self.canvas, self.row_cap, self.progress = report, canvas, row_cap, progress
         self.regular, self.bold = fonts()
         self.page = 0
         self.y = TOP
@@ -284,6 +287,7 @@ class _PdfWriter:
         layout = self._layout(table)
         total = table.row_count()
         shown = total if self.row_cap is None else min(total, self.row_cap)
+        self.progress.start_table(table.name, shown)
         if self.y - 60 < BOTTOM:
             self.new_page()
         self.y -= 8
@@ -303,7 +307,7 @@ class _PdfWriter:
             return
         written = 0
         regular, column_widths = self.regular, [w - 2 * CELL_PAD for w in layout.widths]
-        for row in table.rows(shown):
+        for row in table.rows(shown, self.progress):
             cells = [
                 wrap(format_value(row[p], c.kind), w, BODY_SIZE, regular)
                 for p, c, w in zip(layout.positions, layout.columns, column_widths, strict=True)
@@ -476,7 +480,12 @@ class _StreamingCanvas(Canvas):
 
 
 def write_pdf(
-    report: Report, path: Path, *, row_cap: int | None = None, skipped_tables: tuple[str, ...] = ()
+    report: Report,
+    path: Path,
+    *,
+    row_cap: int | None = None,
+    skipped_tables: tuple[str, ...] = (),
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write ``report`` to ``path``; returns the number of rows drawn per table."""
     if row_cap is not None and row_cap < 1:
@@ -487,7 +496,7 @@ def write_pdf(
         canvas.setTitle(report.heading)
         canvas.setAuthor("export-platform")
         canvas.setSubject(f"{report.dataset} {report.tenant} {report.period}")
-        writer = _PdfWriter(report, canvas, row_cap)
+        writer = _PdfWriter(report, canvas, row_cap, progress or Progress())
         writer.new_page()
         writer.title_block()
         for table in tables:

@@ -15,6 +15,8 @@ from enum import Enum
 
 import polars as pl
 
+from export_platform.render.progress import Progress
+
 BATCH_ROWS = 5_000
 
 
@@ -73,7 +75,7 @@ class Table:
     def row_count(self) -> int:
         return self.frame.select(pl.len()).collect().item()
 
-    def rows(self, limit: int | None = None) -> Iterator[tuple]:
+    def rows(self, limit: int | None = None, progress: Progress | None = None) -> Iterator[tuple]:
         """The table's rows in order, as tuples, a batch at a time.
 
         Polars' streaming engine produces the batches, but it does not wait for a slow consumer: it
@@ -83,6 +85,8 @@ class Table:
         frame = self.frame if limit is None else self.frame.head(limit)
         for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
             yield from batch.iter_rows()
+            if progress is not None:
+                progress.advance(batch.height)
 
 
 SummaryValue = str | int | Decimal | dt.date | dt.datetime | None

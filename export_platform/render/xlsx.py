@@ -43,6 +43,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from export_platform.render.progress import Progress
 from export_platform.render.report import BATCH_ROWS, NO_ROWS, Kind, Report, SummaryItem, Table
 from export_platform.render.xlsx_sheet import (
     CONTROL_CHARACTER_MARK,
@@ -92,6 +93,7 @@ def write_workbook(
     *,
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
     created: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write ``report`` to ``path``; returns the number of data rows written per table."""
     if max_rows_per_sheet < 2:
@@ -113,7 +115,7 @@ def write_workbook(
         streamed: dict[Worksheet, str] = {}
         written = {
             table.name: _write_table(
-                workbook, archive, table, rows, styles.header, max_rows_per_sheet, streamed
+                workbook, archive, table, rows, styles.header, max_rows_per_sheet, streamed, progress
             )
             for table, rows in plans
         }
@@ -209,8 +211,11 @@ def _write_table(
     header_style: int,
     max_rows_per_sheet: int,
     streamed: dict[Worksheet, str],
+    progress: Progress | None,
 ) -> int:
     """Stream the table onto its sheet and as many continuation sheets as it needs."""
+    progress = progress or Progress()
+    progress.start_table(table.name)
     names = _sheet_names(table.name)
     head = sheet_head(_column_widths(table), [c.label for c in table.columns], header_style).encode()
     columns = len(table.columns)
@@ -230,6 +235,7 @@ def _write_table(
             part = batch.head(max_rows_per_sheet - 1 - sheet.rows)
             sheet.write(rows.xml(part, first_row=sheet.rows + 2), part.height)
             total += part.height
+            progress.advance(part.height)
             batch = batch.slice(part.height)
     if total == 0:
         sheet.write(text_row(2, [NO_ROWS]).encode(), 0)

@@ -18,6 +18,7 @@ from export_platform.exports.formats import count_xlsx_rows
 from export_platform.render import pdf
 from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.pdf import MAX_CELL_LINES, write_pdf
+from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report, SummaryItem, Table
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK, write_workbook
 from export_platform_tests.pdf_reading import page_footer
@@ -247,3 +248,22 @@ def test_streamed_pdf_cross_references_point_at_their_objects(tmp_path: Path) ->
         assert data[offset:].startswith(f"{number} 0 obj".encode()), number
     reader = PdfReader(path, strict=True)
     assert len(reader.pages) > 3 and all(page.extract_text() for page in reader.pages)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
+def test_writers_report_their_progress(tmp_path: Path, fmt: str) -> None:
+    """Every writer says which table it is on and counts the rows it wrote, which is what the export's
+    progress lines show; the PDF also knows each table's length up front, the CSV writer its total."""
+    progress = Progress()
+    path = tmp_path / f"out.{fmt}"
+    if fmt == "csv":
+        write_csv(table(sample_frame(12_345)), path, CsvOptions(), progress)
+    elif fmt == "xlsx":
+        write_workbook(report(sample_frame(12_345)), path, max_rows_per_sheet=5_000, progress=progress)
+    else:
+        write_pdf(report(sample_frame(12_345)), path, row_cap=7_000, progress=progress)
+    rows = 7_000 if fmt == "pdf" else 12_345
+    assert (progress.table, progress.rows, progress.total_rows) == ("Items", rows, rows)
+    assert progress.describe() == (
+        "Items: 12,345 rows" if fmt == "xlsx" else f"Items: {rows:,} of {rows:,} rows (100%)"
+    )
