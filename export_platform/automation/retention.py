@@ -1,9 +1,12 @@
 """Retention: delete ad-hoc export files older than each tenant's retention (30 days unless the tenant
-set another), and export-history rows older than the history retention.
+set another), export-history rows older than the history retention, and writes that a dead process
+left unfinished (S3 multipart uploads never completed nor aborted, local temporary files) once they
+have been idle a day.
 
-Only ``{tenant}/adhoc/`` is ever listed or deleted, one tenant at a time, and every key is checked to
-lie under that tenant's prefix before it is deleted, so a clean-up can never touch another tenant's
-files or the monthly exports. Every deleted (or, in a dry run, deletable) key is logged.
+Only ``{tenant}/adhoc/`` is ever listed for deletion, and ``{tenant}/`` for unfinished writes, one
+tenant at a time, and every key is checked to lie under that tenant's prefix before anything is
+deleted, so a clean-up can never touch another tenant's files or the monthly exports. Every deleted
+(or, in a dry run, deletable) key is logged.
 
 The same can be left to S3 itself with lifecycle rules; see README ("Retention").
 """
@@ -17,7 +20,7 @@ from pydantic import Field
 
 from export_platform.partitions import TENANT_DIMENSION, validate_tenant_slug
 from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.object_store import StoredObject
+from export_platform.storage.object_store import StoredObject, UnfinishedWrite
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettingsStore
 from export_platform.tracking.schema import export_history
@@ -26,6 +29,19 @@ from export_platform.tracking.schema import export_history
 class RetentionConfig(dg.Config):
     dry_run: bool = Field(default=False, description="Only list what would be deleted.")
     history_retention_days: int = Field(default=365, ge=1, description="Keep export-history rows this long.")
+    unfinished_write_hours: float = Field(
+        default=24,
+        gt=0,
+        description=(
+            "Abort S3 multipart uploads started, and delete local temporary files last written, longer "
+            "ago than this: what a killed export left behind. Keep it above the longest export."
+        ),
+    )
+
+
+def _check_under(key: str, prefix: str) -> None:
+    if not key.startswith(prefix) or ".." in key.split("/"):
+        raise ValueError(f"refusing to touch {key!r}: not under {prefix}")
 
 
 def expired(objects: Iterable[StoredObject], tenant: str, cutoff: dt.datetime) -> list[StoredObject]:
@@ -33,14 +49,29 @@ def expired(objects: Iterable[StoredObject], tenant: str, cutoff: dt.datetime) -
     prefix = f"{validate_tenant_slug(tenant)}/adhoc/"
     chosen = []
     for item in objects:
-        if not item.key.startswith(prefix) or ".." in item.key.split("/"):
-            raise ValueError(f"refusing to touch {item.key!r}: not under {prefix}")
+        _check_under(item.key, prefix)
         if item.modified < cutoff:
             chosen.append(item)
     return chosen
 
 
-@dg.op(description="Delete expired ad-hoc exports per tenant, and old export-history rows.")
+def abandoned(writes: Iterable[UnfinishedWrite], tenant: str, cutoff: dt.datetime) -> list[UnfinishedWrite]:
+    """The tenant's unfinished writes idle since before ``cutoff``; anything outside its prefix is refused."""
+    prefix = f"{validate_tenant_slug(tenant)}/"
+    chosen = []
+    for write in writes:
+        _check_under(write.key, prefix)
+        if write.last_active < cutoff:
+            chosen.append(write)
+    return chosen
+
+
+@dg.op(
+    description=(
+        "Delete expired ad-hoc exports per tenant, old export-history rows, and writes killed exports "
+        "left unfinished."
+    )
+)
 def clean_up_expired_exports(
     context: dg.OpExecutionContext, config: RetentionConfig, artifacts: ArtifactStore, history: ExportHistory
 ) -> dict:
@@ -48,6 +79,7 @@ def clean_up_expired_exports(
     settings = NotificationSettingsStore(history.engine)
     store = artifacts.store
     deleted: dict[str, int] = {}
+    unfinished: dict[str, int] = {}
     for tenant in sorted(context.instance.get_dynamic_partitions(TENANT_DIMENSION)):
         cutoff = now - dt.timedelta(days=settings.get(tenant).retention_days)
         doomed = expired(store.list(f"{tenant}/adhoc/"), tenant, cutoff)
@@ -59,6 +91,17 @@ def clean_up_expired_exports(
             if not config.dry_run:
                 store.delete(item.key)
         deleted[tenant] = len(doomed)
+        idle_since = now - dt.timedelta(hours=config.unfinished_write_hours)
+        stale = abandoned(store.unfinished_writes(f"{tenant}/"), tenant, idle_since)
+        for write in stale:
+            context.log.info(
+                f"{'would abandon' if config.dry_run else 'abandoning'} the unfinished write of "
+                f"{store.uri(write.key)} ({write.handle}, last active {write.last_active:%Y-%m-%d %H:%M} UTC)"
+            )
+            if not config.dry_run:
+                store.abandon(write)
+        if stale:
+            unfinished[tenant] = len(stale)
     history_cutoff = now - dt.timedelta(days=config.history_retention_days)
     old_rows = sa.and_(export_history.c.created_at < history_cutoff, export_history.c.status != "processing")
     with history.engine.begin() as conn:
@@ -69,14 +112,20 @@ def clean_up_expired_exports(
         else:
             rows = conn.execute(sa.delete(export_history).where(old_rows)).rowcount
     context.log.info(f"{'would delete' if config.dry_run else 'deleted'} {rows} export-history rows")
-    return {"files": deleted, "history_rows": rows, "dry_run": config.dry_run}
+    return {
+        "files": deleted,
+        "unfinished_writes": unfinished,
+        "history_rows": rows,
+        "dry_run": config.dry_run,
+    }
 
 
 @dg.job(
     name="retention_cleanup",
     description=(
-        "Deletes ad-hoc export files older than each tenant's retention (default 30 days) and export-history "
-        "rows older than a year; logs every key. Set dry_run to only list them. Monthly exports are kept."
+        "Deletes ad-hoc export files older than each tenant's retention (default 30 days), export-history "
+        "rows older than a year, and uploads or temporary files a killed export left unfinished a day ago; "
+        "logs every key. Set dry_run to only list them. Monthly exports are kept."
     ),
     executor_def=dg.in_process_executor,
 )

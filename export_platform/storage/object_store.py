@@ -43,6 +43,7 @@ PUBLISHED_FILE_MODE = 0o644
 MULTIPART_PART_SIZE = 8 * 1024 * 1024  # S3 needs at least 5 MiB for every part but the last
 SHA256_METADATA = "sha256"  # S3 user metadata: the content's sha256, set when the object is published
 UPDATE_ATTEMPTS = 20  # conditional-write attempts before an update gives up
+TEMPORARY_SUFFIX = ".tmp"  # a local write's temporary file, beside its final name
 
 
 class ObjectStore(Protocol):
@@ -70,12 +71,28 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def unfinished_writes(self, prefix: str) -> Iterator[UnfinishedWrite]: ...
+
+    def abandon(self, write: UnfinishedWrite) -> None: ...
+
 
 @dataclass(frozen=True)
 class StoredObject:
     key: str  # relative to the store's root
     size: int
     modified: dt.datetime
+
+
+@dataclass(frozen=True)
+class UnfinishedWrite:
+    """What a write leaves behind when its process dies before it can clean up (a kill, a lost machine,
+    a server that stopped answering the abort): a local temporary file, or an S3 multipart upload that
+    was neither completed nor aborted. Readers never see it, but S3 bills its parts until it is aborted.
+    """
+
+    key: str  # the final key it was writing, relative to the store's root
+    last_active: dt.datetime  # the temporary file's last write; the upload's start
+    handle: str  # the temporary file, relative to the root; the S3 upload id
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ class LocalObjectStore:
     def writing(self, key: str) -> Iterator[Path]:
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        fd, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=TEMPORARY_SUFFIX, dir=final.parent)
         os.close(fd)
         try:
             with naming_full_disk(final, Path(temporary)):
@@ -150,7 +167,7 @@ class LocalObjectStore:
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.name.endswith(".tmp"):
+            if path.is_file() and not _is_temporary(path.name):
                 stat = path.stat()
                 yield StoredObject(
                     path.relative_to(self.root).as_posix(),
@@ -160,6 +177,27 @@ class LocalObjectStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def unfinished_writes(self, prefix: str) -> Iterator[UnfinishedWrite]:
+        base = self.path(prefix)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob(f".*{TEMPORARY_SUFFIX}")):
+            if path.is_file() and _is_temporary(path.name):
+                final = path.with_name(path.name[1:].removesuffix(TEMPORARY_SUFFIX).rsplit(".", 1)[0])
+                yield UnfinishedWrite(
+                    final.relative_to(self.root).as_posix(),
+                    dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC),
+                    path.relative_to(self.root).as_posix(),
+                )
+
+    def abandon(self, write: UnfinishedWrite) -> None:
+        self.path(write.handle).unlink(missing_ok=True)
+
+
+def _is_temporary(name: str) -> bool:
+    """A local write's temporary file: ``.{final name}.{random}.tmp`` beside the final file."""
+    return name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -288,6 +326,24 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=self.key(key))
+
+    def unfinished_writes(self, prefix: str) -> Iterator[UnfinishedWrite]:
+        pages = self.s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.key(prefix)
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                relative = upload["Key"].removeprefix(f"{self.prefix}/") if self.prefix else upload["Key"]
+                yield UnfinishedWrite(relative, upload["Initiated"], upload["UploadId"])
+
+    def abandon(self, write: UnfinishedWrite) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key(write.key), UploadId=write.handle)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # finished or aborted meanwhile
+                raise
 
 
 def _missing(exc) -> bool:
@@ -444,7 +500,8 @@ def upload_atomic(
                 _unaborted.add(OpenUpload(bucket, key, upload_id))
             exc.add_note(
                 f"the multipart upload {upload_id} of s3://{bucket}/{key} could not be aborted "
-                f"({type(abort_error).__name__}); it is aborted before this process's next upload"
+                f"({type(abort_error).__name__}); it is aborted before this process's next upload, or by "
+                "the daily retention clean-up"
             )
         raise
 

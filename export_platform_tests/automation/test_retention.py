@@ -48,7 +48,14 @@ def test_expired_files_of_each_tenant_and_nothing_else(tmp_path: Path) -> None:
         "acme/exports/sales/2024-01/sales_acme_2024-01.csv": 400,  # monthly exports are never touched
         "initech/adhoc/run5/old.csv": 90,  # a tenant this instance does not serve: not listed at all
     }
-    for key, age in files.items():
+    # Temporary files of writes whose process was killed: idle two days (abandoned), or an hour (a
+    # write that may still be running, kept); another system's under no tenant is never listed.
+    temporaries = {
+        "acme/exports/sales/2026-09/.sales_acme_2026-09.csv.k2j4h8sd.tmp": 2,
+        "globex/datasets/sales/2026-10/.sales.parquet.0dk3m1xa.tmp": 1 / 24,
+        "initech/exports/sales/2026-10/.sales_initech_2026-10.csv.x8a0b1c2.tmp": 9,
+    }
+    for key, age in {**files, **temporaries}.items():
         make_file(root, key, age)
     old_row = history.start(
         tenant="acme", requested_by="x", dataset="sales", fmt="csv", partition_key=None, run_id="r"
@@ -70,19 +77,26 @@ def test_expired_files_of_each_tenant_and_nothing_else(tmp_path: Path) -> None:
     dry = run(root, history, instance, dry_run=True)
     assert dry.output_for_node("clean_up_expired_exports") == {
         "files": {"acme": 1, "globex": 1},
+        "unfinished_writes": {"acme": 1},
         "history_rows": 1,
         "dry_run": True,
     }
-    assert all((root / key).exists() for key in files)
+    assert all((root / key).exists() for key in [*files, *temporaries])
     logged = [e.user_message for e in instance.all_logs(dry.run_id) if "would delete" in e.user_message]
     assert any("acme/adhoc/run1/old.csv" in m for m in logged) and any(
         "globex/adhoc/run3/old.csv" in m for m in logged
+    )
+    assert any(
+        "would abandon the unfinished write of " in m
+        and str(root / "acme/exports/sales/2026-09/sales_acme_2026-09.csv") in m
+        for m in (e.user_message for e in instance.all_logs(dry.run_id))
     )
 
     real = run(root, history, instance, dry_run=False)
     assert real.output_for_node("clean_up_expired_exports")["files"] == {"acme": 1, "globex": 1}
     remaining = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    assert remaining == sorted(set(files) - {"acme/adhoc/run1/old.csv", "globex/adhoc/run3/old.csv"})
+    gone = {"acme/adhoc/run1/old.csv", "globex/adhoc/run3/old.csv", *list(temporaries)[:1]}
+    assert remaining == sorted({*files, *temporaries} - gone)
     ids = {r["id"] for r in history.entries(limit=100)}
     assert recent_row in ids and old_row not in ids
 
@@ -105,3 +119,43 @@ def test_s3_listing_and_deletion(s3_bucket: str) -> None:
     for item in expired(listed, "acme", dt.datetime.now(dt.UTC) + dt.timedelta(days=1)):
         store.delete(item.key)
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]] == ["p/globex/adhoc/r/c.csv"]
+
+
+def _start_upload(s3, bucket: str, key: str) -> str:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x" * 1024)
+    return upload
+
+
+def test_s3_uploads_a_killed_export_left_open_are_aborted_per_tenant(s3_bucket: str, tmp_path: Path) -> None:
+    """A process killed mid-upload cannot abort its own multipart upload; the daily clean-up does, for
+    the tenants it serves, once the upload is older than ``unfinished_write_hours``. (The S3 server used
+    here reports every upload as started in 2010, so the age cut-off itself is proven on the local
+    store above; here a dry run must leave them all open.)"""
+    s3 = boto3.client("s3")
+    keys = {
+        "acme": "p/acme/exports/sales/2026-10/sales_acme_2026-10.csv",
+        "globex": "p/globex/datasets/sales/2026-10/sales.parquet",
+        "initech": "p/initech/exports/sales/2026-10/sales_initech_2026-10.csv",  # not served here
+    }
+    uploads = {tenant: _start_upload(s3, s3_bucket, key) for tenant, key in keys.items()}
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenant", ["acme", "globex"])
+
+    def clean_up(dry_run: bool):
+        return retention_cleanup.execute_in_process(
+            run_config={"ops": {"clean_up_expired_exports": {"config": {"dry_run": dry_run}}}},
+            resources={"artifacts": ArtifactStore(root=f"s3://{s3_bucket}/p"), "history": history},
+            instance=instance,
+        ).output_for_node("clean_up_expired_exports")["unfinished_writes"]
+
+    def open_uploads() -> dict[str, str]:
+        listed = s3.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
+        return {u["Key"]: u["UploadId"] for u in listed}
+
+    assert clean_up(dry_run=True) == {"acme": 1, "globex": 1}
+    assert open_uploads() == {keys[t]: uploads[t] for t in keys}
+    assert clean_up(dry_run=False) == {"acme": 1, "globex": 1}
+    assert open_uploads() == {keys["initech"]: uploads["initech"]}
+    assert not s3.list_objects_v2(Bucket=s3_bucket).get("Contents")  # aborting publishes nothing
