@@ -11,7 +11,9 @@ Every script is drawn with embedded fonts shipped in the package (DejaVu Sans Co
 Greek, Cyrillic, Arabic and Hebrew; Droid Sans Fallback for CJK; NanumGothic for Hangul), chosen per
 character. Text wraps within its column; a single cell longer than ``MAX_CELL_LINES`` lines ends with
 a mark saying how much was left out, so one row always fits on a page. Control characters are drawn
-as spaces and lone surrogates as U+FFFD. Right-to-left text is drawn in its stored (logical) order.
+as spaces and lone surrogates as U+FFFD. Right-to-left text is drawn as it is read: Arabic letters
+joined in the forms they take within a word (``arabic-reshaper``), then each line put in display
+order by the Unicode bidirectional algorithm (``python-bidi``); wrapping measures the joined forms.
 An optional row cap limits each table, and the report says how many rows it left out.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from arabic_reshaper import reshape
+from bidi import get_display
 from reportlab.lib.colors import HexColor, white
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
@@ -71,6 +76,17 @@ TOP = PAGE_HEIGHT - MARGIN - 14  # below the running head
 BOTTOM = MARGIN + 14  # above the footer
 PAGE_COUNT_FORM = "EP-PageCount"
 NUMERIC_KINDS = (Kind.MONEY, Kind.PERCENT, Kind.INTEGER)
+# Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan, Mandaic, and the Hebrew and Arabic presentation forms.
+RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def _right_to_left(text: str) -> bool:
+    return not text.isascii() and RIGHT_TO_LEFT.search(text) is not None
+
+
+def display_line(line: str) -> str:
+    """One line as it is drawn: right-to-left text joined and in display order, anything else as is."""
+    return get_display(reshape(line)) if _right_to_left(line) else line
 
 
 class FontSet:
@@ -112,6 +128,7 @@ class FontSet:
         return sum(self.fonts[font].stringWidth(run, size) for font, run in self.runs(text))
 
     def draw(self, canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
+        """Draw one line, already in display order (see ``display_line``)."""
         lines = canvas.beginText()
         self.write(lines, x, y, text, size)
         canvas.drawText(lines)
@@ -144,7 +161,15 @@ def _clean(text: str) -> str:
 
 
 def wrap(text: str, width: float, size: float, font: FontSet, max_lines: int = MAX_CELL_LINES) -> list[str]:
-    """Greedy word wrap to ``width`` points; words wider than a line (and CJK runs) break anywhere."""
+    """Greedy word wrap to ``width`` points; words wider than a line (and CJK runs) break anywhere.
+    Returns the lines as they are drawn (right-to-left lines in display order)."""
+    if _right_to_left(text):
+        # Joined before measuring (the joined forms have their own widths), ordered line by line.
+        return [get_display(line) for line in _wrap(reshape(_clean(text)), width, size, font, max_lines)]
+    return _wrap(text, width, size, font, max_lines)
+
+
+def _wrap(text: str, width: float, size: float, font: FontSet, max_lines: int) -> list[str]:
     if text.isprintable() and font.width(text, size) <= width:
         return [text]  # the common case: one clean line that fits
     lines: list[str] = []
@@ -210,6 +235,7 @@ class _PdfWriter:
         self, report: Report, canvas: _StreamingCanvas, row_cap: int | None, progress: Progress
     ) -> None:
         self.report, self.canvas, self.row_cap, self.progress = report, canvas, row_cap, progress
+        self.heading = display_line(report.heading)  # the running head of every page
         self.regular, self.bold = fonts()
         self.page = 0
         self.y = TOP
@@ -224,7 +250,7 @@ class _PdfWriter:
             canvas.showPage()
         self.page += 1
         self.y = TOP
-        self.regular.draw(canvas, MARGIN, PAGE_HEIGHT - MARGIN, self.report.heading, FOOTER_SIZE)
+        self.regular.draw(canvas, MARGIN, PAGE_HEIGHT - MARGIN, self.heading, FOOTER_SIZE)
         footer = f"Page {self.page:,} of "
         self.regular.draw(canvas, self.footer_x, MARGIN, footer, FOOTER_SIZE)
         canvas.saveState()
@@ -276,7 +302,7 @@ class _PdfWriter:
             self.y -= 11
             for offset, item in enumerate(items[start : start + per_row]):
                 x = MARGIN + offset * cell_width
-                value = format_value(item.value, item.kind) or "–"
+                value = display_line(format_value(item.value, item.kind) or "–")
                 self.regular.draw(self.canvas, x, self.y, f"{item.label}:", 7.5)
                 self.bold.draw(self.canvas, x + cell_width * 0.62, self.y, value, 7.5)
         self.y -= 8

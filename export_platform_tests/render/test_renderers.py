@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from arabic_reshaper import reshape
+from bidi import get_display
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfdoc import PDFObjectReference, PDFPage, PDFStream
@@ -17,7 +19,7 @@ from reportlab.pdfbase.pdfdoc import PDFObjectReference, PDFPage, PDFStream
 from export_platform.exports.formats import count_xlsx_rows
 from export_platform.render import pdf
 from export_platform.render.csv import CsvOptions, write_csv
-from export_platform.render.pdf import MAX_CELL_LINES, write_pdf
+from export_platform.render.pdf import MAX_CELL_LINES, display_line, write_pdf
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report, SummaryItem, Table
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK, write_workbook
@@ -267,3 +269,35 @@ def test_writers_report_their_progress(tmp_path: Path, fmt: str) -> None:
     assert progress.describe() == (
         "Items: 12,345 rows" if fmt == "xlsx" else f"Items: {rows:,} of {rows:,} rows (100%)"
     )
+
+
+def test_right_to_left_text_is_joined_and_drawn_in_display_order(tmp_path: Path) -> None:
+    # Written out by hand: قهوة (qaf, heh, waw, teh marbuta) joins as initial qaf U+FED7, medial heh
+    # U+FEEC, final waw U+FEEE and isolated teh marbuta U+FE93, and is drawn from the right.
+    assert display_line("قهوة") == "\ufe93\ufeee\ufeec\ufed7"
+    assert display_line("חלב 3%") == "3% בלח"  # Hebrew has no joining; the number keeps its order
+    assert display_line("Café 3%") == "Café 3%"
+    # Wrapping measures the joined forms and keeps the reading order: the first words on the first line.
+    words = " ".join(f"كلمة{n}" for n in range(40))
+    regular, _ = pdf.fonts()
+    lines = pdf.wrap(words, 120, 8, regular)
+    assert len(lines) > 3 and all(regular.width(line, 8) <= 120 for line in lines)
+    assert " ".join(get_display(line) for line in lines) == reshape(words)
+    assert get_display(lines[0]).startswith(reshape("كلمة0 "))
+    # In the file: pypdf reads right-to-left runs back in reading order and finds the joined letters.
+    frame = pl.LazyFrame({"item_id": [1], "name": ["قهوة عربية"]})
+    rtl = Report(
+        "sales",
+        "Sales",
+        "acme",
+        "مقهى",
+        "2026-10",
+        TZ,
+        "EUR",
+        (),
+        (Table.of("Items", frame, {}, ["item_id", "name"]),),
+    )
+    path = tmp_path / "rtl.pdf"
+    write_pdf(rtl, path)
+    text = PdfReader(path).pages[0].extract_text()
+    assert reshape("قهوة عربية") in text and "قهوة" not in text
