@@ -110,7 +110,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             fmt=fmt.name,
             partition_key=partition.key,
             run_id=context.run_id,
-            filters=config.model_dump(),
+            filters=config.model_dump(exclude={"progress_every_s"}),  # what was exported, not how it logged
         )
         try:
             history.move(entry, "processing")
