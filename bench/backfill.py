@@ -330,13 +330,16 @@ def main() -> None:
     print(" | ".join(columns))
     for f in figures:
         print(" | ".join(str(getattr(f, c)) for c in columns))
+    different: list[str] = []
     if len(figures) == 2:
         shared = sorted(set(figures[0].artifacts) & set(figures[1].artifacts))
-        same = all(figures[0].artifacts[k] == figures[1].artifacts[k] for k in shared)
+        different = [k for k in shared if figures[0].artifacts[k] != figures[1].artifacts[k]]
         print(
             f"artifacts of the {figures[1].tenants} tenants in both backfills: {len(shared)} files, "
-            f"identical: {same}"
+            f"identical: {not different}"
         )
+        for key in different[:20]:
+            print(f"  differs: {key}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     out = RESULTS / f"backfill-{stamp}.json"
@@ -348,6 +351,8 @@ def main() -> None:
                 "job": JOB,
                 "results": [{k: v for k, v in asdict(f).items() if k != "artifacts"} for f in figures],
                 "artifact_files": [len(f.artifacts) for f in figures],
+                "artifacts_identical": None if len(figures) < 2 else not different,
+                "artifacts_different": None if len(figures) < 2 else different,
             },
             indent=2,
         )

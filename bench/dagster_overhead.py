@@ -10,6 +10,10 @@ Seeds a small SQLite source in a temporary folder, then measures, each ``--repea
 - ``asset_compute``: the seconds that asset's own body reported in the same runs (its log line), so
   the difference is what Dagster and process start-up add to every partition run.
 
+With ``--profile`` it also runs the whole ``exports_job`` (7 datasets, 19 exports) for that small
+tenant-month once in-process under pyinstrument and prints where the time went, by package (self time
+of the frames whose code lives in it): what one partition run of a small tenant costs, and whose it is.
+
 Prints a table and writes JSON under bench/results/. Not part of the test run.
 """
 
@@ -43,6 +47,7 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile one in-process exports_job run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="export-platform-overhead-"))
     try:
@@ -78,6 +83,12 @@ def main() -> None:
             runs.append(seconds)
             found = re.search(r"accounts \S+: \d+ rows in ([\d.]+)s", output)
             computes.append(float(found.group(1)) if found else float("nan"))
+        if args.profile:
+            profile = subprocess.run(
+                [sys.executable, __file__, "--profile-run"], env=env, cwd=ROOT, capture_output=True, text=True
+            )
+            print(profile.stdout, profile.stderr[-2000:] if profile.returncode else "", sep="")
+            profiled = json.loads(profile.stdout.rsplit("PROFILE ", 1)[1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results = {
@@ -99,6 +110,7 @@ def main() -> None:
                 "repeat": args.repeat,
                 "samples": {"import_s": imports, "cli_materialize_s": runs, "asset_compute_s": computes},
                 "results": results,
+                "profile": profiled if args.profile else None,
             },
             indent=2,
         )
@@ -106,5 +118,67 @@ def main() -> None:
     print(f"wrote {target}")
 
 
+def package_of(path: str) -> str:
+    """``dagster``, ``polars``, ``export_platform``, ... for a frame's file; ``python`` for the stdlib."""
+    parts = Path(path).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0].lstrip("_")
+    for ours in ("export_platform", "export_platform_downstream"):
+        if ours in parts:
+            return ours
+    return "python" if path and not path.startswith("<") else "native"
+
+
+def profile_run() -> None:
+    """Inside a fresh process: one in-process ``exports_job`` run, profiled; prints JSON at the end."""
+    import dagster as dg
+    from pyinstrument import Profiler
+
+    from export_platform.definitions import defs
+
+    job = defs.get_job_def("exports_job")
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    started = time.perf_counter()
+    with dg.instance_for_test() as instance:  # a throwaway SQLite instance, as the CLI run has
+        instance.add_dynamic_partitions("tenant", [TENANT])
+        result = job.execute_in_process(partition_key=f"{MONTH}|{TENANT}", instance=instance)
+        events = len(instance.all_logs(result.run_id))
+    wall = time.perf_counter() - started
+    session = profiler.stop()
+    by_package: dict[str, float] = {}
+    stack = [session.root_frame()]
+    while stack:
+        frame = stack.pop()
+        if frame is None:
+            continue
+        by_package[package_of(frame.file_path or "")] = (
+            by_package.get(package_of(frame.file_path or ""), 0.0) + frame.total_self_time
+        )
+        stack.extend(frame.children)
+    total = sum(by_package.values())
+    print(
+        f"exports_job, one small tenant-month in-process: {wall:.2f} s, {events} events, "
+        f"success={result.success}"
+    )
+    for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:12]:
+        print(f"  {package:<28} {seconds:6.2f} s  {seconds / total:5.1%}")
+    print(
+        "PROFILE "
+        + json.dumps(
+            {
+                "wall_s": round(wall, 2),
+                "events": events,
+                "self_s_by_package": {
+                    k: round(v, 3) for k, v in sorted(by_package.items(), key=lambda item: -item[1])
+                },
+            }
+        )
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--profile-run"]:
+        profile_run()
+    else:
+        main()
