@@ -119,14 +119,14 @@ def main() -> None:
 
 
 def package_of(path: str) -> str:
-    """``dagster``, ``polars``, ``export_platform``, ... for a frame's file; ``python`` for the stdlib."""
+    """``dagster``, ``polars``, ``export_platform``, ... for a frame's file; ``python`` for the rest."""
     parts = Path(path).parts
     if "site-packages" in parts:
         return parts[parts.index("site-packages") + 1].split(".")[0].lstrip("_")
     for ours in ("export_platform", "export_platform_downstream"):
         if ours in parts:
             return ours
-    return "python" if path and not path.startswith("<") else "native"
+    return "python"
 
 
 def profile_run() -> None:
@@ -146,16 +146,24 @@ def profile_run() -> None:
         events = len(instance.all_logs(result.run_id))
     wall = time.perf_counter() - started
     session = profiler.stop()
+    # Exclusive time per frame (its time less its children's), credited to the package its code lives
+    # in; pyinstrument's synthetic frames (self time, idle) have no file and count for their parent.
     by_package: dict[str, float] = {}
-    stack = [session.root_frame()]
+    by_function: dict[str, float] = {}
+    stack = [(session.root_frame(), "python", "?")]
     while stack:
-        frame = stack.pop()
+        frame, parent_package, parent_where = stack.pop()
         if frame is None:
             continue
-        by_package[package_of(frame.file_path or "")] = (
-            by_package.get(package_of(frame.file_path or ""), 0.0) + frame.total_self_time
-        )
-        stack.extend(frame.children)
+        if frame.file_path:
+            package = package_of(frame.file_path)
+            where = f"{frame.function} ({Path(frame.file_path).name}:{frame.line_no})"
+        else:
+            package, where = parent_package, parent_where
+        exclusive = frame.time - sum(child.time for child in frame.children)
+        by_package[package] = by_package.get(package, 0.0) + exclusive
+        by_function[where] = by_function.get(where, 0.0) + exclusive
+        stack.extend((child, package, where) for child in frame.children)
     total = sum(by_package.values())
     print(
         f"exports_job, one small tenant-month in-process: {wall:.2f} s, {events} events, "
@@ -163,6 +171,10 @@ def profile_run() -> None:
     )
     for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:12]:
         print(f"  {package:<28} {seconds:6.2f} s  {seconds / total:5.1%}")
+    print("  the functions that took longest themselves:")
+    top_functions = sorted(by_function.items(), key=lambda item: -item[1])[:10]
+    for where, seconds in top_functions:
+        print(f"  {seconds:6.2f} s  {where}")
     print(
         "PROFILE "
         + json.dumps(
@@ -172,6 +184,7 @@ def profile_run() -> None:
                 "self_s_by_package": {
                     k: round(v, 3) for k, v in sorted(by_package.items(), key=lambda item: -item[1])
                 },
+                "self_s_by_function": {k: round(v, 3) for k, v in top_functions},
             }
         )
     )
