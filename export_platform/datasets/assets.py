@@ -14,7 +14,7 @@ from export_platform.datasets.spec import DatasetSpec
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
-from export_platform.storage.io_manager import ParquetSpool
+from export_platform.storage.spool import ParquetSpool
 
 DATASET_GROUP = "datasets"
 OWNER = "team:data-platform"

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import polars as pl
 import sqlalchemy as sa
 
-from export_platform.datasets.spec import LOCAL_TIME, Column, DatasetSpec, TenantReader, tenant_of
+from export_platform.datasets.spec import (
+    LOCAL_TIME,
+    Column,
+    DatasetSpec,
+    TenantBatchReader,
+    TenantReader,
+    tenant_of,
+)
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
 
@@ -75,6 +83,11 @@ def build_audit_log(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
     return describe_events(read(events_in_window(), start=window.start_utc, end=window.end_utc))
 
 
+def stream_audit_log(read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
+    for batch in read(events_in_window(), start=window.start_utc, end=window.end_utc):
+        yield describe_events(batch)
+
+
 AUDIT_LOG = DatasetSpec(
     name="audit_log",
     title="Audit Log",
@@ -101,4 +114,5 @@ AUDIT_LOG = DatasetSpec(
     key=("event_id",),
     build=build_audit_log,
     kind="period",
+    stream=stream_audit_log,
 )

@@ -6,6 +6,9 @@ happened financially, and a refunded sale returned its money (shown as ``refund_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TypeVar
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -14,6 +17,7 @@ from export_platform.datasets.spec import (
     PERCENT,
     Column,
     DatasetSpec,
+    TenantBatchReader,
     TenantReader,
     money,
     percent_of,
@@ -21,6 +25,9 @@ from export_platform.datasets.spec import (
 )
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
+from export_platform.storage.spool import ParquetSpool
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 SALE_COLUMNS = (
     Column("sale_id", pl.Int64, "Sale ID"),
@@ -113,8 +120,23 @@ def items_in_window() -> sa.Select:
     )
 
 
-def summarise_sales(sales: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    """Join each sale to its items' totals and derive revenue, COGS, profit and margin."""
+def item_costs_in_window() -> sa.Select:
+    """What each sale's totals need of its line items: quantity and unit cost, in no particular order
+    (they are summed per sale)."""
+    return (
+        sa.select(s.sale_items.c.sale_id, s.sale_items.c.quantity, s.sale_items.c.unit_cost)
+        .join(s.sales, sa.and_(s.sales.c.id == s.sale_items.c.sale_id, tenant_of(s.sales)))
+        .where(
+            tenant_of(s.sale_items),
+            s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
+            s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
+        )
+    )
+
+
+def summarise_sales(sales: Frame, items: Frame) -> Frame:
+    """Join each sale to its items' totals and derive revenue, COGS, profit and margin; the sales keep
+    their order."""
     per_sale = items.group_by("sale_id").agg(
         pl.len().cast(pl.Int64).alias("item_count"),
         pl.col("quantity").sum().alias("quantity"),
@@ -123,7 +145,7 @@ def summarise_sales(sales: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     completed = pl.col("status") == "completed"
     zero = pl.lit(0).cast(pl.Decimal(18, 2))
     return (
-        sales.join(per_sale, on="sale_id", how="left")
+        sales.join(per_sale, on="sale_id", how="left", maintain_order="left")
         .with_columns(
             pl.col("item_count", "quantity").fill_null(0),
             pl.col("item_cost").fill_null(zero),
@@ -142,7 +164,24 @@ def summarise_sales(sales: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
 
 def build_sales(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
     bounds = {"start": window.start_utc, "end": window.end_utc}
-    return summarise_sales(read(sales_in_window(), **bounds), read(items_in_window(), **bounds))
+    return summarise_sales(read(sales_in_window(), **bounds), read(item_costs_in_window(), **bounds))
+
+
+def stream_sales(read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
+    """``build_sales`` a batch at a time. The month's sales and their items' costs are each written to
+    a local Parquet file as they arrive, then Polars' streaming engine sums the items per sale and
+    joins the sums to the sales, so what memory holds is the per-sale sums (three numbers a sale), not
+    the rows."""
+    bounds = {"start": window.start_utc, "end": window.end_utc}
+    sales = ParquetSpool.write(read(sales_in_window(), **bounds))
+    try:
+        items = ParquetSpool.write(read(item_costs_in_window(), **bounds))
+        try:
+            yield from summarise_sales(sales.scan(), items.scan()).collect_batches()
+        finally:
+            items.discard()
+    finally:
+        sales.discard()
 
 
 SALES = DatasetSpec(
@@ -157,4 +196,5 @@ SALES = DatasetSpec(
     key=("sale_id",),
     build=build_sales,
     kind="period",
+    stream=stream_sales,
 )

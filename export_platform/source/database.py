@@ -285,7 +285,7 @@ def read_frame(
     ``tenant_directory`` opens the ``tenants`` table alone, for listing tenants.
     """
     with _query(url, stmt, params, tenant=tenant, tenant_directory=tenant_directory) as cursor:
-        table = _fetch(url, cursor.fetch_arrow_table)
+        table = _without_type_sample(url, _fetch(url, cursor.fetch_arrow_table))
     return _conform(pl.from_arrow(_without_extensions(table)), stmt)
 
 
@@ -310,10 +310,15 @@ def read_batches(
     """
     with _query(url, stmt, params, tenant=tenant, batch_rows=batch_rows, inline=True) as cursor:
         reader = _fetch(url, cursor.fetch_record_batch)
-        empty = True
+        empty, first = True, True
         while (batch := _fetch(url, lambda: next(reader, None))) is not None:
+            table = pa.Table.from_batches([batch])
+            if first:
+                table, first = _without_type_sample(url, table), False
+            if table.num_rows == 0:
+                continue
             empty = False
-            yield _conform(pl.from_arrow(_without_extensions(pa.Table.from_batches([batch]))), stmt)
+            yield _conform(pl.from_arrow(_without_extensions(table)), stmt)
         if empty:
             yield _conform(pl.from_arrow(_without_extensions(reader.schema.empty_table())), stmt)
 
@@ -330,11 +335,13 @@ def _query(
     inline: bool = False,
 ) -> Iterator[Any]:
     """A cursor that has executed ``stmt`` in a transaction scoped by row-level security."""
-    stmt_for_source = _money_as_text(url, stmt)
+    stmt_for_source = _as_the_driver_reads_best(url, stmt)
     if inline and url.dialect == "postgresql":
         sql, values = _compile_inline(url, stmt_for_source, params), []
     else:
         sql, values = _compile(url, stmt_for_source, params)
+    if url.dialect == "sqlite":
+        sql = _with_typed_first_row(stmt_for_source, sql)
     with arrow_connection(url) as conn, conn.cursor() as cursor:
         if url.dialect == "postgresql":
             _enter_reader_role(url, cursor, tenant=tenant, tenant_directory=tenant_directory)
@@ -342,6 +349,32 @@ def _query(
             cursor.adbc_statement.set_options(**_batch_options(url, batch_rows))
         _fetch(url, lambda: cursor.execute(sql, parameters=values or None))
         yield cursor
+
+
+_SQLITE_TYPE_SAMPLES = {
+    pl.String: "''",
+    MONEY: "'0'",
+    UTC_TIMESTAMP: "''",
+    pl.Date: "''",
+    pl.Int64: "0",
+    pl.Boolean: "0",
+}
+
+
+def _with_typed_first_row(stmt: sa.Select, sql: str) -> str:
+    """SQLite's driver takes each column's Arrow type from the values in its first batch, and a
+    column that holds only nulls there becomes int64, so a later batch with text in it fails (a
+    known driver limitation: apache/arrow-adbc#581). The result is therefore preceded by one row with
+    a value of each column's type, which the readers drop (``_without_type_sample``)."""
+    samples = ", ".join(
+        f'{_SQLITE_TYPE_SAMPLES.get(_polars_type(column.type), "NULL")} AS "{column.key}"'
+        for column in stmt.selected_columns
+    )
+    return f"SELECT {samples} UNION ALL SELECT * FROM ({sql})"
+
+
+def _without_type_sample(url: SourceUrl, table: pa.Table) -> pa.Table:
+    return table.slice(1) if url.dialect == "sqlite" else table
 
 
 def _fetch(url: SourceUrl, call: Callable[[], Any]) -> Any:
@@ -359,13 +392,17 @@ def _batch_options(url: SourceUrl, batch_rows: int) -> dict[str, str]:
     return {"adbc.sqlite.query.batch_rows": str(batch_rows)}
 
 
-def _money_as_text(url: SourceUrl, stmt: sa.Select) -> sa.Select:
-    """On PostgreSQL, select NUMERIC columns as their text: libpq's binary NUMERIC costs the driver
-    about 400 ns a value to decode, text a tenth of that, and ``_conform`` reads either exactly."""
-    if url.dialect != "postgresql":
-        return stmt
+def _as_the_driver_reads_best(url: SourceUrl, stmt: sa.Select) -> sa.Select:
+    """``stmt`` with some columns cast for the driver; ``_conform`` reads either form exactly.
+
+    On PostgreSQL, NUMERIC columns are selected as text: libpq's binary NUMERIC costs the driver about
+    400 ns a value to decode, text a tenth of that. On SQLite, text columns are cast to TEXT: SQLite
+    stores what it is given, and the driver takes each column's type from the values of its first
+    batch, so a text column whose first rows happen to hold numbers would fail later batches (see
+    ``_with_typed_first_row`` for columns whose first rows are all null)."""
+    cast_to_text = {MONEY} if url.dialect == "postgresql" else {pl.String, MONEY}
     columns = [
-        sa.cast(column, sa.Text).label(column.key) if _polars_type(column.type) == MONEY else column
+        sa.cast(column, sa.Text).label(column.key) if _polars_type(column.type) in cast_to_text else column
         for column in stmt.selected_columns
     ]
     return stmt.with_only_columns(*columns, maintain_column_froms=True)

@@ -58,3 +58,33 @@ def test_only_values_that_cannot_carry_sql_are_written_in_as_literals(value) -> 
         _compile_inline(url, items_in_window(), {**OCTOBER, "tenant": value})
     sql = _compile_inline(url, items_in_window(), OCTOBER)
     assert "'acme'" in sql and "'2026-10-01 00:00:00+00:00'" in sql
+
+
+def test_sqlite_columns_that_start_with_nulls_keep_their_type(tmp_path) -> None:
+    """SQLite's driver types each column by its first batch; a text column that is null throughout
+    that batch must still read as text when later batches hold text, and an empty read keeps types."""
+    path = tmp_path / "notes.db"
+    url = SourceUrl(f"sqlite:///{path}")
+    notes = sa.Table(
+        "notes",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("tenant_id", sa.String(64)),
+        sa.Column("note", sa.String(100)),
+    )
+    engine = sa.create_engine(url.sqlalchemy_url)
+    notes.create(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            notes.insert(),
+            [{"id": i, "tenant_id": TENANT, "note": None if i < 5 else f"n{i}"} for i in range(9)],
+        )
+    engine.dispose()
+    stmt = sa.select(notes).where(notes.c.tenant_id == sa.bindparam("tenant")).order_by(notes.c.id)
+    batches = list(read_batches(url, stmt, {"tenant": TENANT}, tenant=TENANT, batch_rows=2))
+    whole = read_frame(url, stmt, {"tenant": TENANT}, tenant=TENANT)
+    assert whole["note"].to_list() == [None] * 5 + ["n5", "n6", "n7", "n8"]
+    assert whole["id"].to_list() == list(range(9))
+    assert_frame_equal(pl.concat(batches), whole)
+    none = read_frame(url, stmt, {"tenant": "nobody"}, tenant="nobody")
+    assert none.height == 0 and none.schema == whole.schema
