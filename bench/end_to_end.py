@@ -9,7 +9,9 @@ with the baselines on the same rows in the same run.
 2. Starts moto's S3 server on 127.0.0.1 and materializes each asset for that tenant's month, each in
    a fresh process (Dagster's in-process executor, the production resources), so each peak RSS is
    the asset's own. Datasets come first, so exports read their Parquet from S3.
-3. Runs the baselines on the same ``sale_items`` rows: a row-by-row ``csv.DictWriter`` over Python
+3. After ``sale_items``, copies its query out of PostgreSQL to a client that discards the bytes: the
+   most the source can deliver on this machine, against which the source read alone is compared.
+4. Runs the baselines on the same ``sale_items`` rows: a row-by-row ``csv.DictWriter`` over Python
    dicts (how the old system wrote CSV), Polars ``write_csv``, DuckDB ``COPY ... TO``, and a raw
    write of the bytes our CSV export produced (the physical limit).
 
@@ -205,6 +207,7 @@ def measure_asset(asset: str, source_url: str, tenant: str) -> dict:
     size = metadata.get("file_size_bytes")
     step = finished - imported
     render_s = metadata.get("render_s")
+    read_s = metadata.get("read_s")
     return {
         "kind": asset,
         "rows": rows,
@@ -213,6 +216,8 @@ def measure_asset(asset: str, source_url: str, tenant: str) -> dict:
         "asset_s": metadata.get("duration_s"),
         "render_s": render_s,
         "render_rows_per_s": round(rows / render_s) if rows and render_s else None,
+        "read_s": read_s,
+        "read_rows_per_s": round(rows / read_s) if rows and read_s else None,
         "rows_per_s": round(rows / step) if rows else None,
         "mb_per_s": round(size / 1e6 / step, 1) if size else None,
         "bytes": size,
@@ -252,6 +257,47 @@ def measure_baseline(kind: str, parquet: Path, ours: Path) -> dict:
     }
 
 
+def measure_source_limit(source_url: str, tenant: str) -> dict:
+    """Inside a fresh process: the ``sale_items`` query, as the asset sends it, copied out of
+    PostgreSQL to a client that throws the bytes away: what the server alone can deliver."""
+    import psycopg
+
+    from export_platform.datasets.sales import items_in_window
+    from export_platform.partitions import TenantMonth
+    from export_platform.resources import SourceDatabase
+    from export_platform.source.database import (
+        READER_ROLE,
+        TENANT_SETTING,
+        _as_the_driver_reads_best,
+        _compile_inline,
+    )
+
+    source = SourceDatabase(url=source_url)
+    window = source.window(TenantMonth(tenant, MONTH))
+    stmt = _as_the_driver_reads_best(source.source_url, items_in_window())
+    params = {"tenant": tenant, "start": window.start_utc, "end": window.end_utc}
+    sql = _compile_inline(source.source_url, stmt, params)
+    received = 0
+    with psycopg.connect(source_url) as conn, conn.transaction():
+        conn.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
+        conn.execute(f"SELECT set_config('{TENANT_SETTING}', %s, true)", (tenant,))
+        rows = conn.execute(f"SELECT count(*) FROM ({sql}) AS q").fetchone()[0]
+        started = time.perf_counter()
+        with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                received += len(block)
+        seconds = time.perf_counter() - started
+    return {
+        "kind": "baseline_pg_copy_discard",
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
+        "mb_per_s": round(received / 1e6 / seconds, 1),
+        "bytes": received,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 def run_measurement(*args: str) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, "--measure", *args], capture_output=True, text=True, env=os.environ
@@ -269,7 +315,8 @@ def show(r: dict) -> None:
         f"{r['kind']:<28} {figure('rows', ','):>11} rows {r['seconds']:>8.2f} s "
         f"{figure('rows_per_s', ','):>10} rows/s "
         f"{figure('mb_per_s', '.1f'):>7} MB/s {r['peak_rss_mb']:>6} MB peak RSS"
-        + (f"   writer alone {figure('render_rows_per_s', ','):>10} rows/s" if r.get("render_s") else ""),
+        + (f"   writer alone {figure('render_rows_per_s', ','):>10} rows/s" if r.get("render_s") else "")
+        + (f"   source read alone {figure('read_rows_per_s', ','):>10} rows/s" if r.get("read_s") else ""),
         flush=True,
     )
 
@@ -289,11 +336,12 @@ def main() -> None:
 
             profiler = Profiler()
             profiler.start()
-        result = (
-            measure_baseline(kind, *map(Path, rest))
-            if kind.startswith("baseline")
-            else measure_asset(kind, *rest)
-        )
+        if kind == "baseline_pg_copy_discard":
+            result = measure_source_limit(*rest)
+        elif kind.startswith("baseline"):
+            result = measure_baseline(kind, *map(Path, rest))
+        else:
+            result = measure_asset(kind, *rest)
         if profiler:
             profiler.stop()
             WORK.mkdir(parents=True, exist_ok=True)
@@ -310,6 +358,9 @@ def main() -> None:
         for asset in args.assets:
             results.append(run_measurement(asset, source_url, tenant))
             show(results[-1])
+            if asset == "sale_items" and args.baselines:
+                results.append(run_measurement("baseline_pg_copy_discard", source_url, tenant))
+                show(results[-1])
         if args.baselines and {"sale_items", "sale_items_csv"} <= set(args.assets):
             parquet, ours = fetch_sale_items(tenant)
             for kind in args.baselines:

@@ -84,6 +84,7 @@ def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
                     spec.compute_batches(source.batch_reader(partition.tenant), window)
                 )
                 frame = value.scan()
+        read_s = time.perf_counter() - started
         try:
             rows = frame.select(pl.len()).collect().item()
             context.log.info(
@@ -99,6 +100,7 @@ def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
                     "month": partition.month,
                     "as_of": window.as_of_utc.isoformat(),
                     "streamed": spec.stream is not None,
+                    "read_s": dg.MetadataValue.float(round(read_s, 3)),
                 },
                 check_results=dataset_checks.evaluate(spec, frame, partition.tenant),
             )

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from export_platform.errors import InvalidSourceData, SourceAccessDenied, SourceUnavailable
 from export_platform.source import schema
+from export_platform.source.read_ahead import read_ahead
 
 MONEY = pl.Decimal(18, 2)
 READER_ROLE = "export_reader"
@@ -300,7 +301,8 @@ def read_batches(
     """``read_frame`` a batch at a time, for results too large to hold at once.
 
     Batches arrive in the statement's order as the driver decodes them (about ``batch_rows`` rows
-    each), so memory depends on the batch size, not the row count. At least one batch is yielded,
+    each), so memory depends on the batch size, not the row count. The driver fetches the next two
+    batches on a thread while the caller works on this one (``read_ahead``). At least one batch is yielded,
     empty when no row matches, so callers always see the columns and their types.
 
     On PostgreSQL the driver streams only a ``COPY (query) TO STDOUT``, and COPY takes no bound
@@ -311,7 +313,7 @@ def read_batches(
     with _query(url, stmt, params, tenant=tenant, batch_rows=batch_rows, inline=True) as cursor:
         reader = _fetch(url, cursor.fetch_record_batch)
         empty, first = True, True
-        while (batch := _fetch(url, lambda: next(reader, None))) is not None:
+        for batch in read_ahead(iter(lambda: _fetch(url, lambda: next(reader, None)), None)):
             table = pa.Table.from_batches([batch])
             if first:
                 table, first = _without_type_sample(url, table), False

@@ -166,6 +166,7 @@ def test_metadata_and_checks(materialized: Materialized) -> None:
         assert schema_columns == materialized.frame(dataset).columns
         assert isinstance(metadata["preview"], dg.MarkdownMetadataValue)
         assert metadata["streamed"].value == (dataset in {"sale_items", "sales", "audit_log"})
+        assert 0 < metadata["read_s"].value < 60  # the source read alone, what the benchmarks report
 
 
 def test_money_is_exact(materialized: Materialized) -> None:
