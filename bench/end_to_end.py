@@ -11,9 +11,10 @@ with the baselines on the same rows in the same run.
    the asset's own. Datasets come first, so exports read their Parquet from S3.
 3. After ``sale_items``, copies its query out of PostgreSQL to a client that discards the bytes: the
    most the source can deliver on this machine, against which the source read alone is compared.
-4. Runs the baselines on the same ``sale_items`` rows: a row-by-row ``csv.DictWriter`` over Python
-   dicts (how the old system wrote CSV), Polars ``write_csv``, DuckDB ``COPY ... TO``, and a raw
-   write of the bytes our CSV export produced (the physical limit).
+4. Runs our CSV writer alone on the downloaded ``sale_items`` Parquet (``ours_csv_writer_local``:
+   the baselines' terms, no S3 in between), then the baselines on the same rows: a row-by-row
+   ``csv.DictWriter`` over Python dicts (how the old system wrote CSV), Polars ``write_csv``, DuckDB
+   ``COPY ... TO``, and a raw write of the bytes our CSV export produced (the physical limit).
 
 Prints a table and writes JSON under bench/results/. With ``BENCH_PROFILE=1`` each measurement also
 writes a pyinstrument profile to /tmp/export-platform-bench/profile_<asset>.txt. Not part of the test
@@ -33,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from baselines import CSV_BASELINES, write_csv_baseline
+from baselines import CSV_BASELINES, OURS_LOCAL, write_csv_baseline
 
 RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
@@ -338,7 +339,7 @@ def main() -> None:
             profiler.start()
         if kind == "baseline_pg_copy_discard":
             result = measure_source_limit(*rest)
-        elif kind.startswith("baseline"):
+        elif kind.startswith("baseline") or kind == OURS_LOCAL:
             result = measure_baseline(kind, *map(Path, rest))
         else:
             result = measure_asset(kind, *rest)
@@ -363,7 +364,7 @@ def main() -> None:
                 show(results[-1])
         if args.baselines and {"sale_items", "sale_items_csv"} <= set(args.assets):
             parquet, ours = fetch_sale_items(tenant)
-            for kind in args.baselines:
+            for kind in [OURS_LOCAL, *args.baselines]:
                 results.append(run_measurement(kind, str(parquet), str(ours)))
                 show(results[-1])
     finally:
