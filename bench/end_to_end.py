@@ -303,12 +303,18 @@ def run_measurement(*args: str) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, "--measure", *args], capture_output=True, text=True, env=os.environ
     )
-    if output.returncode:
-        raise SystemExit(f"{args[0]} failed:\n{output.stderr[-4000:]}")
+    if output.returncode:  # recorded, so one failure does not lose the rest of a long run
+        print(f"{args[0]} failed:\n{output.stderr[-4000:]}", file=sys.stderr, flush=True)
+        last_line = output.stderr.strip().splitlines()[-1] if output.stderr.strip() else "failed"
+        return {"kind": args[0], "error": last_line}
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 def show(r: dict) -> None:
+    if "error" in r:
+        print(f"{r['kind']:<28} FAILED: {r['error']}", flush=True)
+        return
+
     def figure(key: str, fmt: str) -> str:
         return format(r[key], fmt) if r.get(key) is not None else "-"
 
