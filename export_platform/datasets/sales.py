@@ -7,7 +7,7 @@ happened financially, and a refunded sale returned its money (shown as ``refund_
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TypeVar
+from decimal import Decimal
 
 import polars as pl
 import sqlalchemy as sa
@@ -25,9 +25,7 @@ from export_platform.datasets.spec import (
 )
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
-from export_platform.storage.spool import ParquetSpool
-
-Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+from export_platform.source.database import MONEY
 
 SALE_COLUMNS = (
     Column("sale_id", pl.Int64, "Sale ID"),
@@ -120,35 +118,55 @@ def items_in_window() -> sa.Select:
     )
 
 
-def item_costs_in_window() -> sa.Select:
-    """What each sale's totals need of its line items: quantity and unit cost, in no particular order
-    (they are summed per sale)."""
+def item_totals_in_window() -> sa.Subquery:
+    """Per sale of the window: how many lines, units, and the units' cost in cents.
+
+    Summed by the database, so the client never holds the line items; in whole cents, so the sum is
+    exact on SQLite too, where money is text and arithmetic on it is floating point."""
+    items = s.sale_items
+    unit_cost_cents = sa.cast(sa.func.round(items.c.unit_cost * 100), sa.BigInteger)
     return (
-        sa.select(s.sale_items.c.sale_id, s.sale_items.c.quantity, s.sale_items.c.unit_cost)
-        .join(s.sales, sa.and_(s.sales.c.id == s.sale_items.c.sale_id, tenant_of(s.sales)))
+        sa.select(
+            items.c.sale_id,
+            sa.func.count().label("item_count"),
+            sa.func.sum(items.c.quantity).label("quantity"),
+            sa.func.sum(items.c.quantity * unit_cost_cents).label("item_cost_cents"),
+        )
+        .join(s.sales, sa.and_(s.sales.c.id == items.c.sale_id, tenant_of(s.sales)))
         .where(
-            tenant_of(s.sale_items),
+            tenant_of(items),
             s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
             s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
         )
+        .group_by(items.c.sale_id)
+        .subquery("item_totals")
     )
 
 
-def summarise_sales(sales: Frame, items: Frame) -> Frame:
-    """Join each sale to its items' totals and derive revenue, COGS, profit and margin; the sales keep
-    their order."""
-    per_sale = items.group_by("sale_id").agg(
-        pl.len().cast(pl.Int64).alias("item_count"),
-        pl.col("quantity").sum().alias("quantity"),
-        (pl.col("quantity") * pl.col("unit_cost")).sum().alias("item_cost"),
+def sales_with_item_totals() -> sa.Select:
+    """The window's sales in time order, each with its items' totals (null when it has no items)."""
+    totals = item_totals_in_window()
+    return (
+        sales_in_window()
+        .add_columns(
+            totals.c.item_count.label("item_count"),
+            totals.c.quantity.label("quantity"),
+            totals.c.item_cost_cents.label("item_cost_cents"),
+        )
+        .outerjoin(totals, totals.c.sale_id == s.sales.c.id)
     )
+
+
+def summarise_sales(sales: pl.DataFrame) -> pl.DataFrame:
+    """Derive each sale's balance, refund, revenue, COGS, profit and margin from its own row and its
+    items' totals; row by row, so it applies to any batch of sales."""
     completed = pl.col("status") == "completed"
     zero = pl.lit(0).cast(pl.Decimal(18, 2))
+    item_cost = (pl.col("item_cost_cents").cast(pl.Decimal(18, 2)) * pl.lit(Decimal("0.01"))).cast(MONEY)
     return (
-        sales.join(per_sale, on="sale_id", how="left", maintain_order="left")
-        .with_columns(
+        sales.with_columns(
             pl.col("item_count", "quantity").fill_null(0),
-            pl.col("item_cost").fill_null(zero),
+            item_cost.fill_null(zero).alias("item_cost"),
             (pl.col("total") - pl.col("amount_paid")).alias("balance_due"),
             pl.when(pl.col("status") == "refunded")
             .then(pl.col("total"))
@@ -163,25 +181,14 @@ def summarise_sales(sales: Frame, items: Frame) -> Frame:
 
 
 def build_sales(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
-    bounds = {"start": window.start_utc, "end": window.end_utc}
-    return summarise_sales(read(sales_in_window(), **bounds), read(item_costs_in_window(), **bounds))
+    return summarise_sales(read(sales_with_item_totals(), start=window.start_utc, end=window.end_utc))
 
 
 def stream_sales(read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
-    """``build_sales`` a batch at a time. The month's sales and their items' costs are each written to
-    a local Parquet file as they arrive, then Polars' streaming engine sums the items per sale and
-    joins the sums to the sales, so what memory holds is the per-sale sums (three numbers a sale), not
-    the rows."""
-    bounds = {"start": window.start_utc, "end": window.end_utc}
-    sales = ParquetSpool.write(read(sales_in_window(), **bounds))
-    try:
-        items = ParquetSpool.write(read(item_costs_in_window(), **bounds))
-        try:
-            yield from summarise_sales(sales.scan(), items.scan()).collect_batches()
-        finally:
-            items.discard()
-    finally:
-        sales.discard()
+    """``build_sales`` a batch at a time: the items are summed per sale by the database, and the rest
+    is row by row."""
+    for batch in read(sales_with_item_totals(), start=window.start_utc, end=window.end_utc):
+        yield summarise_sales(batch)
 
 
 SALES = DatasetSpec(
