@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import numpy as np
 import polars as pl
 
 from export_platform.datasets.accounts import accounting_equation
@@ -59,13 +60,32 @@ def belongs_to_tenant(frame: pl.LazyFrame | pl.DataFrame, tenant: str) -> dg.Ass
 
 
 def unique_key(frame: pl.LazyFrame | pl.DataFrame, key: tuple[str, ...]) -> dg.AssetCheckResult:
-    counts = frame.lazy().group_by(key).len()
-    duplicated = counts.filter(pl.col("len") > 1).select(pl.col("len").sum()).collect().item()
+    duplicated = duplicated_rows(frame.lazy(), key)
     return dg.AssetCheckResult(
         check_name=UNIQUE_KEY,
         passed=not duplicated,
         metadata={"duplicate_rows": duplicated or 0, "key": ", ".join(key)},
     )
+
+
+def duplicated_rows(frame: pl.LazyFrame, key: tuple[str, ...]) -> int:
+    """How many rows share their key with another row.
+
+    A single integer key without nulls (every dataset's) is checked by sorting a NumPy copy of the
+    column, 16 bytes a row: over 10M line item ids that peaks about 250 MB, where Polars' hash
+    table (``group_by`` or ``n_unique``) took 630 MB. Other keys are counted by ``group_by``."""
+    if len(key) == 1 and frame.collect_schema()[key[0]].is_integer():
+        column = frame.select(key[0]).collect(engine="streaming").to_series()
+        if column.null_count() == 0:
+            ids = column.to_numpy(writable=True)
+            ids.sort()
+            shared = ids[1:] == ids[:-1]
+            duplicated = np.zeros(len(ids), dtype=bool)
+            duplicated[1:] |= shared
+            duplicated[:-1] |= shared
+            return int(duplicated.sum())
+    counts = frame.group_by(key).len()
+    return counts.filter(pl.col("len") > 1).select(pl.col("len").sum()).collect().item() or 0
 
 
 def entries_balance(bills: pl.DataFrame) -> dg.AssetCheckResult:

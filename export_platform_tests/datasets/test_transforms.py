@@ -11,7 +11,7 @@ import pytest
 from export_platform.datasets.accounts import accounting_equation, rolled_up_balances
 from export_platform.datasets.audit_log import INVALID_JSON_MARK, readable_json
 from export_platform.datasets.bills import pair_journal_lines, unbalanced_entries
-from export_platform.datasets.checks import belongs_to_tenant, unique_key
+from export_platform.datasets.checks import belongs_to_tenant, duplicated_rows, unique_key
 from export_platform.datasets.customers import credit_aging
 from export_platform.datasets.inventory import stock_status
 from export_platform.datasets.window import ReportWindow, Tenant
@@ -191,3 +191,24 @@ def test_checks_fail_on_foreign_rows_and_duplicates() -> None:
     assert belongs_to_tenant(frame.head(2), "a").passed is True
     assert unique_key(frame, ("id",)).passed is False
     assert unique_key(frame, ("id", "tenant_id")).passed is True
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        ([], 0),
+        ([7], 0),
+        ([3, 1, 2], 0),
+        ([1, 2, 2], 2),
+        ([5, 5, 5, 1, 9, 9], 5),
+        ([2, None, None, 1], 2),  # nulls share a key too (the group_by path)
+        ([-4, 2**62, -4, 2**62], 4),
+    ],
+)
+def test_duplicated_rows_counts_every_row_that_shares_its_key(ids: list, expected: int) -> None:
+    frame = pl.DataFrame(
+        {"id": ids, "tenant_id": ["a"] * len(ids)}, schema={"id": pl.Int64, "tenant_id": pl.String}
+    )
+    assert duplicated_rows(frame.lazy(), ("id",)) == expected
+    by_hash = frame.group_by("id").len().filter(pl.col("len") > 1)["len"].sum()
+    assert duplicated_rows(frame.lazy(), ("id", "tenant_id")) == by_hash == expected
