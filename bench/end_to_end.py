@@ -270,7 +270,7 @@ def measure_source_limit(source_url: str, tenant: str) -> dict:
     PostgreSQL to a client that throws the bytes away: what the server alone can deliver."""
     import psycopg
 
-    from export_platform.datasets.sales import items_in_window
+    from export_platform.datasets.sale_items import items_in_window
     from export_platform.partitions import TenantMonth
     from export_platform.resources import SourceDatabase
     from export_platform.source.database import (

@@ -86,38 +86,6 @@ def sales_in_window() -> sa.Select:
     )
 
 
-def items_in_window() -> sa.Select:
-    """Line items of the window's sales, with product details."""
-    return (
-        sa.select(
-            s.sale_items.c.id.label("item_id"),
-            s.sale_items.c.sale_id,
-            s.sales.c.receipt_number,
-            s.sales.c.sold_at,
-            s.sales.c.status,
-            s.storefronts.c.name.label("storefront"),
-            s.products.c.sku,
-            s.products.c.name.label("product"),
-            s.products.c.category,
-            s.sale_items.c.quantity,
-            s.sale_items.c.unit_price,
-            s.sale_items.c.unit_cost,
-            s.sale_items.c.discount,
-            s.sale_items.c.line_total,
-            s.sale_items.c.tenant_id,
-        )
-        .join(s.sales, sa.and_(s.sales.c.id == s.sale_items.c.sale_id, tenant_of(s.sales)))
-        .join(s.storefronts, sa.and_(s.storefronts.c.id == s.sales.c.storefront_id, tenant_of(s.storefronts)))
-        .join(s.products, sa.and_(s.products.c.id == s.sale_items.c.product_id, tenant_of(s.products)))
-        .where(
-            tenant_of(s.sale_items),
-            s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
-            s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
-        )
-        .order_by(s.sales.c.sold_at, s.sale_items.c.sale_id, s.sale_items.c.id)
-    )
-
-
 def item_totals_in_window() -> sa.Subquery:
     """Per sale of the window: how many lines, units, and the units' cost in cents.
 

