@@ -36,6 +36,7 @@ DIRECTORY_SETTING = "app.tenant_directory"
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 BATCH_ROWS = 100_000
 _SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
+_ONE_CENT = pl.lit(Decimal("0.01"), pl.Decimal(38, 2))
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,8 @@ def _conform(frame: pl.DataFrame, stmt: sa.Select) -> pl.DataFrame:
             # SQLite money is text and may carry more than two decimals: round them to cents the way
             # PostgreSQL's NUMERIC(18,2) does on storage (half away from zero), never truncate.
             expr = expr.cast(pl.Decimal(38, 18)).round(2, mode="half_away_from_zero").cast(MONEY)
+        elif current == pl.Int64 and target == MONEY:  # whole cents (``_as_the_driver_reads_best``)
+            expr = (expr.cast(pl.Decimal(38, 0)) * _ONE_CENT).cast(MONEY)
         elif isinstance(current, pl.Datetime) and target == UTC_TIMESTAMP:
             expr = expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         else:
@@ -415,16 +418,25 @@ def _batch_options(url: SourceUrl, batch_rows: int) -> dict[str, str]:
 def _as_the_driver_reads_best(url: SourceUrl, stmt: sa.Select) -> sa.Select:
     """``stmt`` with some columns cast for the driver; ``_conform`` reads either form exactly.
 
-    On PostgreSQL, NUMERIC columns are selected as text: libpq's binary NUMERIC costs the driver about
-    400 ns a value to decode, text a tenth of that. On SQLite, text columns are cast to TEXT: SQLite
-    stores what it is given, and the driver takes each column's type from the values of its first
-    batch, so a text column whose first rows happen to hold numbers would fail later batches (see
-    ``_with_typed_first_row`` for columns whose first rows are all null)."""
-    cast_to_text = {MONEY} if url.dialect == "postgresql" else {pl.String, MONEY}
-    columns = [
-        sa.cast(column, sa.Text).label(column.key) if _polars_type(column.type) in cast_to_text else column
-        for column in stmt.selected_columns
-    ]
+    On PostgreSQL, NUMERIC columns are selected as whole cents, a BIGINT: libpq's binary NUMERIC costs
+    the driver about 400 ns a value to decode, and text has to be parsed into decimals again (0.3 s of
+    the client's time for the four money columns of 1M line items), while the cents are the decimal's
+    own integer. The cast rounds half away from zero, as NUMERIC(18, 2) does on storage.
+
+    On SQLite, text columns are cast to TEXT: SQLite stores what it is given, and the driver takes
+    each column's type from the values of its first batch, so a text column whose first rows happen
+    to hold numbers would fail later batches (see ``_with_typed_first_row`` for columns whose first
+    rows are all null)."""
+
+    def for_driver(column: sa.ColumnElement) -> sa.ColumnElement:
+        target = _polars_type(column.type)
+        if url.dialect == "postgresql" and target == MONEY:
+            return sa.cast(column * 100, sa.BigInteger).label(column.key)
+        if url.dialect == "sqlite" and target in (pl.String, MONEY):
+            return sa.cast(column, sa.Text).label(column.key)
+        return column
+
+    columns = [for_driver(column) for column in stmt.selected_columns]
     return stmt.with_only_columns(*columns, maintain_column_froms=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -88,3 +89,21 @@ def test_sqlite_columns_that_start_with_nulls_keep_their_type(tmp_path) -> None:
     assert_frame_equal(pl.concat(batches), whole)
     none = read_frame(url, stmt, {"tenant": "nobody"}, tenant="nobody")
     assert none.height == 0 and none.schema == whole.schema
+
+
+def test_postgresql_money_arrives_as_exact_cents_whole_or_batched(postgresql_source: str) -> None:
+    """On PostgreSQL money crosses the wire as whole cents (a BIGINT): the decimals must come back
+    exactly, extremes and signs included, with more than two decimals rounded half away from zero as
+    NUMERIC(18, 2) stores them."""
+    given = ["10.005", "-10.005", "9999999999999999.99", "-9999999999999999.99", "0.00", "-0.01", None]
+    expected = [Decimal("10.01"), Decimal("-10.01"), *[None if v is None else Decimal(v) for v in given[2:]]]
+    values = sa.values(sa.column("amount", sa.Numeric(38, 3)), name="amounts").data(
+        [(None if v is None else Decimal(v),) for v in given]
+    )
+    stmt = sa.select(values.c.amount.label("amount"))
+    url = SourceUrl(postgresql_source)
+    whole = read_frame(url, stmt, {}, tenant=TENANT)
+    batched = pl.concat(read_batches(url, stmt, {}, tenant=TENANT))
+    for frame in (whole, batched):
+        assert frame.schema["amount"] == pl.Decimal(18, 2)
+        assert frame["amount"].to_list() == expected
