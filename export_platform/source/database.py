@@ -351,8 +351,6 @@ def _query(
         if url.dialect == "postgresql":
             _enter_reader_role(url, cursor, tenant=tenant, tenant_directory=tenant_directory)
         if batch_rows is not None:
-            if url.dialect == "postgresql":
-                _fetch(url, lambda: _plan_for_a_large_read(cursor))
             cursor.adbc_statement.set_options(**_batch_options(url, batch_rows))
         _fetch(url, lambda: cursor.execute(sql, parameters=values or None))
         yield cursor
@@ -391,22 +389,6 @@ def _fetch(url: SourceUrl, call: Callable[[], Any]) -> Any:
         return call()
     except (adbc_driver_manager.OperationalError, OSError) as exc:
         raise SourceUnavailable(f"source database {url.redacted} failed: {_first_line(exc)}") from exc
-
-
-LARGE_READ_WORK_MEM = "64MB"
-"""``work_mem`` for the transaction of a streamed read. PostgreSQL's default (4 MB) splits the month's
-sales hash into batches and sorts the line items through temporary files; at 1M line items the reader
-backend then spends 4.0 s of CPU, against 2.7 s with 64 MB. Each sort or hash of the plan may use this
-much, in each of its parallel workers; the setting lasts for the read's transaction only."""
-
-
-def _plan_for_a_large_read(cursor: Any) -> None:
-    """Settings for the transaction of a streamed read, the reads that take millions of rows.
-
-    JIT compilation is turned off: it is planned for by cost, which a month of line items always
-    exceeds, and compiling the plan's expressions took ~150 ms that the read never won back here."""
-    cursor.execute(f"SET LOCAL work_mem = '{LARGE_READ_WORK_MEM}'")
-    cursor.execute("SET LOCAL jit = off")
 
 
 def _batch_options(url: SourceUrl, batch_rows: int) -> dict[str, str]:
