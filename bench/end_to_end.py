@@ -9,8 +9,10 @@ with the baselines on the same rows in the same run.
 2. Starts moto's S3 server on 127.0.0.1 and materializes each asset for that tenant's month, each in
    a fresh process (Dagster's in-process executor, the production resources), so each peak RSS is
    the asset's own. Datasets come first, so exports read their Parquet from S3.
-3. After ``sale_items``, copies its query out of PostgreSQL to a client that discards the bytes: the
-   most the source can deliver on this machine, against which the source read alone is compared.
+3. After ``sale_items``, runs its query twice more with the rows thrown away as they arrive: through
+   the ADBC driver the asset uses (``baseline_adbc_discard``: the server and the driver's decoding),
+   and as a binary COPY to ``psql`` (``baseline_pg_copy_discard``: the server alone). The source read
+   alone is compared with these two limits.
 4. Runs our CSV writer alone on the downloaded ``sale_items`` Parquet (``ours_csv_writer_local``:
    the baselines' terms, no S3 in between), then the baselines on the same rows: a row-by-row
    ``csv.DictWriter`` over Python dicts (how the old system wrote CSV), Polars ``write_csv``, DuckDB
@@ -265,43 +267,90 @@ def measure_baseline(kind: str, parquet: Path, ours: Path, repeats: str = "1") -
     }
 
 
-def measure_source_limit(source_url: str, tenant: str) -> dict:
-    """Inside a fresh process: the ``sale_items`` query, as the asset sends it, copied out of
-    PostgreSQL to a client that throws the bytes away: what the server alone can deliver."""
+def source_statement(source_url: str, tenant: str) -> tuple[str, int]:
+    """The ``sale_items`` query exactly as the asset sends it (casts and literals included), and how
+    many rows it returns."""
     import psycopg
 
     from export_platform.datasets.sale_items import items_in_window
     from export_platform.partitions import TenantMonth
     from export_platform.resources import SourceDatabase
-    from export_platform.source.database import (
-        READER_ROLE,
-        TENANT_SETTING,
-        _as_the_driver_reads_best,
-        _compile_inline,
-    )
+    from export_platform.source.database import _as_the_driver_reads_best, _compile_inline
 
     source = SourceDatabase(url=source_url)
     window = source.window(TenantMonth(tenant, MONTH))
     stmt = _as_the_driver_reads_best(source.source_url, items_in_window())
     params = {"tenant": tenant, "start": window.start_utc, "end": window.end_utc}
     sql = _compile_inline(source.source_url, stmt, params)
-    received = 0
-    with psycopg.connect(source_url) as conn, conn.transaction():
-        conn.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
-        conn.execute(f"SELECT set_config('{TENANT_SETTING}', %s, true)", (tenant,))
+    with psycopg.connect(source_url) as conn:
         rows = conn.execute(f"SELECT count(*) FROM ({sql}) AS q").fetchone()[0]
-        started = time.perf_counter()
-        with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
-            for block in copy:
-                received += len(block)
-        seconds = time.perf_counter() - started
+    return sql, rows
+
+
+def as_reader(tenant: str, statement: str) -> str:
+    """``statement`` in a transaction under the reader role and the tenant's row-level security."""
+    from export_platform.source.database import READER_ROLE, TENANT_SETTING
+
+    return (
+        f'BEGIN; SET LOCAL ROLE "{READER_ROLE}"; '
+        f"SELECT set_config('{TENANT_SETTING}', '{tenant}', true); {statement}; ROLLBACK;"
+    )
+
+
+def measure_source_limit(source_url: str, tenant: str) -> dict:
+    """Inside a fresh process: the ``sale_items`` query, as the asset sends it, copied out of
+    PostgreSQL in the binary COPY format the driver reads, by ``psql`` (a C client that writes the
+    bytes to /dev/null): what the server alone can deliver on this machine."""
+    sql, rows = source_statement(source_url, tenant)
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-d",
+                source_url,
+                "-c",
+                as_reader(tenant, f"COPY ({sql}) TO STDOUT (FORMAT binary)"),
+            ],
+            stdout=sink,
+            check=True,
+        )
+    seconds = time.perf_counter() - started
     return {
         "kind": "baseline_pg_copy_discard",
         "rows": rows,
         "seconds": round(seconds, 3),
         "rows_per_s": round(rows / seconds),
-        "mb_per_s": round(received / 1e6 / seconds, 1),
-        "bytes": received,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def measure_driver_limit(source_url: str, tenant: str) -> dict:
+    """Inside a fresh process: the same query through the ADBC driver the asset uses, each record
+    batch dropped as it arrives: the server and the driver's decoding, without our conversion or
+    Parquet writing."""
+    import adbc_driver_postgresql.dbapi as driver
+
+    from export_platform.source.database import READER_ROLE, TENANT_SETTING, SourceUrl, _batch_options
+
+    sql, rows = source_statement(source_url, tenant)
+    started = time.perf_counter()
+    with driver.connect(source_url) as conn, conn.cursor() as cursor:
+        cursor.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
+        cursor.execute(f"SELECT set_config('{TENANT_SETTING}', '{tenant}', true)")
+        cursor.adbc_statement.set_options(**_batch_options(SourceUrl(source_url), 100_000))
+        cursor.execute(sql)
+        received = sum(batch.num_rows for batch in cursor.fetch_record_batch())
+    seconds = time.perf_counter() - started
+    if received != rows:
+        raise RuntimeError(f"the driver delivered {received} rows of {rows}")
+    return {
+        "kind": "baseline_adbc_discard",
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -355,6 +404,8 @@ def main() -> None:
             profiler.start()
         if kind == "baseline_pg_copy_discard":
             result = measure_source_limit(*rest)
+        elif kind == "baseline_adbc_discard":
+            result = measure_driver_limit(*rest)
         elif kind.startswith("baseline") or kind == OURS_LOCAL:
             parquet, ours, repeats = rest
             result = measure_baseline(kind, Path(parquet), Path(ours), repeats)
@@ -377,8 +428,9 @@ def main() -> None:
             results.append(run_measurement(asset, source_url, tenant))
             show(results[-1])
             if asset == "sale_items" and args.baselines:
-                results.append(run_measurement("baseline_pg_copy_discard", source_url, tenant))
-                show(results[-1])
+                for limit in ("baseline_adbc_discard", "baseline_pg_copy_discard"):
+                    results.append(run_measurement(limit, source_url, tenant))
+                    show(results[-1])
         if args.baselines and {"sale_items", "sale_items_csv"} <= set(args.assets):
             parquet, ours = fetch_sale_items(tenant)
             for kind in [OURS_LOCAL, *args.baselines]:
