@@ -302,3 +302,27 @@ def test_a_column_excel_cannot_show_is_refused_by_name(tmp_path: Path) -> None:
     frame = pl.LazyFrame({"line_id": [1], "waited": [dt.timedelta(minutes=5)]})
     with pytest.raises(TypeError, match="'waited'"):
         write_workbook(awkward_report(frame), tmp_path / "out.xlsx")
+
+
+def test_rows_are_counted_in_any_workbook_and_a_damaged_one_is_refused(tmp_path: Path) -> None:
+    """The read-back count finds sheets through the workbook's own index, not through our writer's
+    layout: a workbook openpyxl wrote (shared strings, its own part names) counts the same way."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Summary"
+    empty, items = workbook.create_sheet("Credit Aging"), workbook.create_sheet("Line Items")
+    empty.append(["Customer"])
+    empty.append([NO_ROWS])
+    for row in (["SKU"], ["A-1"], ["A-2"], ["A-3"]):
+        items.append(row)
+    workbook.create_sheet("Line Items (2)").append(["SKU"])
+    workbook["Line Items (2)"].append(["A-4"])
+    path = tmp_path / "openpyxl.xlsx"
+    workbook.save(path)
+    assert count_xlsx_rows(path, "Line Items") == 4
+    assert count_xlsx_rows(path, "Credit Aging") == 0
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(zipfile.BadZipFile):
+        count_xlsx_rows(damaged, "Line Items")
