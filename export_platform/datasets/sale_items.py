@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import polars as pl
 import sqlalchemy as sa
 
+from export_platform.datasets.sales import sold_in_window
 from export_platform.datasets.spec import (
     LOCAL_TIME,
     Column,
@@ -46,8 +47,7 @@ def items_in_window() -> sa.Select:
         .join(s.sales, sa.and_(s.sales.c.id == s.sale_items.c.sale_id, tenant_of(s.sales)))
         .where(
             tenant_of(s.sale_items),
-            s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
-            s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
+            sold_in_window(),
         )
         .order_by(s.sales.c.sold_at, s.sale_items.c.sale_id, s.sale_items.c.id)
     )

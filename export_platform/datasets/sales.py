@@ -54,6 +54,14 @@ SALE_COLUMNS = (
 )
 
 
+def sold_in_window() -> sa.ColumnElement[bool]:
+    """The sale was rung up inside the window: ``start`` inclusive, ``end`` exclusive, both UTC."""
+    return sa.and_(
+        s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
+        s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
+    )
+
+
 def sales_in_window() -> sa.Select:
     customer = s.customers
     return (
@@ -79,8 +87,7 @@ def sales_in_window() -> sa.Select:
         .outerjoin(customer, sa.and_(customer.c.id == s.sales.c.customer_id, tenant_of(customer)))
         .where(
             tenant_of(s.sales),
-            s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
-            s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
+            sold_in_window(),
         )
         .order_by(s.sales.c.sold_at, s.sales.c.id)
     )
@@ -103,8 +110,7 @@ def item_totals_in_window() -> sa.Subquery:
         .join(s.sales, sa.and_(s.sales.c.id == items.c.sale_id, tenant_of(s.sales)))
         .where(
             tenant_of(items),
-            s.sales.c.sold_at >= sa.bindparam("start", type_=s.Timestamp),
-            s.sales.c.sold_at < sa.bindparam("end", type_=s.Timestamp),
+            sold_in_window(),
         )
         .group_by(items.c.sale_id)
         .subquery("item_totals")
