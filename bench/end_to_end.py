@@ -4,8 +4,9 @@ with the baselines on the same rows in the same run.
     .venv/bin/python bench/end_to_end.py --items 1000000 [--assets sale_items sale_items_csv ...]
 
 1. Seeds a PostgreSQL database (``EXPORT_BENCH_PG_URL``'s server, default 127.0.0.1:5432) with one
-   tenant whose month holds ``--items`` line items and proportionate sales, customers, stock and audit
-   events (once; a database that already holds them is reused).
+   tenant whose month holds ``--items`` line items, with its sales and audit events in proportion
+   (customers, products and stock as generated for up to a million; once: a database that already
+   holds them in this layout is reused).
 2. Starts moto's S3 server on 127.0.0.1 and materializes each asset for that tenant's month, each in
    a fresh process (Dagster's in-process executor, the production resources), so each peak RSS is
    the asset's own. Datasets come first, so exports read their Parquet from S3.
@@ -60,9 +61,13 @@ def pg_url(items: int) -> str:
 GENERATED_ITEMS_MAX = 1_000_000  # above this, the generated month is copied on the server
 
 
+SEED_LAYOUT = 2  # 2: the audit events are copied with the sales; a database seeded otherwise is rebuilt
+
+
 def replicate_month(url: str, copies: int) -> None:
-    """Copy the month's sales and line items ``copies`` times on the server, with new ids and receipt
-    numbers: ten million generated rows would need about ten GB of memory in the generator."""
+    """Copy the month's sales, line items and audit events ``copies`` times on the server, with new
+    ids and receipt numbers: ten million generated rows would need about ten GB of memory in the
+    generator. The audit log grows with the sales, as a busier tenant's would."""
     import psycopg
 
     from export_platform.source import schema
@@ -72,24 +77,31 @@ def replicate_month(url: str, copies: int) -> None:
         return ", ".join(names), ", ".join(replaced.get(n, n) for n in names)
 
     with psycopg.connect(url, autocommit=True) as conn:
-        max_sale, max_item = (
-            conn.execute("SELECT max(id) FROM sales").fetchone()[0],
-            conn.execute("SELECT max(id) FROM sale_items").fetchone()[0],
+        max_sale, max_item, max_event = (
+            conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+            for table in ("sales", "sale_items", "audit_events")
         )
         for k in range(1, copies + 1):
-            names, values = columns(
-                schema.sales, {"id": f"id + {k * max_sale}", "receipt_number": f"receipt_number || '-R{k}'"}
-            )
-            conn.execute(f"INSERT INTO sales ({names}) SELECT {values} FROM sales WHERE id <= {max_sale}")
-            names, values = columns(
-                schema.sale_items, {"id": f"id + {k * max_item}", "sale_id": f"sale_id + {k * max_sale}"}
-            )
-            conn.execute(
-                f"INSERT INTO sale_items ({names}) SELECT {values} FROM sale_items WHERE id <= {max_item}"
-            )
-            print(f"  seed: copy {k}/{copies} of the month's sales and line items", flush=True)
-        conn.execute("ANALYZE sales")
-        conn.execute("ANALYZE sale_items")
+            for table, base, replaced in (
+                (
+                    schema.sales,
+                    max_sale,
+                    {"id": f"id + {k * max_sale}", "receipt_number": f"receipt_number || '-R{k}'"},
+                ),
+                (
+                    schema.sale_items,
+                    max_item,
+                    {"id": f"id + {k * max_item}", "sale_id": f"sale_id + {k * max_sale}"},
+                ),
+                (schema.audit_events, max_event, {"id": f"id + {k * max_event}"}),
+            ):
+                names, values = columns(table, replaced)
+                conn.execute(
+                    f"INSERT INTO {table.name} ({names}) SELECT {values} FROM {table.name} WHERE id <= {base}"
+                )
+            print(f"  seed: copy {k}/{copies} of the month's sales, line items and audit events", flush=True)
+        for table in ("sales", "sale_items", "audit_events"):
+            conn.execute(f"ANALYZE {table}")
 
 
 def seed_once(items: int) -> tuple[str, str, dict]:
@@ -109,13 +121,19 @@ def seed_once(items: int) -> tuple[str, str, dict]:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
     with psycopg.connect(url, autocommit=True) as conn:
-        present = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'sale_items'"
-        ).fetchone()[0]
-        rows = conn.execute("SELECT count(*) FROM sale_items").fetchone()[0] if present else 0
-        tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0] if present else None
+        layout = (
+            conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'bench_seed_layout'"
+            ).fetchone()[0]
+            and conn.execute("SELECT max(layout) FROM bench_seed_layout").fetchone()[0]
+        )
+        rows = conn.execute("SELECT count(*) FROM sale_items").fetchone()[0] if layout else 0
+        tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0] if layout else None
     seeding = {"seconds": 0.0, "reused": True}
-    if rows < items * 0.9:
+    if layout != SEED_LAYOUT or rows < items * 0.9:
+        with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
         generated = min(items, GENERATED_ITEMS_MAX)
         plan = SeedPlan(
             tenants=1,
@@ -136,6 +154,8 @@ def seed_once(items: int) -> tuple[str, str, dict]:
         }
         with psycopg.connect(url) as conn:
             tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0]
+            conn.execute("CREATE TABLE bench_seed_layout (layout integer NOT NULL)")
+            conn.execute("INSERT INTO bench_seed_layout VALUES (%s)", (SEED_LAYOUT,))
     return url, tenant, seeding
 
 

@@ -22,7 +22,7 @@ from export_platform.partitions import parse_partition_key, tenant_month_partiti
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.layouts import LAYOUTS, SHEET_NAMES, TenantInfo, build_report, flat_report
 from export_platform.render.pdf import write_pdf
-from export_platform.render.report import Report, Table
+from export_platform.render.report import Report, Table, small_streaming_chunks
 from export_platform.render.xlsx import write_workbook
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
@@ -196,7 +196,10 @@ def render_into(
     success, logging progress every ``config.progress_every_s`` seconds while it renders."""
     with artifacts.publishing_to(key) as path:
         started = time.perf_counter()
-        with progress_logged(log, key, path, config.progress_every_s) as progress:
+        with (
+            progress_logged(log, key, path, config.progress_every_s) as progress,
+            small_streaming_chunks(),
+        ):
             rows = fmt.render(report, path, config, progress)
         render_s = time.perf_counter() - started
         size, sha256 = path.stat().st_size, sha256_of(path)

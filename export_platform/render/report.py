@@ -19,6 +19,21 @@ from export_platform.render.progress import Progress
 
 BATCH_ROWS = 5_000
 
+# Rows per chunk of Polars' streaming engine while a writer reads its tables. The engine keeps a fixed
+# number of chunks in flight ahead of the writer, so the chunk size, not the row count, sets how much
+# of a dataset is in memory at once; its default is sized from the schema and the thread pool (75,000
+# to 100,000 rows here), and a long file fills more of them than a short one does. See
+# ``small_streaming_chunks``.
+STREAMING_CHUNK_ROWS = 10_000
+
+
+def small_streaming_chunks() -> pl.Config:
+    """A context in which Polars' streaming engine works in ``STREAMING_CHUNK_ROWS``-row chunks; the
+    setting before it is restored on leaving. Writers run inside it (``render_into``): the CSV writer
+    alone on 10M 12-column line items peaked at 460-490 MB with the default chunks and at 250-265 MB
+    with these, against 220 MB at 1M."""
+    return pl.Config(streaming_chunk_size=STREAMING_CHUNK_ROWS)
+
 
 class Kind(Enum):
     TEXT = "text"

@@ -5,8 +5,10 @@ materialized again."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
+import logging
 import urllib.request
 from pathlib import Path
 
@@ -18,8 +20,11 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from export_platform.definitions import defs
-from export_platform.exports.formats import EXPORTS
+from export_platform.exports.assets import render_into
+from export_platform.exports.formats import CSV, EXPORTS, CsvExportConfig
 from export_platform.render.layouts import SHEET_NAMES
+from export_platform.render.report import STREAMING_CHUNK_ROWS
+from export_platform.storage.artifacts import ArtifactStore
 from export_platform_tests.conftest import MONTH, TENANT, Exported, Materialized, materialize_exports
 from export_platform_tests.pdf_reading import page_footer
 
@@ -260,3 +265,35 @@ def test_a_failed_export_is_recorded_with_its_cause(
     ]
     assert rows and all("NoSuchBucket" in r["error_message"] for r in rows)
     assert all(r["finished_at"] is not None and r["sha256"] is None for r in rows)
+
+
+def _largest_streaming_chunk(rows: int) -> int:
+    """The most rows Polars' streaming engine hands an elementwise step at once, over ``rows`` rows."""
+    seen: list[int] = []
+
+    def record(values: pl.Series) -> pl.Series:
+        seen.append(len(values))
+        return values
+
+    step = pl.col("n").map_batches(record, is_elementwise=True, return_dtype=pl.Int64)
+    pl.LazyFrame({"n": range(rows)}).select(step).collect(engine="streaming")
+    return max(seen)
+
+
+def test_reports_render_in_small_streaming_chunks_and_leave_polars_as_it_was(tmp_path: Path) -> None:
+    """How much of a dataset a renderer holds at once is set by the streaming engine's chunk size, so
+    the writers run with a small one; what the process does afterwards gets Polars' own again."""
+    chunks: list[int] = []
+
+    def render(report, path: Path, config, progress) -> int:
+        chunks.append(_largest_streaming_chunk(200_000))
+        path.write_text("id\r\n")
+        return 0
+
+    default_chunk = _largest_streaming_chunk(200_000)
+    assert default_chunk > STREAMING_CHUNK_ROWS  # else this test would show nothing
+    store = ArtifactStore(root=str(tmp_path))
+    fmt = dataclasses.replace(CSV, render=render)
+    render_into(store, "acme/exports/t/2026-10/t.csv", fmt, None, CsvExportConfig(), logging.getLogger("t"))
+    assert chunks == [STREAMING_CHUNK_ROWS]
+    assert _largest_streaming_chunk(200_000) == default_chunk
