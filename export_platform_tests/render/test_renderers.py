@@ -9,14 +9,16 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import polars as pl
+import pypdf
 import pytest
 from arabic_reshaper import reshape
 from bidi import get_display
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from pypdf.errors import PdfReadError
 from reportlab.pdfbase.pdfdoc import PDFObjectReference, PDFPage, PDFStream
 
-from export_platform.exports.formats import count_xlsx_rows
+from export_platform.exports.formats import count_pdf_rows, count_xlsx_rows
 from export_platform.render import pdf
 from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.pdf import MAX_CELL_LINES, display_line, write_pdf
@@ -232,6 +234,38 @@ def test_pdf_pages_leave_memory_as_they_are_finished(tmp_path: Path, monkeypatch
     assert page_count > 3 and len(doc.Pages.pages) == page_count
     assert all(isinstance(page, PDFObjectReference) for page in doc.Pages.pages)
     assert not [obj for obj in doc.idToObject.values() if isinstance(obj, (PDFPage, PDFStream))]
+
+
+def test_pdf_rows_are_read_back_from_the_open_file_and_a_damaged_one_is_refused(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The read-back check reads the count the report states through the file's cross-references:
+    it hands pypdf the open file (with a path, pypdf reads the whole file into memory) and never
+    lists the pages (an object per page: 3.6 GB for a 260,000-page report)."""
+    path = tmp_path / "report.pdf"
+    write_pdf(report(sample_frame(400)), path)
+    assert len(PdfReader(path).pages) > 3
+    given = []
+
+    class Reader(pypdf.PdfReader):
+        def __init__(self, stream, *args, **kwargs) -> None:
+            given.append(stream)
+            super().__init__(stream, *args, **kwargs)
+
+        @property
+        def pages(self):
+            raise AssertionError("the check listed every page")
+
+    monkeypatch.setattr(pypdf, "PdfReader", Reader)
+    assert count_pdf_rows(path) == 400
+    assert not isinstance(given[0], (str, Path))
+    whole = path.read_bytes()
+    for damage, data in {"cut in half": whole[: len(whole) // 2], "end cut off": whole[:-10]}.items():
+        damaged = tmp_path / "damaged.pdf"
+        damaged.write_bytes(data)
+        with pytest.raises(PdfReadError):
+            count_pdf_rows(damaged)
+            pytest.fail(f"{damage}: read as a whole report")
 
 
 def test_streamed_pdf_cross_references_point_at_their_objects(tmp_path: Path) -> None:
