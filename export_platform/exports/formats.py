@@ -185,10 +185,10 @@ def count_pdf_rows(path: Path) -> int:
     """The row count the report states in its metadata; reading fails on a damaged file.
 
     pypdf is given the open file, not its path: with a path it reads the whole file into memory first,
-    and listing ``reader.pages`` builds an object for every page. For the 1.3 GB, 260,000-page sales
-    report of 10M line items the check then peaked at 3.6 GB, where the writer had needed 0.7 GB. The
-    page tree's own count and the metadata are read through the cross-reference table instead, in
-    strict mode, so a file that is cut short or not a PDF is refused rather than repaired."""
+    and listing ``reader.pages`` builds an object for every page. On the 1.1 GB, 344,052-page sales
+    report of 10M line items that took 67 s and 3.2 GB (the export's peak: 3.6 GB); reading the page
+    tree's own count and the metadata through the cross-reference table takes 4.9 s and 358 MB. It
+    reads in strict mode, so a file that is cut short or is not a PDF is refused rather than repaired."""
     from pypdf import PdfReader
 
     with path.open("rb") as file:

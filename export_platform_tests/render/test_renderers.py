@@ -241,7 +241,7 @@ def test_pdf_rows_are_read_back_from_the_open_file_and_a_damaged_one_is_refused(
 ) -> None:
     """The read-back check reads the count the report states through the file's cross-references:
     it hands pypdf the open file (with a path, pypdf reads the whole file into memory) and never
-    lists the pages (an object per page: 3.6 GB for a 260,000-page report)."""
+    lists the pages (an object per page: 3.2 GB for a 344,052-page report)."""
     path = tmp_path / "report.pdf"
     write_pdf(report(sample_frame(400)), path)
     assert len(PdfReader(path).pages) > 3
