@@ -127,17 +127,17 @@ def count_xlsx_rows(path: Path, table_name: str) -> int:
         for name, part in _sheet_parts(archive):
             if name != first and not _is_continuation(name, table_name):
                 continue
-            rows, second_row_text = 0, None
+            rows, second_row_cell = 0, None
             with archive.open(part) as source:
                 for _, row in etree.iterparse(source, tag=SHEET_ROW_TAG):
                     rows += 1
                     if rows == 2:
-                        second_row_text = _first_cell_text(archive, row)
+                        second_row_cell = _first_cell(row)
                     row.clear(keep_tail=False)
                     while row.getprevious() is not None:
                         del row.getparent()[0]
             data = rows - 1  # below the header
-            if data == 1 and second_row_text == NO_ROWS:
+            if data == 1 and _cell_text(archive, second_row_cell) == NO_ROWS:
                 data = 0
             total += data
     return total
@@ -158,16 +158,23 @@ def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     return parts
 
 
-def _first_cell_text(archive: zipfile.ZipFile, row) -> str | None:
-    """The text of a row's first cell, however it is stored: inline, as a formula's string result, or
-    in the shared string table."""
+def _first_cell(row) -> tuple[str | None, str | None] | None:
+    """A row's first cell as (type, text or shared-string index), kept after the row is cleared."""
     cell = row.find(f"{_MAIN}c")
     if cell is None:
         return None
     kind = cell.get("t")
     if kind == "inlineStr":
-        return "".join(t.text or "" for t in cell.iter(f"{_MAIN}t"))
-    value = cell.findtext(f"{_MAIN}v")
+        return kind, "".join(t.text or "" for t in cell.iter(f"{_MAIN}t"))
+    return kind, cell.findtext(f"{_MAIN}v")
+
+
+def _cell_text(archive: zipfile.ZipFile, cell: tuple[str | None, str | None] | None) -> str | None:
+    """The text of a cell from ``_first_cell``, however it is stored: inline, as a formula's string
+    result, or in the shared string table (read only here, for the one cell that needs it)."""
+    if cell is None:
+        return None
+    kind, value = cell
     if kind == "s" and value is not None:
         from lxml import etree
 
