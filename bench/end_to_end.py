@@ -76,10 +76,10 @@ def replicate_month(url: str, copies: int) -> None:
         names = [c.name for c in table.columns]
         return ", ".join(names), ", ".join(replaced.get(n, n) for n in names)
 
+    copied = (schema.sales, schema.sale_items, schema.audit_events)
     with psycopg.connect(url, autocommit=True) as conn:
         max_sale, max_item, max_event = (
-            conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
-            for table in ("sales", "sale_items", "audit_events")
+            conn.execute(f"SELECT max(id) FROM {table.name}").fetchone()[0] for table in copied
         )
         for k in range(1, copies + 1):
             for table, base, replaced in (
@@ -100,8 +100,8 @@ def replicate_month(url: str, copies: int) -> None:
                     f"INSERT INTO {table.name} ({names}) SELECT {values} FROM {table.name} WHERE id <= {base}"
                 )
             print(f"  seed: copy {k}/{copies} of the month's sales, line items and audit events", flush=True)
-        for table in ("sales", "sale_items", "audit_events"):
-            conn.execute(f"ANALYZE {table}")
+        for table in copied:
+            conn.execute(f"ANALYZE {table.name}")
 
 
 def seed_once(items: int) -> tuple[str, str, dict]:
@@ -118,21 +118,22 @@ def seed_once(items: int) -> tuple[str, str, dict]:
     url = pg_url(items)
     admin, name = url.rsplit("/", 1)
     with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(url, autocommit=True) as conn:
-        layout = (
-            conn.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'bench_seed_layout'"
-            ).fetchone()[0]
-            and conn.execute("SELECT max(layout) FROM bench_seed_layout").fetchone()[0]
-        )
-        rows = conn.execute("SELECT count(*) FROM sale_items").fetchone()[0] if layout else 0
-        tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0] if layout else None
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    layout, rows, tenant = 0, 0, None
+    if exists:
+        with psycopg.connect(url, autocommit=True) as conn:
+            layout = (
+                conn.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'bench_seed_layout'"
+                ).fetchone()[0]
+                and conn.execute("SELECT max(layout) FROM bench_seed_layout").fetchone()[0]
+            )
+            rows = conn.execute("SELECT count(*) FROM sale_items").fetchone()[0] if layout else 0
+            tenant = conn.execute("SELECT min(id) FROM tenants").fetchone()[0] if layout else None
     seeding = {"seconds": 0.0, "reused": True}
     if layout != SEED_LAYOUT or rows < items * 0.9:
         with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         generated = min(items, GENERATED_ITEMS_MAX)
         plan = SeedPlan(
