@@ -70,10 +70,28 @@ def with_product_and_storefront(
 ) -> pl.DataFrame:
     """Each line with its product's SKU, name and category and its storefront's name, in the lines'
     order. A line whose product or storefront is not the tenant's is left out, as an inner join in
-    the database would."""
-    return items.join(products, on="product_id", how="inner", maintain_order="left").join(
-        storefronts, on="storefront_id", how="inner", maintain_order="left"
+    the database would.
+
+    The details are looked up by id (``replace_strict``) rather than joined: the lines keep their
+    order without the join having to restore it, and on 1M line items the two order-keeping inner
+    joins took 0.28-0.48 s of CPU against 0.06 s for these lookups, in a read that is bound by
+    the CPU of its two cores (the database's and ours)."""
+    known = pl.col("product_id").is_in(products["product_id"].implode()) & pl.col("storefront_id").is_in(
+        storefronts["storefront_id"].implode()
     )
+    return items.filter(known).with_columns(
+        *(_looked_up("product_id", products, name) for name in ("sku", "product", "category")),
+        _looked_up("storefront_id", storefronts, "storefront"),
+    )
+
+
+def _looked_up(key: str, table: pl.DataFrame, name: str) -> pl.Expr:
+    """``table[name]`` of the row whose ``key`` matches each line's ``key``. From an empty ``table``
+    no line is kept, and Polars would give the column the key's type rather than ``return_dtype``."""
+    dtype = table.schema[name]
+    if table.is_empty():
+        return pl.lit(None, dtype=dtype).alias(name)
+    return pl.col(key).replace_strict(table[key], table[name], return_dtype=dtype).alias(name)
 
 
 def line_profit(items: pl.DataFrame) -> pl.DataFrame:

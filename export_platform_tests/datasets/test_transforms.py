@@ -14,6 +14,7 @@ from export_platform.datasets.bills import pair_journal_lines, unbalanced_entrie
 from export_platform.datasets.checks import belongs_to_tenant, duplicated_rows, unique_key
 from export_platform.datasets.customers import credit_aging
 from export_platform.datasets.inventory import stock_status
+from export_platform.datasets.sale_items import with_product_and_storefront
 from export_platform.datasets.window import ReportWindow, Tenant
 from export_platform.source.database import MONEY
 
@@ -212,3 +213,31 @@ def test_duplicated_rows_counts_every_row_that_shares_its_key(ids: list, expecte
     assert duplicated_rows(frame.lazy(), ("id",)) == expected
     by_hash = frame.group_by("id").len().filter(pl.col("len") > 1)["len"].sum()
     assert duplicated_rows(frame.lazy(), ("id", "tenant_id")) == by_hash == expected
+
+
+def test_lines_get_their_own_product_and_storefront_in_order_and_unknown_ones_are_left_out() -> None:
+    lines = pl.DataFrame(
+        {
+            "item_id": [5, 3, 9, 1, 7, 2],
+            "product_id": [11, 10, 99, 11, None, 10],
+            "storefront_id": [2, 1, 1, 8, 1, 2],
+        }
+    )
+    products = pl.DataFrame(
+        {
+            "product_id": [10, 11],
+            "sku": ["A-1", "B-2"],
+            "product": ["Apple", "Bread"],
+            "category": ["fruit", "bakery"],
+        }
+    )
+    storefronts = pl.DataFrame({"storefront_id": [1, 2], "storefront": ["Main St", "Harbour"]})
+    joined = with_product_and_storefront(lines, products, storefronts)
+    assert joined.select("item_id", "sku", "product", "category", "storefront").rows() == [
+        (5, "B-2", "Bread", "bakery", "Harbour"),
+        (3, "A-1", "Apple", "fruit", "Main St"),
+        (2, "A-1", "Apple", "fruit", "Harbour"),
+    ]
+    for no_products in (products.clear(), products.filter(pl.col("product_id") == 12)):
+        empty = with_product_and_storefront(lines, no_products, storefronts)
+        assert empty.is_empty() and empty.schema["sku"] == pl.String
