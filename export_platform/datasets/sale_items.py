@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import sqlalchemy as sa
@@ -107,9 +108,18 @@ def build_sale_items(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
 
 
 def stream_sale_items(read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
-    products, storefronts = pl.concat(read(products_of_tenant())), pl.concat(read(storefronts_of_tenant()))
-    for batch in read(items_in_window(), start=window.start_utc, end=window.end_utc):
-        yield line_profit(with_product_and_storefront(batch, products, storefronts))
+    """The lines a batch at a time. Products and storefronts are read on a thread while the database
+    sorts the month's lines before it sends the first batch (0.9 s for a million): their two reads,
+    each on a connection of its own, then take no time of the read's own."""
+
+    def lookups() -> tuple[pl.DataFrame, pl.DataFrame]:
+        return pl.concat(read(products_of_tenant())), pl.concat(read(storefronts_of_tenant()))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sale-items-lookups") as pool:
+        products_and_storefronts = pool.submit(lookups)
+        for batch in read(items_in_window(), start=window.start_utc, end=window.end_utc):
+            products, storefronts = products_and_storefronts.result()
+            yield line_profit(with_product_and_storefront(batch, products, storefronts))
 
 
 SALE_ITEMS = DatasetSpec(
