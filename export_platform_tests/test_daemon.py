@@ -29,6 +29,10 @@ BIN = Path(sys.executable).parent
 DEADLINE_SECONDS = 240
 
 
+def delivered(history: ExportHistory) -> bool:
+    return any(row["status"] == "emailed" for row in history.entries(tenant="acme"))
+
+
 def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_database: str) -> None:
     source_url = f"sqlite:///{tmp_path / 'source.db'}"
     seed(SourceUrl(source_url), SeedPlan(tenants=1, months=1, sales_per_day=2, end_month="2026-10"))
@@ -79,7 +83,9 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
     )
     try:
         deadline = time.monotonic() + DEADLINE_SECONDS
-        while time.monotonic() < deadline and not handler.messages:
+        # Wait for the history to record the delivery too: the run worker belongs to the daemon's
+        # process group, and stopping the daemon as soon as the mail lands could kill it before that.
+        while time.monotonic() < deadline and not (handler.messages and delivered(history)):
             assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
             time.sleep(2)
     finally:

@@ -37,6 +37,10 @@ def sensor_ticks(instance: dg.DagsterInstance, name: str) -> int:
     return sum(len(instance.get_ticks(s.instigator_origin_id, s.selector_id)) for s in states)
 
 
+def warehouse_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return [r for r in instance.get_runs() if dg.AssetKey("warehouse_sales") in (r.asset_selection or ())]
+
+
 def wait_for(condition, what: str, daemon: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while not condition():
@@ -81,17 +85,22 @@ def test_daemon_loads_a_landed_export_into_the_warehouse(sqlite_source: str, tmp
             },
         )
         assert exported.success
-        wait_for(table.is_file, "the warehouse table", daemon, log)
+        # The run worker belongs to the daemon's process group: stopping the daemon before the run
+        # has recorded its end would kill it half-way, so wait for the end while the daemon lives.
+        wait_for(
+            lambda: warehouse_runs(instance) and warehouse_runs(instance)[0].is_finished,
+            "the warehouse run to finish",
+            daemon,
+            log,
+        )
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)
-    runs = [r for r in instance.get_runs() if dg.AssetKey("warehouse_sales") in (r.asset_selection or ())]
+    runs = warehouse_runs(instance)
     assert len(runs) == 1 and runs[0].tags["dagster/partition"] == PARTITION
     assert runs[0].tags.get("dagster/from_automation_condition") == "true"
-    deadline = time.monotonic() + 60
-    while not instance.get_run_by_id(runs[0].run_id).is_finished and time.monotonic() < deadline:
-        time.sleep(1)
-    assert instance.get_run_by_id(runs[0].run_id).is_success
+    assert runs[0].is_success
+    assert table.is_file()
     assert (
         pl.read_parquet(table).height
         == latest_artifact(TENANT, "sales", MONTH, root=str(artifacts)).record_count
