@@ -8,9 +8,11 @@ config or the UI.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -23,7 +25,40 @@ from export_platform.datasets.window import ReportWindow, Tenant
 from export_platform.errors import UnknownTenant
 from export_platform.partitions import TenantMonth
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, read_batches, read_frame
+from export_platform.source.database import SourceUrl, exported_snapshot, read_batches, read_frame
+
+
+@dataclass(frozen=True)
+class TenantReads:
+    """One tenant's reads of the source, scoped to it by the ``:tenant`` parameter and row-level
+    security; with a ``snapshot`` (``SourceDatabase.tenant_reads``) all of them see one moment."""
+
+    url: SourceUrl
+    tenant: str
+    snapshot: str | None = None
+
+    def read(self, stmt: sa.Select, **params: Any) -> pl.DataFrame:
+        """Run a statement for this tenant: what dataset builders take as their ``TenantReader``."""
+        return read_frame(
+            self.url, stmt, {"tenant": self.tenant, **params}, tenant=self.tenant, snapshot=self.snapshot
+        )
+
+    def read_batches(self, stmt: sa.Select, **params: Any) -> Iterator[pl.DataFrame]:
+        """``read`` a batch at a time, with memory that does not grow with the row count."""
+        return read_batches(
+            self.url, stmt, {"tenant": self.tenant, **params}, tenant=self.tenant, snapshot=self.snapshot
+        )
+
+    def tenant_row(self) -> Tenant:
+        t = schema.tenants
+        rows = self.read(sa.select(t).where(t.c.id == sa.bindparam("tenant")))
+        if rows.is_empty():
+            raise UnknownTenant(f"unknown tenant {self.tenant!r}: no such row in the source's tenants table")
+        row = rows.row(0, named=True)
+        return Tenant(row["id"], row["name"], row["timezone"], row["currency"], row["is_active"])
+
+    def window(self, month: str) -> ReportWindow:
+        return ReportWindow.for_month(self.tenant_row(), month)
 
 
 class SourceDatabase(dg.ConfigurableResource):
@@ -35,32 +70,31 @@ class SourceDatabase(dg.ConfigurableResource):
     def source_url(self) -> SourceUrl:
         return SourceUrl(self.url)
 
+    @contextlib.contextmanager
+    def tenant_reads(self, tenant: str) -> Iterator[TenantReads]:
+        """``tenant``'s reads inside the block, all seeing the database as of one moment (see
+        ``exported_snapshot``): a materialization's sales and their lines, or lines and the products
+        they name, agree even while the source takes new sales."""
+        with exported_snapshot(self.source_url) as snapshot:
+            yield TenantReads(self.source_url, tenant, snapshot)
+
     def read(self, stmt: sa.Select, *, tenant: str, **params: Any) -> pl.DataFrame:
-        """Run a statement scoped to ``tenant`` (its ``:tenant`` parameter and row-level security)."""
-        return read_frame(self.source_url, stmt, {"tenant": tenant, **params}, tenant=tenant)
+        """Run one statement scoped to ``tenant`` (its ``:tenant`` parameter and row-level security)."""
+        return TenantReads(self.source_url, tenant).read(stmt, **params)
 
     def reader(self, tenant: str) -> Callable[..., pl.DataFrame]:
-        """``read`` bound to one tenant: what dataset builders take."""
+        """``read`` bound to one tenant, each statement seeing the database as of its own start."""
         return functools.partial(self.read, tenant=tenant)
 
     def read_batches(self, stmt: sa.Select, *, tenant: str, **params: Any) -> Iterator[pl.DataFrame]:
         """``read`` a batch at a time, with memory that does not grow with the row count."""
-        return read_batches(self.source_url, stmt, {"tenant": tenant, **params}, tenant=tenant)
-
-    def batch_reader(self, tenant: str) -> Callable[..., Iterator[pl.DataFrame]]:
-        """``read_batches`` bound to one tenant: what streamed dataset builders take."""
-        return functools.partial(self.read_batches, tenant=tenant)
+        return TenantReads(self.source_url, tenant).read_batches(stmt, **params)
 
     def tenant(self, slug: str) -> Tenant:
-        t = schema.tenants
-        rows = self.read(sa.select(t).where(t.c.id == sa.bindparam("tenant")), tenant=slug)
-        if rows.is_empty():
-            raise UnknownTenant(f"unknown tenant {slug!r}: no such row in the source's tenants table")
-        row = rows.row(0, named=True)
-        return Tenant(row["id"], row["name"], row["timezone"], row["currency"], row["is_active"])
+        return TenantReads(self.source_url, slug).tenant_row()
 
     def window(self, partition: TenantMonth) -> ReportWindow:
-        return ReportWindow.for_month(self.tenant(partition.tenant), partition.month)
+        return TenantReads(self.source_url, partition.tenant).window(partition.month)
 
     def active_tenant_slugs(self) -> list[str]:
         t = schema.tenants

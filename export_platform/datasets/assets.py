@@ -74,15 +74,14 @@ def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
     def dataset_asset(context: dg.AssetExecutionContext, source: SourceDatabase):
         started = time.perf_counter()
         partition = parse_partition_key(context.partition_key)
-        with retry_only_transient_errors():
-            window = source.window(partition)
+        # One snapshot for the tenant row and every statement of the dataset, so they agree.
+        with retry_only_transient_errors(), source.tenant_reads(partition.tenant) as reads:
+            window = reads.window(partition.month)
             if spec.stream is None:
-                value = spec.compute(source.reader(partition.tenant), window)
+                value = spec.compute(reads.read, window)
                 frame = value.lazy()
             else:  # written a batch at a time; checks and metadata read the file back lazily
-                value = ParquetSpool.write(
-                    spec.compute_batches(source.batch_reader(partition.tenant), window)
-                )
+                value = ParquetSpool.write(spec.compute_batches(reads.read_batches, window))
                 frame = value.scan()
         read_s = time.perf_counter() - started
         try:

@@ -243,8 +243,9 @@ def run_adhoc_export(
     artifacts: ArtifactStore,
     history: ExportHistory,
 ):
-    with retry_only_transient_errors():
-        tenant = source.tenant(config.tenant)
+    # One snapshot for every dataset the formats need: the workbook's sales and lines agree.
+    with retry_only_transient_errors(), source.tenant_reads(config.tenant) as reads:
+        tenant = reads.tenant_row()
         today = dt.datetime.now(ZoneInfo(tenant.timezone)).date()
         first, last = config.days(today)
         window = ReportWindow.for_days(tenant, first, last)
@@ -254,8 +255,7 @@ def run_adhoc_export(
         if config.dataset == "bills" and "account_types" in config.filters_set():
             needed.add("accounts")
 
-        read = source.reader(tenant.slug)
-        frames = {name: DATASETS_BY_NAME[name].compute(read, window) for name in sorted(needed)}
+        frames = {name: DATASETS_BY_NAME[name].compute(reads.read, window) for name in sorted(needed)}
     account_types = (
         dict(frames["accounts"].select("account_name", "account_type").iter_rows())
         if ("accounts" in frames)

@@ -280,15 +280,19 @@ def read_frame(
     *,
     tenant: str | None = None,
     tenant_directory: bool = False,
+    snapshot: str | None = None,
 ) -> pl.DataFrame:
     """Run one parameterised SELECT and return its rows as a typed Polars frame.
 
     On PostgreSQL the transaction runs as ``READER_ROLE`` with ``tenant`` set as ``app.tenant_id``, so
     the row-level security policies return that tenant's rows only, whatever the statement's filters.
     With neither ``tenant`` nor ``tenant_directory`` no source row is visible at all;
-    ``tenant_directory`` opens the ``tenants`` table alone, for listing tenants.
+    ``tenant_directory`` opens the ``tenants`` table alone, for listing tenants. With ``snapshot`` (from
+    ``exported_snapshot``) the statement sees the database as that snapshot does.
     """
-    with _query(url, stmt, params, tenant=tenant, tenant_directory=tenant_directory) as cursor:
+    with _query(
+        url, stmt, params, tenant=tenant, tenant_directory=tenant_directory, snapshot=snapshot
+    ) as cursor:
         table = _without_type_sample(url, _fetch(url, cursor.fetch_arrow_table))
     return _conform(pl.from_arrow(_without_extensions(table)), stmt)
 
@@ -300,6 +304,7 @@ def read_batches(
     *,
     tenant: str,
     batch_rows: int = BATCH_ROWS,
+    snapshot: str | None = None,
 ) -> Iterator[pl.DataFrame]:
     """``read_frame`` a batch at a time, for results too large to hold at once.
 
@@ -313,7 +318,9 @@ def read_batches(
     parameters are written into the SQL as literals, and only values that cannot carry SQL are
     accepted (see ``_inlinable``); the tenant is also enforced by row-level security.
     """
-    with _query(url, stmt, params, tenant=tenant, batch_rows=batch_rows, inline=True) as cursor:
+    with _query(
+        url, stmt, params, tenant=tenant, batch_rows=batch_rows, inline=True, snapshot=snapshot
+    ) as cursor:
         reader = _fetch(url, cursor.fetch_record_batch)
         empty, first = True, True
         for batch in read_ahead(iter(lambda: _fetch(url, lambda: next(reader, None)), None)):
@@ -338,6 +345,7 @@ def _query(
     tenant_directory: bool = False,
     batch_rows: int | None = None,
     inline: bool = False,
+    snapshot: str | None = None,
 ) -> Iterator[Any]:
     """A cursor that has executed ``stmt`` in a transaction scoped by row-level security."""
     stmt_for_source = _as_the_driver_reads_best(url, stmt)
@@ -349,11 +357,67 @@ def _query(
         sql = _with_typed_first_row(stmt_for_source, sql)
     with arrow_connection(url) as conn, conn.cursor() as cursor:
         if url.dialect == "postgresql":
+            if snapshot is not None:
+                _join_snapshot(url, cursor, snapshot)
             _enter_reader_role(url, cursor, tenant=tenant, tenant_directory=tenant_directory)
         if batch_rows is not None:
             cursor.adbc_statement.set_options(**_batch_options(url, batch_rows))
         _fetch(url, lambda: cursor.execute(sql, parameters=values or None))
         yield cursor
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(?:-[0-9A-F]+)+")
+_SNAPSHOT_ISOLATION = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+
+@contextlib.contextmanager
+def exported_snapshot(url: SourceUrl) -> Iterator[str | None]:
+    """The id of one snapshot of the database, for reads on other connections to share until exit.
+
+    A dataset is several statements (the tenant row; the month's lines and the products they name;
+    customers, their credit and their sales), each on a connection of its own and some at once. Read
+    committed, each statement would see the database as of its own start, so a product sold between
+    two of them could have its line in one read and its name missing from the other. On PostgreSQL this opens a read-only REPEATABLE READ transaction,
+    exports its snapshot (``pg_export_snapshot``) and holds the transaction open, which keeps the
+    snapshot importable, until the block ends; ``read_frame`` and ``read_batches`` given the id start
+    their own transactions in it. On SQLite it yields None: the embedded source is written only when
+    it is seeded, and each statement sees the file as of its own start.
+    """
+    if url.dialect != "postgresql":
+        yield None
+        return
+    with arrow_connection(url) as conn, conn.cursor() as cursor:
+
+        def export() -> str:
+            cursor.execute(_SNAPSHOT_ISOLATION)
+            cursor.execute("SELECT pg_export_snapshot()")
+            return cursor.fetchone()[0]
+
+        try:
+            snapshot = _fetch(url, export)
+        except adbc_driver_manager.Error as exc:
+            raise SourceUnavailable(
+                f"source database {url.redacted} cannot export a snapshot: {_first_line(exc)}"
+            ) from exc
+        yield snapshot
+
+
+def _join_snapshot(url: SourceUrl, cursor: Any, snapshot: str) -> None:
+    """Start this connection's transaction in ``snapshot``; its first statements must be these."""
+    if not _SNAPSHOT_ID.fullmatch(snapshot):  # written into the SQL: SET takes no parameters
+        raise ValueError(f"{snapshot!r} is not a PostgreSQL snapshot id")
+
+    def join() -> None:
+        cursor.execute(_SNAPSHOT_ISOLATION)
+        cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+
+    try:
+        _fetch(url, join)  # a lost connection: SourceUnavailable from _fetch
+    except adbc_driver_manager.Error as exc:
+        raise SourceUnavailable(
+            f"source database {url.redacted} no longer has snapshot {snapshot} (its transaction ended?): "
+            f"{_first_line(exc)}"
+        ) from exc
 
 
 _SQLITE_TYPE_SAMPLES = {
