@@ -377,11 +377,13 @@ def exported_snapshot(url: SourceUrl) -> Iterator[str | None]:
     A dataset is several statements (the tenant row; the month's lines and the products they name;
     customers, their credit and their sales), each on a connection of its own and some at once. Read
     committed, each statement would see the database as of its own start, so a product sold between
-    two of them could have its line in one read and its name missing from the other. On PostgreSQL this opens a read-only REPEATABLE READ transaction,
-    exports its snapshot (``pg_export_snapshot``) and holds the transaction open, which keeps the
-    snapshot importable, until the block ends; ``read_frame`` and ``read_batches`` given the id start
-    their own transactions in it. On SQLite it yields None: the embedded source is written only when
-    it is seeded, and each statement sees the file as of its own start.
+    two of them could have its line in one read and its name missing from the other.
+
+    On PostgreSQL this opens a read-only REPEATABLE READ transaction, exports its snapshot
+    (``pg_export_snapshot``) and holds the transaction open, which keeps the snapshot importable,
+    until the block ends; ``read_frame`` and ``read_batches`` given the id start their own
+    transactions in it. On SQLite it yields None: the embedded source is written only when it is
+    seeded, and each statement sees the file as of its own start.
     """
     if url.dialect != "postgresql":
         yield None
