@@ -73,8 +73,8 @@ class SourceDatabase(dg.ConfigurableResource):
     @contextlib.contextmanager
     def tenant_reads(self, tenant: str) -> Iterator[TenantReads]:
         """``tenant``'s reads inside the block, all seeing the database as of one moment (see
-        ``exported_snapshot``): a materialization's sales and their lines, or lines and the products
-        they name, agree even while the source takes new sales."""
+        ``exported_snapshot``): a materialization's lines and the products they name, or customers and
+        their credit, agree even while the source takes new sales."""
         with exported_snapshot(self.source_url) as snapshot:
             yield TenantReads(self.source_url, tenant, snapshot)
 
