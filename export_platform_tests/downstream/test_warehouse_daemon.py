@@ -88,7 +88,7 @@ def test_daemon_loads_a_landed_export_into_the_warehouse(sqlite_source: str, tmp
         # The run worker belongs to the daemon's process group: stopping the daemon before the run
         # has recorded its end would kill it half-way, so wait for the end while the daemon lives.
         wait_for(
-            lambda: warehouse_runs(instance) and warehouse_runs(instance)[0].is_finished,
+            lambda: any(run.is_finished for run in warehouse_runs(instance)),
             "the warehouse run to finish",
             daemon,
             log,
