@@ -2,25 +2,28 @@
 old export API allowed, in any formats, written to ``{tenant}/adhoc/{run_id}/``.
 
 The request is the run config of the ``adhoc_export`` job. Values of the wrong kind (an unknown
-dataset, format, account type, preset, delimiter) are refused at launch by Dagster's config schema;
-rules across fields (date_from after date_to, a range over a year, a filter that does not apply to
-the dataset) are checked first thing in the run, before anything is read or written, and name the
-field.
+dataset, format, account type, preset, delimiter) are refused at launch by Dagster's config schema,
+before a run exists. Everything else (a date that is not one or out of range, date_from after
+date_to, a range over a year, a filter that does not apply to the dataset, a tenant the source does
+not have) is checked first thing in the run, before any file is written; the refusal names the field
+and is recorded in the export history (see ``run_adhoc_export``).
 """
 
 import datetime as dt
+import re
 import time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.window import ReportWindow
+from export_platform.errors import ExportPlatformError, UnknownTenant
 from export_platform.exports.assets import inputs_for, render_into, report_for
 from export_platform.exports.formats import (
     CSV,
@@ -29,6 +32,7 @@ from export_platform.exports.formats import (
     PDF,
     XLSX,
     CsvExportConfig,
+    CsvOptionsConfig,
     PdfExportConfig,
     XlsxExportConfig,
 )
@@ -40,8 +44,8 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import adhoc_key
 from export_platform.tracking.history import ExportHistory, requested_by
 
-MAX_RANGE_DAYS = 366
-ALL_TIME_START = dt.date(2000, 1, 1)
+# Every date a request names lies in these bounds; all_time starts at the first.
+EARLIEST_DATE, LATEST_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 # Which filters each dataset understands; any other filter set for it is refused.
 FILTERS_BY_DATASET = {
     "sales": {"storefront", "customer_type"},
@@ -54,6 +58,8 @@ FILTERS_BY_DATASET = {
 }
 ALL_FILTERS = set().union(*FILTERS_BY_DATASET.values())
 FILTER_DEFAULTS = {"account_types": [], "include_inactive": False}
+CSV_OPTIONS = set(CsvOptionsConfig.model_fields)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not \d: it also matches "２" and "٢"
 
 
 class Format(StrEnum):
@@ -76,7 +82,21 @@ CreditStatus = StrEnum("CreditStatus", ["good", "over_limit", "blocked"])
 StockStatus = StrEnum("StockStatus", ["in_stock", "low_stock", "out_of_stock"])
 
 
-class AdhocExportConfig(dg.Config):
+class RequestRefused(ExportPlatformError):
+    """An ad-hoc request the job will not run; the message names the field and the fix."""
+
+
+def one_year_after(day: dt.date) -> dt.date:
+    """The same day next year, or 1 March when that day does not exist (``day`` is 29 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return dt.date(day.year + 1, 3, 1)
+
+
+class AdhocExportConfig(CsvOptionsConfig):
+    """An ad-hoc request: whose data, what, when, which rows, and the CSV options the CSV exports take."""
+
     tenant: str = Field(description="Whose data: the tenant's slug, e.g. acme (the tenant partition names).")
     dataset: Literal["sales", "sale_items", "customers", "inventory", "audit_log", "bills", "accounts"] = (
         Field(
@@ -88,10 +108,13 @@ class AdhocExportConfig(dg.Config):
     )
     date_from: str | None = Field(
         default=None,
-        description="First day, YYYY-MM-DD, in the tenant's calendar; set with date_to, or use date_preset.",
+        description=f"First day, YYYY-MM-DD, in the tenant's calendar, {EARLIEST_DATE} to {LATEST_DATE}; "
+        "set with date_to, or use date_preset.",
     )
     date_to: str | None = Field(
-        default=None, description="Last day, YYYY-MM-DD, included; at most a year after date_from."
+        default=None,
+        description="Last day, YYYY-MM-DD, included; before the same day a year after date_from "
+        "(1 March after 29 February).",
     )
     date_preset: DatePreset | None = Field(
         default=None,
@@ -128,8 +151,6 @@ class AdhocExportConfig(dg.Config):
     user: str | None = Field(
         default=None, description="audit_log: only this user's actions, by e-mail address."
     )
-    delimiter: Literal[",", ";", "\t"] = Field(default=",", description="CSV: comma, semicolon or tab.")
-    include_header: bool = Field(default=True, description="CSV: write the column names as the first row.")
     requested_by: str = Field(default="adhoc", description="Who asked: recorded in the export history.")
 
     @field_validator("tenant")
@@ -140,8 +161,18 @@ class AdhocExportConfig(dg.Config):
     @field_validator("date_from", "date_to")
     @classmethod
     def _date(cls, value: str | None) -> str | None:
-        if value is not None:
-            dt.date.fromisoformat(value)
+        if value is None:
+            return value
+        try:
+            day = dt.date.fromisoformat(value) if _ISO_DAY.fullmatch(value) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD, e.g. 2026-10-01")
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ValueError(
+                f"{value} is out of range: dates must be between {EARLIEST_DATE} and {LATEST_DATE}"
+            )
         return value
 
     @field_validator("min_balance")
@@ -169,8 +200,11 @@ class AdhocExportConfig(dg.Config):
             first, last = dt.date.fromisoformat(self.date_from), dt.date.fromisoformat(self.date_to)
             if first > last:
                 raise ValueError("date_from: must not be after date_to")
-            if (last - first).days + 1 > MAX_RANGE_DAYS:
-                raise ValueError(f"date_to: a range may cover at most {MAX_RANGE_DAYS} days")
+            if last >= (limit := one_year_after(first)):
+                raise ValueError(
+                    f"date_to: a range covers at most a year, so date_to must be before {limit} "
+                    "(date_from's day a year later; 1 March for 29 February)"
+                )
         for name in self.filters_set():
             if name not in FILTERS_BY_DATASET[self.dataset]:
                 raise ValueError(f"{name}: does not apply to {self.dataset}")
@@ -195,7 +229,7 @@ class AdhocExportConfig(dg.Config):
             "last_30_days": today - dt.timedelta(days=29),
             "last_90_days": today - dt.timedelta(days=89),
             "this_year": today.replace(month=1, day=1),
-            "all_time": ALL_TIME_START,
+            "all_time": EARLIEST_DATE,
         }[preset]
         return first, today
 
@@ -235,17 +269,86 @@ def apply_filters(
     return frame.filter(*conditions) if conditions else frame
 
 
-@dg.op(description="Export one tenant's dataset over a date range, filtered, in the chosen formats.")
+def refusal_message(error: ValidationError) -> str:
+    """The problems on one line, each starting with the field it is about (rules across fields name
+    their field in their own message)."""
+    problems = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        field = ".".join(map(str, problem["loc"]))
+        problems.append(f"{field}: {message}" if field and not message.startswith(f"{field}:") else message)
+    return "; ".join(problems)
+
+
+def asked_options(request: dict[str, Any]) -> dict[str, Any]:
+    """What a request asked for beyond tenant, dataset and formats, as given: its dates or preset,
+    the filters it set and the CSV options (the shape of a successful export's ``filters``)."""
+    return {
+        name: value
+        for name, value in request.items()
+        if name not in ("tenant", "dataset", "formats", "requested_by")
+        and value is not None
+        and value != FILTER_DEFAULTS.get(name)
+    }
+
+
+def _asked_by(context: dg.OpExecutionContext) -> str:
+    return requested_by(
+        {**context.run.tags, "export_platform/requested_by": context.op_config["requested_by"]}
+    )
+
+
+def record_refusal(history: ExportHistory, context: dg.OpExecutionContext, message: str) -> RequestRefused:
+    """Record a refused request as a ``failed`` history row per requested format (one row with no
+    format when it asked for none), with its options, who asked and the message; return the error
+    for the caller to raise."""
+    request = context.op_config
+    for fmt_name in dict.fromkeys(map(str, request["formats"])) or [""]:
+        entry = history.start(
+            tenant=request["tenant"][:63],  # the column's width; a longer one is refused anyway
+            requested_by=_asked_by(context),
+            dataset=request["dataset"],
+            fmt=fmt_name,
+            partition_key=None,
+            run_id=context.run_id,
+            filters=asked_options(request),
+        )
+        history.move(entry, "failed", error_message=message[:4000])
+    return RequestRefused(message)
+
+
+@dg.op(
+    description="Export one tenant's dataset over a date range, filtered, in the chosen formats.",
+    config_schema=AdhocExportConfig.to_config_schema(),
+)
 def run_adhoc_export(
     context: dg.OpExecutionContext,
-    config: AdhocExportConfig,
     source: SourceDatabase,
     artifacts: ArtifactStore,
     history: ExportHistory,
 ):
+    """Check the request, then export it, recording every file (or the refusal) in the history.
+
+    The config is declared as ``AdhocExportConfig``'s schema and the request built from it here,
+    rather than taken as a typed ``config`` argument: Dagster builds a typed argument before the body
+    runs, so a request its validators refuse would fail the step with no history row. Built here, a
+    refusal by the validators (dates, ranges, filters, tenant slug) and one the config schema cannot
+    express at all (a tenant the source does not have) both become a ``failed`` row with the message,
+    the options and who asked, then fail the step. Two refusals happen before a run exists, so no
+    row can name it and the launcher sees the error at once: a value of the wrong kind, which
+    Dagster's schema refuses at launch, and a request built in Python as an ``AdhocExportConfig``,
+    whose validators run where it is built.
+    """
+    try:
+        config = AdhocExportConfig(**context.op_config)
+    except ValidationError as exc:
+        raise record_refusal(history, context, refusal_message(exc)) from None
     # One snapshot for every dataset the formats need: the workbook's sales and lines agree.
     with retry_only_transient_errors(), source.tenant_reads(config.tenant) as reads:
-        tenant = reads.tenant_row()
+        try:
+            tenant = reads.tenant_row()
+        except UnknownTenant as exc:
+            raise record_refusal(history, context, f"tenant: {exc}") from None
         today = dt.datetime.now(ZoneInfo(tenant.timezone)).date()
         first, last = config.days(today)
         window = ReportWindow.for_days(tenant, first, last)
@@ -269,9 +372,7 @@ def run_adhoc_export(
         fmt = FORMATS_BY_NAME[fmt_name]
         entry = history.start(
             tenant=tenant.slug,
-            requested_by=requested_by(
-                {**context.run.tags, "export_platform/requested_by": config.requested_by}
-            ),
+            requested_by=_asked_by(context),
             dataset=config.dataset,
             fmt=fmt_name,
             partition_key=None,
@@ -280,8 +381,7 @@ def run_adhoc_export(
                 **config.filters_set(),
                 "date_from": str(first),
                 "date_to": str(last),
-                "delimiter": config.delimiter,
-                "include_header": config.include_header,
+                **config.model_dump(include=CSV_OPTIONS),
             },
         )
         history.move(entry, "processing")
@@ -293,7 +393,7 @@ def run_adhoc_export(
                 tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{fmt_name}"
             )
             render_config = {
-                CSV: CsvExportConfig(delimiter=config.delimiter, include_header=config.include_header),
+                CSV: CsvExportConfig(**config.model_dump(include=CSV_OPTIONS)),
                 XLSX: XlsxExportConfig(),
                 PDF: PdfExportConfig(),
             }[fmt]

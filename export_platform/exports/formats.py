@@ -29,7 +29,10 @@ class ExportConfig(dg.Config):
     )
 
 
-class CsvExportConfig(ExportConfig):
+class CsvOptionsConfig(dg.Config):
+    """How a CSV file is written: the options the CSV export assets and the ad-hoc export job both
+    take, defined once so a request uses the same names and defaults in either."""
+
     delimiter: Literal[",", ";", "\t"] = Field(
         default=",",
         description="Field delimiter: a comma, a semicolon (for locales that use a decimal comma) or a tab.",
@@ -42,6 +45,10 @@ class CsvExportConfig(ExportConfig):
     @property
     def options(self) -> CsvOptions:
         return CsvOptions(self.delimiter, self.include_bom, self.include_header)
+
+
+class CsvExportConfig(ExportConfig, CsvOptionsConfig):
+    """A CSV export's run config: the CSV options and the progress interval."""
 
 
 class XlsxExportConfig(ExportConfig):
