@@ -7,13 +7,15 @@ rows stream from the frame in batches, each finished page goes to the file at on
 footer refers to and that is filled in last. What memory grows with is a cross-reference entry per
 page, a few hundred bytes.
 
-Every script is drawn with embedded fonts shipped in the package (DejaVu Sans Condensed for Latin,
-Greek, Cyrillic, Arabic and Hebrew; Droid Sans Fallback for CJK; NanumGothic for Hangul), chosen per
-character. Text wraps within its column; a single cell longer than ``MAX_CELL_LINES`` lines ends with
-a mark saying how much was left out, so one row always fits on a page. Control characters are drawn
-as spaces and lone surrogates as U+FFFD. Right-to-left text is drawn as it is read: Arabic letters
-joined in the forms they take within a word (``arabic-reshaper``), then each line put in display
-order by the Unicode bidirectional algorithm (``python-bidi``); wrapping measures the joined forms.
+Text is drawn with embedded fonts shipped in the package (DejaVu Sans Condensed for Latin, Greek,
+Cyrillic, Armenian, Georgian, Hebrew and Arabic; Droid Sans Fallback for CJK; NanumGothic for Hangul),
+chosen per character; a character none of them has is drawn as a box. Text wraps within its column; a
+single cell longer than ``MAX_CELL_LINES`` lines ends with a mark saying how much was left out, so one
+row always fits on a page. Control characters are drawn as spaces and lone surrogates as U+FFFD.
+Right-to-left text is drawn as it is read (``bidi_text``): Arabic letters joined in the forms they take
+within a word, with only the ligatures the fonts have, then each line put in display order by the
+Unicode bidirectional algorithm, brackets mirrored in right-to-left runs; wrapping measures the joined
+forms.
 An optional row cap limits each table, and the report says how many rows it left out.
 """
 
@@ -29,8 +31,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
-from arabic_reshaper import reshape
-from bidi import get_display
 from reportlab.lib.colors import HexColor, white
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
@@ -51,6 +51,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
+from export_platform.render.bidi_text import ArabicJoiner, display_order
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table
 
@@ -86,7 +87,7 @@ def _right_to_left(text: str) -> bool:
 
 def display_line(line: str) -> str:
     """One line as it is drawn: right-to-left text joined and in display order, anything else as is."""
-    return get_display(reshape(line)) if _right_to_left(line) else line
+    return display_order(arabic_joiner().join(line)) if _right_to_left(line) else line
 
 
 class FontSet:
@@ -122,6 +123,11 @@ class FontSet:
         if current is not None:
             yield current, text[start:]
 
+    def has(self, char: str) -> bool:
+        """Whether a font of the chain has a glyph for ``char`` (else it is drawn as a box)."""
+        code = ord(char)
+        return any(code in cmap for cmap in self.cmaps)
+
     def width(self, text: str, size: float) -> float:
         if text.isascii():
             return self.fonts[self.primary].stringWidth(text, size)
@@ -153,6 +159,13 @@ def fonts() -> tuple[FontSet, FontSet]:
     return FontSet(REGULAR_FONTS), FontSet(BOLD_FONTS)
 
 
+@functools.cache
+def arabic_joiner() -> ArabicJoiner:
+    """Joins Arabic with only the forms both the regular and the bold fonts draw (text can be either)."""
+    regular, bold = fonts()
+    return ArabicJoiner(lambda char: regular.has(char) and bold.has(char))
+
+
 def _clean(text: str) -> str:
     """Tabs and other control characters become spaces, lone surrogates U+FFFD; line breaks stay."""
     return "".join(
@@ -165,7 +178,8 @@ def wrap(text: str, width: float, size: float, font: FontSet, max_lines: int = M
     Returns the lines as they are drawn (right-to-left lines in display order)."""
     if _right_to_left(text):
         # Joined before measuring (the joined forms have their own widths), ordered line by line.
-        return [get_display(line) for line in _wrap(reshape(_clean(text)), width, size, font, max_lines)]
+        joined = arabic_joiner().join(_clean(text))
+        return [display_order(line) for line in _wrap(joined, width, size, font, max_lines)]
     return _wrap(text, width, size, font, max_lines)
 
 
