@@ -35,3 +35,13 @@ def artifact_root() -> str:
     if root.startswith("s3://"):
         return root.rstrip("/")
     return str(Path(root).resolve())
+
+
+def artifact_store_kind() -> str:
+    """The kind badge of the configured artifact store, as the UI shows it: ``s3`` or ``file``."""
+    return "s3" if artifact_root().startswith("s3://") else "file"
+
+
+def source_kind() -> str:
+    """The kind badge of the configured source database: ``postgres`` or ``sqlite``."""
+    return "sqlite" if source_url().startswith("sqlite") else "postgres"

@@ -4,6 +4,15 @@ Lines are signed debit > 0. A balance is shown in the account's normal sign: deb
 assets and expenses, credits less debits for liabilities, equity and income. A parent's balance
 includes every descendant's, so the root accounts satisfy
 ``assets = liabilities + equity + (income - expenses)``.
+
+The dataset holds the whole chart. Its exports follow the seed's ``include_inactive = false``:
+``exported_accounts`` leaves inactive accounts out, but only after the roll-up, so an inactive account
+that still carries a balance counts in its parent's and its root's balances. The identity is taken
+over the exported root accounts, so it holds on what is exported: every balance is in its root, and a
+root is exported whenever it carries a balance (an inactive root with a balance stays, marked
+inactive, since leaving it out would take its whole type out of the identity). The trial balance
+lists the chart's leaf accounts that are active or carry a balance, so its debits equal its credits
+however many accounts the exported table leaves out.
 """
 
 from __future__ import annotations
@@ -76,6 +85,11 @@ def rolled_up_balances(accounts: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFr
     )
 
 
+def exported_accounts(accounts: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows an accounts export shows: active accounts, and root accounts that carry a balance."""
+    return accounts.filter(pl.col("is_active") | ((pl.col("depth") == 0) & (pl.col("balance") != 0)))
+
+
 def accounting_equation(accounts: pl.DataFrame) -> dict[str, object]:
     """Root balances by type and whether assets = liabilities + equity + (income - expenses)."""
     roots = accounts.filter(pl.col("depth") == 0).group_by("account_type").agg(pl.col("balance").sum())
@@ -97,15 +111,20 @@ ACCOUNTS = DatasetSpec(
     description=(
         "The chart of accounts with each account's balance at the end of the month, in its normal sign "
         "(debit for assets and expenses, credit for liabilities, equity and income) and rolled up the "
-        "hierarchy, so a parent shows the total of its sub-accounts. Account names are full paths such as "
-        "Assets:Cash:Till."
+        "hierarchy, so a parent shows the total of its sub-accounts (inactive ones included). Account names "
+        "are full paths such as Assets:Cash:Till. Exports list active accounts only, as the ledger's own "
+        "export did; the dataset keeps the whole chart."
     ),
     columns=(
         Column("account_name", pl.String, "Account Name"),
         Column("account_type", pl.String, "Account Type"),
         Column("parent_account", pl.String, "Parent Account"),
         Column("currency", pl.String, "Currency"),
-        money("balance", "Balance"),
+        money(
+            "balance",
+            "Balance",
+            "At the month's end, in the account's normal sign, including every sub-account's balance",
+        ),
         Column("is_active", pl.Boolean, "Is Active"),
         Column("depth", pl.Int64, "Depth"),
         Column("account_id", pl.Int64, "Account ID"),

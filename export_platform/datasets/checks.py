@@ -112,3 +112,37 @@ def evaluate(spec: DatasetSpec, frame: pl.LazyFrame, tenant: str) -> list[dg.Ass
     if spec.name == "accounts":
         results.append(equation_holds(frame.collect()))
     return results
+
+
+SALES_MATCH_LINE_ITEMS = "sales_match_line_items"
+RECONCILED_FIGURES = ("revenue", "cogs", "profit")
+
+
+def sales_match_line_items(sales: pl.LazyFrame, items: pl.LazyFrame) -> dg.AssetCheckResult:
+    """Each sale's revenue, COGS and profit equal the sums over its line items, and every line item
+    belongs to a sale of the same partition; so the totals of the two tables agree too."""
+    per_sale = items.group_by("sale_id").agg(
+        *(pl.col(name).sum().alias(f"lines_{name}") for name in RECONCILED_FIGURES)
+    )
+    compared = sales.select("sale_id", *RECONCILED_FIGURES).join(
+        per_sale, on="sale_id", how="full", coalesce=True
+    )
+    zero = pl.lit(0).cast(pl.Decimal(18, 2))
+    differs = pl.any_horizontal(
+        pl.col(name).fill_null(zero) != pl.col(f"lines_{name}").fill_null(zero) for name in RECONCILED_FIGURES
+    )
+    orphans = pl.col("revenue").is_null() & pl.col("lines_revenue").is_not_null()
+    bad = compared.filter(differs | orphans).sort("sale_id").collect()
+    totals = compared.select(
+        *(pl.col(name).sum() for name in RECONCILED_FIGURES),
+        *(pl.col(f"lines_{name}").sum() for name in RECONCILED_FIGURES),
+    ).collect()
+    return dg.AssetCheckResult(
+        check_name=SALES_MATCH_LINE_ITEMS,
+        passed=bad.is_empty(),
+        metadata={
+            "sales_not_matching": len(bad),
+            "first_not_matching": str(bad.head(5).to_dicts()),
+            **{name: str(value) for name, value in totals.row(0, named=True).items()},
+        },
+    )

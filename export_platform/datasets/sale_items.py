@@ -1,4 +1,19 @@
-"""Sale line items: one row per product line of the month's sales, with its cost and profit."""
+"""Sale line items: one row per product line of the month's sales, with its share of the sale's
+revenue, its cost and its profit, so that a sale's lines add up to its row of ``sales``.
+
+- ``line_total`` is the line as rung up: quantity x unit price less the line's own discount.
+- ``sale_discount_share`` is the line's part of the sale's own discount (the one on the receipt, not on
+  a line), split over the sale's lines in proportion to their line totals. It is worked out on whole
+  cents from the running total of the lines, so the shares add up exactly to the sale's discount:
+  the share of lines 1..k together is the sale's discount x (line totals 1..k) / (all line totals),
+  rounded half away from zero, and each line takes the difference to the lines before it. A sale
+  whose line totals are all 0 puts its whole discount on its last line.
+- ``revenue`` is ``line_total - sale_discount_share`` on a completed sale, 0 otherwise.
+- ``cogs`` is quantity x unit cost on a completed sale, 0 otherwise; ``profit`` is revenue - COGS.
+
+On a completed sale whose subtotal is the sum of its line totals (as the till writes it), the lines'
+revenue, COGS and profit add up to the sale's; the sales exports check this.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 import sqlalchemy as sa
 
+from export_platform.datasets.exact import cents, from_cents, rounded_quotient
 from export_platform.datasets.sales import sold_in_window
 from export_platform.datasets.spec import (
     LOCAL_TIME,
@@ -20,6 +36,7 @@ from export_platform.datasets.spec import (
 )
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
+from export_platform.source.database import MONEY
 
 
 def items_in_window() -> sa.Select:
@@ -36,6 +53,7 @@ def items_in_window() -> sa.Select:
             s.sales.c.receipt_number,
             s.sales.c.sold_at,
             s.sales.c.status,
+            s.sales.c.discount.label("sale_discount"),
             s.sales.c.storefront_id,
             s.sale_items.c.product_id,
             s.sale_items.c.quantity,
@@ -96,8 +114,61 @@ def _looked_up(key: str, table: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def line_profit(items: pl.DataFrame) -> pl.DataFrame:
+    """Each line's discount share, revenue, COGS and profit by the rules of the module docstring.
+    ``items`` must hold every line of each of its sales, in the order of their ids within a sale."""
+    completed = pl.col("status") == "completed"
+    zero = pl.lit(0).cast(MONEY)
+    sale_lines, lines_so_far, shared_so_far = (pl.col(f"_{name}") for name in ("sale", "so_far", "shared"))
     cogs = pl.col("quantity") * pl.col("unit_cost")
-    return items.with_columns(cogs.alias("cogs"), (pl.col("line_total") - cogs).alias("profit"))
+    return (
+        items.with_columns(
+            cents(pl.col("line_total")).sum().over("sale_id").alias("_sale"),
+            cents(pl.col("line_total")).cum_sum().over("sale_id").alias("_so_far"),
+            (pl.int_range(pl.len()).over("sale_id") == pl.len().over("sale_id") - 1).alias("_last"),
+        )
+        .with_columns(
+            pl.when(sale_lines != 0)
+            .then(rounded_quotient(cents(pl.col("sale_discount")) * lines_so_far, sale_lines))
+            .when(pl.col("_last"))
+            .then(cents(pl.col("sale_discount")))
+            .otherwise(0)
+            .alias("_shared")
+        )
+        .with_columns(
+            from_cents(shared_so_far - shared_so_far.shift(1, fill_value=0).over("sale_id")).alias(
+                "sale_discount_share"
+            )
+        )
+        .drop("_sale", "_so_far", "_last", "_shared")
+        .with_columns(
+            pl.when(completed)
+            .then(pl.col("line_total") - pl.col("sale_discount_share"))
+            .otherwise(zero)
+            .alias("revenue"),
+            pl.when(completed).then(cogs).otherwise(zero).alias("cogs"),
+        )
+        .with_columns((pl.col("revenue") - pl.col("cogs")).alias("profit"))
+    )
+
+
+def whole_sales(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The same lines, regrouped so that no sale is split between two batches: the lines of each
+    batch's last sale wait for the next batch, since a line's discount share needs its sale's other
+    lines. The lines arrive ordered by sale, so a sale's lines are consecutive."""
+    waiting: pl.DataFrame | None = None
+    for batch in batches:
+        if waiting is not None:
+            batch = pl.concat([waiting, batch])
+        if batch.is_empty():
+            waiting = batch  # kept, so a month without lines still yields its empty, typed batch
+            continue
+        other_sales = (batch["sale_id"] != batch["sale_id"][-1]).arg_true()
+        last_sale_starts = other_sales[-1] + 1 if len(other_sales) else 0
+        if last_sale_starts:
+            yield batch.head(last_sale_starts)
+        waiting = batch.slice(last_sale_starts)
+    if waiting is not None:
+        yield waiting
 
 
 def build_sale_items(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
@@ -108,16 +179,16 @@ def build_sale_items(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
 
 
 def stream_sale_items(read: TenantBatchReader, window: ReportWindow) -> Iterator[pl.DataFrame]:
-    """The lines a batch at a time. Products and storefronts are read on a thread while the database
-    sorts the month's lines before it sends the first batch (0.9 s for a million): their two reads,
-    each on a connection of its own, then take no time of the read's own."""
+    """The lines a batch at a time, each batch holding whole sales. Products and storefronts are read
+    on a thread while the database sorts the month's lines before it sends the first batch (0.9 s for
+    a million): their two reads, each on a connection of its own, then take no time of the read's own."""
 
     def lookups() -> tuple[pl.DataFrame, pl.DataFrame]:
         return pl.concat(read(products_of_tenant())), pl.concat(read(storefronts_of_tenant()))
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sale-items-lookups") as pool:
         products_and_storefronts = pool.submit(lookups)
-        for batch in read(items_in_window(), start=window.start_utc, end=window.end_utc):
+        for batch in whole_sales(read(items_in_window(), start=window.start_utc, end=window.end_utc)):
             products, storefronts = products_and_storefronts.result()
             yield line_profit(with_product_and_storefront(batch, products, storefronts))
 
@@ -127,7 +198,8 @@ SALE_ITEMS = DatasetSpec(
     title="Sale Line Items",
     description=(
         "Every product line of the month's sales: product, quantity, unit price and cost, line discount, "
-        "line total, and the line's cost of goods and profit. Join to `sales` on `sale_id`."
+        "line total, its share of the sale's discount, and its revenue, cost of goods and profit (0 on "
+        "cancelled and refunded sales), which add up to the sale's figures. Join to `sales` on `sale_id`."
     ),
     columns=(
         Column("item_id", pl.Int64, "Line ID"),
@@ -143,9 +215,15 @@ SALE_ITEMS = DatasetSpec(
         money("unit_price", "Unit Price"),
         money("unit_cost", "Unit Cost"),
         money("discount", "Discount"),
-        money("line_total", "Line Total"),
-        money("cogs", "COGS"),
-        money("profit", "Profit"),
+        money("line_total", "Line Total", "Quantity times unit price, less the line's own discount"),
+        money(
+            "sale_discount_share",
+            "Sale Discount Share",
+            "The line's part of the sale's own discount, in proportion to line totals, in whole cents",
+        ),
+        money("revenue", "Revenue", "Line total less its sale discount share; completed sales only, else 0"),
+        money("cogs", "COGS", "Quantity times unit cost; completed sales only, else 0"),
+        money("profit", "Profit", "Revenue less COGS; 0 for cancelled and refunded sales"),
         Column("tenant_id", pl.String, "Tenant"),
     ),
     key=("item_id",),

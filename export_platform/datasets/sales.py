@@ -1,7 +1,24 @@
 """Sales: one row per receipt in the month, with its line-item totals, cost of goods and profit.
 
-Revenue is net of discounts and excludes tax. Only completed sales earn revenue: a cancelled sale never
-happened financially, and a refunded sale returned its money (shown as ``refund_amount``).
+The receipt's own figures (subtotal, discount, tax, total, amount paid) are shown as rung up, whatever
+became of the sale. The derived columns follow its status:
+
+=================  ==========================  ==========================  ======================
+column             completed                   cancelled                   refunded
+=================  ==========================  ==========================  ======================
+``balance_due``    total - amount paid         0 (nothing is owed)         0 (nothing is owed)
+``refund_amount``  0                           0                           amount paid (returned)
+``revenue``        subtotal - discount         0                           0
+``cogs``           sum of units x unit cost    0                           0
+``profit``         revenue - COGS              0                           0
+``margin_pct``     profit / revenue x 100      null                        null
+=================  ==========================  ==========================  ======================
+
+Revenue is net of the sale's discount and excludes tax. A cancelled sale never happened financially; a
+refunded one returned its money and its goods. ``margin_pct`` is worked out from the exact cents and
+rounded once, half away from zero, to two decimals; it is null where revenue is 0. Every summary
+figure of the sales report is a sum over completed sales, with cancelled and refunded sales on lines
+of their own.
 """
 
 from __future__ import annotations
@@ -12,6 +29,7 @@ from decimal import Decimal
 import polars as pl
 import sqlalchemy as sa
 
+from export_platform.datasets.exact import percent_of
 from export_platform.datasets.spec import (
     LOCAL_TIME,
     PERCENT,
@@ -20,7 +38,6 @@ from export_platform.datasets.spec import (
     TenantBatchReader,
     TenantReader,
     money,
-    percent_of,
     tenant_of,
 )
 from export_platform.datasets.window import ReportWindow
@@ -44,12 +61,20 @@ SALE_COLUMNS = (
     money("tax", "Tax"),
     money("total", "Total"),
     money("amount_paid", "Paid"),
-    money("balance_due", "Balance Due"),
-    money("refund_amount", "Refunded"),
-    money("revenue", "Revenue", "Subtotal less discount, excluding tax; completed sales only"),
-    money("cogs", "COGS", "Cost of goods sold: units times unit cost; completed sales only"),
-    money("profit", "Profit", "Revenue less COGS"),
-    Column("margin_pct", PERCENT, "Margin %", "Profit as a percentage of revenue"),
+    money(
+        "balance_due", "Balance Due", "Completed sales: total less amount paid; 0 when cancelled or refunded"
+    ),
+    money("refund_amount", "Refunded", "Refunded sales: the amount paid, returned to the customer; else 0"),
+    money("revenue", "Revenue", "Subtotal less discount, excluding tax; completed sales only, else 0"),
+    money("cogs", "COGS", "Units times unit cost over the sale's lines; completed sales only, else 0"),
+    money("profit", "Profit", "Revenue less COGS; 0 for cancelled and refunded sales"),
+    Column(
+        "margin_pct",
+        PERCENT,
+        "Margin %",
+        "Profit as a percentage of revenue, from exact cents, rounded once half away from zero; "
+        "null when revenue is 0",
+    ),
     Column("tenant_id", pl.String, "Tenant"),
 )
 
@@ -133,22 +158,24 @@ def sales_with_item_totals() -> sa.Select:
 
 def summarise_sales(sales: pl.DataFrame) -> pl.DataFrame:
     """Derive each sale's balance, refund, revenue, COGS, profit and margin from its own row and its
-    items' totals; row by row, so it applies to any batch of sales."""
+    items' totals, by the rules of the module docstring; row by row, so it applies to any batch."""
     completed = pl.col("status") == "completed"
-    zero = pl.lit(0).cast(pl.Decimal(18, 2))
+    zero = pl.lit(0).cast(MONEY)
     item_cost = (pl.col("item_cost_cents").cast(pl.Decimal(18, 2)) * pl.lit(Decimal("0.01"))).cast(MONEY)
     return (
         sales.with_columns(
             pl.col("item_count", "quantity").fill_null(0),
-            item_cost.fill_null(zero).alias("item_cost"),
-            (pl.col("total") - pl.col("amount_paid")).alias("balance_due"),
+            pl.when(completed)
+            .then(pl.col("total") - pl.col("amount_paid"))
+            .otherwise(zero)
+            .alias("balance_due"),
             pl.when(pl.col("status") == "refunded")
-            .then(pl.col("total"))
+            .then(pl.col("amount_paid"))
             .otherwise(zero)
             .alias("refund_amount"),
             pl.when(completed).then(pl.col("subtotal") - pl.col("discount")).otherwise(zero).alias("revenue"),
+            pl.when(completed).then(item_cost.fill_null(zero)).otherwise(zero).alias("cogs"),
         )
-        .with_columns(pl.when(completed).then(pl.col("item_cost")).otherwise(zero).alias("cogs"))
         .with_columns((pl.col("revenue") - pl.col("cogs")).alias("profit"))
         .with_columns(percent_of(pl.col("profit"), pl.col("revenue")).alias("margin_pct"))
     )
@@ -171,7 +198,8 @@ SALES = DatasetSpec(
     description=(
         "Every receipt rung up in the tenant's calendar month, one row per sale: where and by whom it was "
         "sold, payment, totals, and profit analysis (revenue net of discounts and tax, cost of goods sold, "
-        "profit and margin). Cancelled and refunded sales are listed but earn no revenue."
+        "profit and margin). Cancelled and refunded sales are listed with their receipt figures but earn no "
+        "revenue, cost or profit and owe nothing; a refunded sale shows the amount paid back."
     ),
     columns=SALE_COLUMNS,
     key=("sale_id",),

@@ -102,12 +102,3 @@ def tenant_of(table: sa.Table) -> sa.ColumnElement[bool]:
 
 def money(name: str, label: str, description: str = "") -> Column:
     return Column(name, MONEY, label, description)
-
-
-def percent_of(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """``numerator / denominator`` as a percentage with two decimals; null when the denominator is 0."""
-    return (
-        pl.when(denominator != 0)
-        .then((numerator.cast(pl.Decimal(38, 4)) * 100 / denominator).round(2))
-        .cast(PERCENT)
-    )

@@ -14,15 +14,17 @@ from typing import NamedTuple
 import dagster as dg
 import polars as pl
 
+from export_platform import settings
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import OWNER, PREVIEW_ROWS, code_references
+from export_platform.datasets.checks import SALES_MATCH_LINE_ITEMS, sales_match_line_items
 from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportFormat
 from export_platform.exports.progress import progress_logged
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.layouts import LAYOUTS, SHEET_NAMES, TenantInfo, build_report, flat_report
 from export_platform.render.pdf import write_pdf
-from export_platform.render.report import Report, Table, small_streaming_chunks
+from export_platform.render.report import Report, Table, TableColumn, small_streaming_chunks
 from export_platform.render.xlsx import write_workbook
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
@@ -37,7 +39,8 @@ ARTIFACT_CHECK = "artifact_matches_metadata"
 WRITERS = {CSV.name: write_csv, XLSX.name: write_workbook, PDF.name: write_pdf}
 
 # Which datasets each report reads: the sales workbook and report carry the line items too.
-REPORT_INPUTS = {"sales": ("sales", "sale_items")}
+SALES_WITH_LINES = ("sales", "sale_items")
+REPORT_INPUTS = {"sales": SALES_WITH_LINES}
 
 
 def inputs_for(dataset: str, fmt: ExportFormat) -> tuple[str, ...]:
@@ -67,6 +70,31 @@ def describe(dataset: str, fmt: ExportFormat) -> str:
     return f"{title} for one tenant's month as {body} {where}"
 
 
+def check_specs(dataset: str, fmt: ExportFormat) -> list[dg.AssetCheckSpec]:
+    """The read-back check on every export; the sales-against-line-items check on the exports that
+    show both (the sales workbook and report)."""
+    asset = f"{dataset}_{fmt.name}"
+    specs = [
+        dg.AssetCheckSpec(
+            ARTIFACT_CHECK,
+            asset=asset,
+            description="The published file, read back, has the recorded row count and sha256.",
+        )
+    ]
+    if set(inputs_for(dataset, fmt)) == set(SALES_WITH_LINES):
+        specs.append(
+            dg.AssetCheckSpec(
+                SALES_MATCH_LINE_ITEMS,
+                asset=asset,
+                description=(
+                    "Every sale's revenue, COGS and profit equal the sums over its line items, and every "
+                    "line item belongs to a sale of the month, so the two sheets' totals agree."
+                ),
+            )
+        )
+    return specs
+
+
 def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
     config_type = fmt.config_type
     inputs = inputs_for(dataset, fmt)
@@ -77,14 +105,8 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         group_name=EXPORT_GROUP,
         partitions_def=tenant_month_partitions,
         ins={name: dg.AssetIn(name) for name in inputs},
-        check_specs=[
-            dg.AssetCheckSpec(
-                ARTIFACT_CHECK,
-                asset=f"{dataset}_{fmt.name}",
-                description="The published file, read back, has the recorded row count and sha256.",
-            )
-        ],
-        kinds={fmt.kind, "s3"},
+        check_specs=check_specs(dataset, fmt),
+        kinds={fmt.kind, settings.artifact_store_kind()},
         owners=[OWNER],
         tags={"format": fmt.name},
         metadata=code_references(
@@ -130,7 +152,9 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             sha256=published.sha256,
             uri=published.uri,
         )
-        check = verify_artifact(artifacts, published, fmt, config, report)
+        checks = [verify_artifact(artifacts, published, fmt, config, report)]
+        if set(inputs) == set(SALES_WITH_LINES):
+            checks.append(sales_match_line_items(frames["sales"], frames["sale_items"]))
         link = artifacts.download_url(published.key)
         context.log.info(f"{published.key}: {published.record_count} rows, {published.size} bytes")
         return dg.MaterializeResult(
@@ -145,22 +169,29 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
                 "render_s": render_s,
                 "history_id": entry,
                 "preview": preview_table(report.main_table, dataset),
-                "dagster/column_schema": table_schema(report.main_table, dataset),
+                "dagster/column_schema": table_schema(written_columns(fmt, report), dataset),
             },
-            check_results=[check],
+            check_results=checks,
         )
 
     return export_asset
 
 
-def table_schema(table: Table, dataset: str) -> dg.TableSchema:
+def written_columns(fmt: ExportFormat, report: Report) -> list[TableColumn]:
+    """The main table's columns as the file holds them: a PDF page draws a chosen few."""
+    columns = report.main_table.columns
+    if fmt is PDF:
+        return [columns[p] for p in report.pdf_column_positions(report.main_table)]
+    return list(columns)
+
+
+def table_schema(columns: list[TableColumn], dataset: str) -> dg.TableSchema:
     """The exported table's columns as a reader of the file sees them: label, kind of value and what
     the column means."""
     meaning = {c.name: c.description for c in DATASETS_BY_NAME[dataset].columns}
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(c.label, c.kind.value, description=meaning.get(c.name) or None)
-            for c in table.columns
+            dg.TableColumn(c.label, c.kind.value, description=meaning.get(c.name) or None) for c in columns
         ]
     )
 
@@ -171,7 +202,7 @@ def preview_table(table: Table, dataset: str) -> dg.TableMetadataValue:
     rows = csv_frame(table).head(PREVIEW_ROWS).select(pl.all().cast(pl.String)).collect()
     return dg.MetadataValue.table(
         records=[dg.TableRecord(row) for row in rows.iter_rows(named=True)],
-        schema=table_schema(table, dataset),
+        schema=table_schema(list(table.columns), dataset),
     )
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
 from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.accounts import exported_accounts
 from export_platform.datasets.customers import AGING_BUCKETS
+from export_platform.datasets.exact import percent
 from export_platform.datasets.inventory import STOCK_STATUSES
 from export_platform.render.report import Kind, Report, SummaryItem, Table
 from export_platform.source.schema import ACCOUNT_TYPES
@@ -38,9 +39,14 @@ def export_columns(dataset: str) -> list[str]:
     return [c.name for c in spec.columns if c.name != "tenant_id" and not isinstance(c.dtype, pl.List)]
 
 
+# The rows of a dataset that its exports show, where that is not every row.
+EXPORTED_ROWS: dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]] = {"accounts": exported_accounts}
+
+
 def dataset_table(dataset: str, frame: pl.LazyFrame, name: str | None = None) -> Table:
     spec = DATASETS_BY_NAME[dataset]
-    return Table.of(name or spec.title, frame, dict(spec.labels), export_columns(dataset))
+    rows = EXPORTED_ROWS.get(dataset, lambda all_rows: all_rows)(frame)
+    return Table.of(name or spec.title, rows, dict(spec.labels), export_columns(dataset))
 
 
 def _one_row(frame: pl.LazyFrame, *exprs: pl.Expr) -> dict:
@@ -59,35 +65,43 @@ def _count(label: str, value) -> SummaryItem:
 
 
 def sales_summary(sales: pl.LazyFrame) -> tuple[SummaryItem, ...]:
+    """Every money figure is a sum over completed sales (the only ones that earned anything), so tax,
+    discounts and payments share revenue's basis; cancelled and refunded sales have lines of their own.
+    Revenue, COGS and profit equal the sums of those columns over all rows, which are 0 on the others."""
+    completed = pl.col("status") == "completed"
+    cancelled = pl.col("status") == "cancelled"
+    refunded = pl.col("status") == "refunded"
     totals = _one_row(
         sales,
         pl.len().alias("sales"),
-        (pl.col("status") == "completed").sum().alias("completed"),
-        (pl.col("status") == "cancelled").sum().alias("cancelled"),
-        (pl.col("status") == "refunded").sum().alias("refunded"),
+        completed.sum().alias("completed"),
+        cancelled.sum().alias("cancelled"),
+        refunded.sum().alias("refunded"),
         *(
-            pl.col(c).sum()
-            for c in ("revenue", "tax", "discount", "amount_paid", "refund_amount", "cogs", "profit")
+            pl.col(c).filter(completed).sum()
+            for c in ("revenue", "tax", "discount", "total", "amount_paid", "balance_due", "cogs", "profit")
         ),
-    )
-    margin = (
-        (totals["profit"] * 100 / totals["revenue"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        if totals["revenue"]
-        else None
+        pl.col("total").filter(cancelled).sum().alias("cancelled_total"),
+        pl.col("total").filter(refunded).sum().alias("refunded_total"),
+        pl.col("refund_amount").filter(refunded).sum(),
     )
     return (
         _count("Sales", totals["sales"]),
-        _count("Completed", totals["completed"]),
-        _count("Cancelled", totals["cancelled"]),
-        _count("Refunded", totals["refunded"]),
-        _money("Revenue (net of discounts, excl. tax)", totals["revenue"]),
-        _money("Tax", totals["tax"]),
-        _money("Discounts", totals["discount"]),
-        _money("Payments received", totals["amount_paid"]),
-        _money("Refunds", totals["refund_amount"]),
-        _money("Cost of goods sold", totals["cogs"]),
-        _money("Profit", totals["profit"]),
-        SummaryItem("Margin %", margin, Kind.PERCENT),
+        _count("Completed sales", totals["completed"]),
+        _money("Revenue (completed sales, net of discounts, excl. tax)", totals["revenue"]),
+        _money("Discounts (completed sales)", totals["discount"]),
+        _money("Tax (completed sales)", totals["tax"]),
+        _money("Sales total incl. tax (completed sales)", totals["total"]),
+        _money("Payments received (completed sales)", totals["amount_paid"]),
+        _money("Balance due (completed sales)", totals["balance_due"]),
+        _money("Cost of goods sold (completed sales)", totals["cogs"]),
+        _money("Profit (completed sales)", totals["profit"]),
+        SummaryItem("Margin % (completed sales)", percent(totals["profit"], totals["revenue"]), Kind.PERCENT),
+        _count("Cancelled sales", totals["cancelled"]),
+        _money("Cancelled sales: receipt totals (not revenue)", totals["cancelled_total"]),
+        _count("Refunded sales", totals["refunded"]),
+        _money("Refunded sales: receipt totals (not revenue)", totals["refunded_total"]),
+        _money("Refunded sales: amount paid back", totals["refund_amount"]),
     )
 
 
@@ -99,21 +113,27 @@ def sales_report(frames: Frames) -> tuple[tuple[SummaryItem, ...], tuple[Table, 
 
 
 def sale_items_report(frames: Frames):
+    """Line totals are as rung up, on every line; revenue, COGS and profit are those of completed
+    sales (0 on the other lines), so they equal the sales report's figures."""
     items = frames["sale_items"]
     totals = _one_row(
         items,
         pl.len().alias("lines"),
         pl.col("quantity").sum(),
         pl.col("line_total").sum(),
+        pl.col("sale_discount_share").sum(),
+        pl.col("revenue").sum(),
         pl.col("cogs").sum(),
         pl.col("profit").sum(),
     )
     summary = (
         _count("Lines", totals["lines"]),
         _count("Units", totals["quantity"]),
-        _money("Line totals", totals["line_total"]),
-        _money("Cost of goods sold", totals["cogs"]),
-        _money("Profit", totals["profit"]),
+        _money("Line totals (all lines, as rung up)", totals["line_total"]),
+        _money("Sale discounts shared over lines (all lines)", totals["sale_discount_share"]),
+        _money("Revenue (completed sales)", totals["revenue"]),
+        _money("Cost of goods sold (completed sales)", totals["cogs"]),
+        _money("Profit (completed sales)", totals["profit"]),
     )
     return summary, (dataset_table("sale_items", items, "Line Items"),)
 
@@ -302,8 +322,10 @@ def bills_report(frames: Frames):
 
 
 def trial_balance(accounts: pl.LazyFrame) -> pl.LazyFrame:
-    """Leaf accounts with their balance on its debit or credit side; the two columns' totals agree."""
+    """The chart's leaf accounts that are active or carry a balance, with the balance on its debit or
+    credit side; the two columns' totals agree."""
     parents = accounts.select(pl.col("parent_account").alias("account_name")).drop_nulls().unique()
+    accounts = accounts.filter(pl.col("is_active") | (pl.col("balance") != 0))
     debit_normal = pl.col("account_type").is_in(["assets", "expenses"])
     debit_balance = pl.when(debit_normal).then(pl.col("balance")).otherwise(-pl.col("balance"))
     zero = pl.lit(0).cast(pl.Decimal(18, 2))
@@ -319,19 +341,27 @@ def trial_balance(accounts: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def accounts_report(frames: Frames):
+    """Root totals and counts are those of the exported rows (``exported_accounts``); the trial
+    balance is over the whole chart."""
     accounts = frames["accounts"]
+    exported = exported_accounts(accounts)
     roots = dict(
-        accounts.filter(pl.col("depth") == 0)
+        exported.filter(pl.col("depth") == 0)
         .group_by("account_type")
         .agg(pl.col("balance").sum())
         .collect()
         .iter_rows()
     )
-    totals = _one_row(accounts, pl.len().alias("accounts"), pl.col("is_active").sum().alias("active"))
+    totals = _one_row(
+        accounts,
+        pl.len().alias("chart"),
+        pl.col("is_active").sum().alias("active"),
+    )
+    exported_count = _one_row(exported, pl.len().alias("accounts"))["accounts"]
     tb = _one_row(trial_balance(accounts), pl.col("debit").sum(), pl.col("credit").sum())
     summary = (
-        _count("Accounts", totals["accounts"]),
-        _count("Active accounts", totals["active"]),
+        _count("Accounts listed", exported_count),
+        _count("Inactive accounts left out", totals["chart"] - exported_count),
         *(_money(t.title(), roots.get(t)) for t in ACCOUNT_TYPES),
         _money("Trial balance debits", tb["debit"]),
         _money("Trial balance credits", tb["credit"]),
@@ -394,6 +424,7 @@ PDF_COLUMNS: dict[str, tuple[str, ...]] = {
         "unit_cost",
         "discount",
         "line_total",
+        "revenue",
         "profit",
     ),
     "Customer Details": (

@@ -407,9 +407,7 @@ class _PdfWriter:
         self.canvas.drawText(lines)
 
     def _layout(self, table: Table) -> _Layout:
-        wanted = self.report.pdf_columns.get(table.name)
-        names = [c.name for c in table.columns]
-        positions = [names.index(n) for n in wanted if n in names] if wanted else list(range(len(names)))
+        positions = self.report.pdf_column_positions(table)
         columns = [table.columns[p] for p in positions]
         sample = table.frame.head(300).collect()
         weights = []

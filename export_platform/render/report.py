@@ -137,5 +137,11 @@ class Report:
     def main_table(self) -> Table:
         return self.tables[0]
 
+    def pdf_column_positions(self, table: Table) -> list[int]:
+        """Which of ``table``'s columns a landscape PDF page draws, by position, in the order drawn."""
+        wanted = self.pdf_columns.get(table.name)
+        names = [c.name for c in table.columns]
+        return [names.index(n) for n in wanted if n in names] if wanted else list(range(len(names)))
+
 
 NO_ROWS = "No rows for this period."

@@ -29,10 +29,12 @@ def test_sales_revenue_and_profit(materialized: Materialized, oracle: SourceOrac
     assert sales["profit"].sum() == profit
     assert sales.height == len(oracle.sales_in(MONTH))
     assert sales.schema["revenue"] == pl.Decimal(18, 2)
-    # Only completed sales earn revenue; refunds show the refunded total.
-    assert (sales.filter(pl.col("status") != "completed")["revenue"] == 0).all()
+    # Only completed sales earn revenue or owe anything; a refund pays back what was paid.
+    not_completed = sales.filter(pl.col("status") != "completed")
+    assert not_completed.height > 0
+    assert (not_completed.select("revenue", "cogs", "profit", "balance_due") == 0).to_numpy().all()
     refunded = sales.filter(pl.col("status") == "refunded")
-    assert (refunded["refund_amount"] == refunded["total"]).all()
+    assert (refunded["refund_amount"] == refunded["amount_paid"]).all()
 
 
 def test_sold_at_is_in_the_tenants_timezone(materialized: Materialized) -> None:
@@ -48,8 +50,15 @@ def test_sale_items_line_profit(materialized: Materialized, oracle: SourceOracle
     expected = [i for i in oracle.rows(schema.sale_items) if i["sale_id"] in sale_ids]
     assert items.height == len(expected)
     assert items["line_total"].sum() == sum(i["line_total"] for i in expected)
-    assert (items["cogs"] == items["quantity"] * items["unit_cost"]).all()
-    assert (items["profit"] == items["line_total"] - items["cogs"]).all()
+    completed = items.filter(pl.col("status") == "completed")
+    assert (completed["cogs"] == completed["quantity"] * completed["unit_cost"]).all()
+    assert (completed["revenue"] == completed["line_total"] - completed["sale_discount_share"]).all()
+    assert (items["profit"] == items["revenue"] - items["cogs"]).all()
+    assert (
+        (items.filter(pl.col("status") != "completed").select("revenue", "cogs", "profit") == 0)
+        .to_numpy()
+        .all()
+    )
 
 
 def test_sale_items_carry_their_own_sale_product_and_storefront_in_time_order(

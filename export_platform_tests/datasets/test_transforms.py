@@ -8,13 +8,19 @@ from decimal import Decimal as D
 import polars as pl
 import pytest
 
-from export_platform.datasets.accounts import accounting_equation, rolled_up_balances
+from export_platform.datasets.accounts import accounting_equation, exported_accounts, rolled_up_balances
 from export_platform.datasets.audit_log import INVALID_JSON_MARK, readable_json
 from export_platform.datasets.bills import pair_journal_lines, unbalanced_entries
-from export_platform.datasets.checks import belongs_to_tenant, duplicated_rows, unique_key
+from export_platform.datasets.checks import (
+    belongs_to_tenant,
+    duplicated_rows,
+    sales_match_line_items,
+    unique_key,
+)
 from export_platform.datasets.customers import credit_aging
+from export_platform.datasets.exact import average_of, percent, percent_of
 from export_platform.datasets.inventory import stock_status
-from export_platform.datasets.sale_items import with_product_and_storefront
+from export_platform.datasets.sale_items import line_profit, whole_sales, with_product_and_storefront
 from export_platform.datasets.window import ReportWindow, Tenant
 from export_platform.source.database import MONEY
 
@@ -241,3 +247,98 @@ def test_lines_get_their_own_product_and_storefront_in_order_and_unknown_ones_ar
     for no_products in (products.clear(), products.filter(pl.col("product_id") == 12)):
         empty = with_product_and_storefront(lines, no_products, storefronts)
         assert empty.is_empty() and empty.schema["sku"] == pl.String
+
+
+def test_ratios_are_rounded_once_half_away_from_zero() -> None:
+    """372.33 / 1108.29 = 33.594999...%: 33.59, where cutting to four decimals first gave 33.60."""
+    frame = money_frame(
+        {"part": ["372.33", "0.01", "-0.01", "5", "1"], "whole": ["1108.29", "40", "40", "0", "3"]},
+        ("part", "whole"),
+    )
+    got = frame.select(percent_of(pl.col("part"), pl.col("whole")).alias("pct"))["pct"].to_list()
+    assert got == [D("33.59"), D("0.03"), D("-0.03"), None, D("33.33")]
+    assert percent(D("372.33"), D("1108.29")) == D("33.59") and percent(D("-0.01"), D("40")) == D("-0.03")
+    averages = money_frame({"total": ["10.01", "0.05", "-0.05"], "count": [2, 10, 10]}, ("total",))
+    assert averages.select(average_of(pl.col("total"), pl.col("count")).alias("avg"))["avg"].to_list() == [
+        D("5.01"),
+        D("0.01"),
+        D("-0.01"),
+    ]
+
+
+def test_a_sale_discount_is_shared_over_its_lines_to_the_cent() -> None:
+    items = money_frame(
+        {
+            "sale_id": [1, 1, 1, 2, 3, 3],
+            "status": ["completed"] * 3 + ["cancelled", "completed", "completed"],
+            "sale_discount": ["1.00"] * 3 + ["0.50", "0.05", "0.05"],
+            "line_total": ["3.33", "3.33", "3.34", "5.00", "0", "0"],
+            "quantity": [1, 2, 1, 1, 1, 1],
+            "unit_cost": ["1.00"] * 6,
+        },
+        ("sale_discount", "line_total", "unit_cost"),
+    )
+    lines = line_profit(items)
+    # Running shares: 1.00 x 3.33/10 = 0.333 -> 0.33; x 6.66/10 = 0.666 -> 0.67; x 10/10 = 1.00.
+    assert lines["sale_discount_share"].to_list() == [
+        D("0.33"),
+        D("0.34"),
+        D("0.33"),
+        D("0.50"),
+        D("0"),
+        D("0.05"),
+    ]
+    assert lines["revenue"].to_list() == [D("3.00"), D("2.99"), D("3.01"), D("0"), D("0"), D("-0.05")]
+    assert lines["cogs"].to_list() == [D("1.00"), D("2.00"), D("1.00"), D("0"), D("1.00"), D("1.00")]
+    assert lines["profit"].to_list() == [D("2.00"), D("0.99"), D("2.01"), D("0"), D("-1.00"), D("-1.05")]
+
+
+def test_batches_of_line_items_are_regrouped_into_whole_sales() -> None:
+    lines = pl.DataFrame({"sale_id": [1, 1, 1, 2, 3, 3]})
+    cuts = [lines.slice(0, 2), lines.slice(2, 3), lines.slice(5, 1), lines.slice(6, 0)]
+    assert [b["sale_id"].to_list() for b in whole_sales(iter(cuts))] == [[1, 1, 1, 2], [3, 3]]
+    assert [b.height for b in whole_sales(iter([lines.slice(0, 0)]))] == [0]
+
+
+def test_sales_against_their_line_items() -> None:
+    sales = money_frame(
+        {"sale_id": [1, 2], "revenue": ["9.00", "0"], "cogs": ["4.00", "0"], "profit": ["5.00", "0"]},
+        ("revenue", "cogs", "profit"),
+    )
+    items = money_frame(
+        {
+            "sale_id": [1, 1, 2],
+            "revenue": ["4.00", "5.00", "0"],
+            "cogs": ["2.00", "2.00", "0"],
+            "profit": ["2.00", "3.00", "0"],
+        },
+        ("revenue", "cogs", "profit"),
+    )
+    assert sales_match_line_items(sales.lazy(), items.lazy()).passed
+    # A line that still carries profit on a sale that shows none, and a line of no sale of the month.
+    bad = items.with_columns(
+        pl.when(pl.col("sale_id") == 2).then(D("1.00")).otherwise(pl.col("profit")).alias("profit")
+    )
+    orphan = pl.concat([items, items.head(1).with_columns(sale_id=pl.lit(9, pl.Int64))])
+    for wrong in (bad, orphan):
+        result = sales_match_line_items(sales.lazy(), wrong.lazy())
+        assert not result.passed and result.metadata["sales_not_matching"].value == 1
+
+
+def test_accounts_exports_leave_out_inactive_accounts_but_keep_their_balances() -> None:
+    accounts = pl.DataFrame(
+        {
+            "account_id": [1, 2, 3],
+            "account_name": ["Expenses", "Expenses:Office", "Expenses:Legacy"],
+            "account_type": ["expenses"] * 3,
+            "parent_account": [None, "Expenses", "Expenses"],
+            "is_active": [True, True, False],
+            "depth": [0, 1, 1],
+            "path": ["1", "1/2", "1/3"],
+        }
+    )
+    lines = money_frame({"account_id": [2, 3], "amount": ["10.00", "2.50"]}, ("amount",))
+    balances = rolled_up_balances(accounts, lines)
+    listed = exported_accounts(balances.lazy()).collect()
+    assert listed["account_name"].to_list() == ["Expenses", "Expenses:Office"]
+    assert listed.filter(pl.col("depth") == 0)["balance"].item() == D("12.50")

@@ -26,7 +26,7 @@ from export_platform.render.layouts import SHEET_NAMES
 from export_platform.render.report import STREAMING_CHUNK_ROWS
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform_tests.conftest import MONTH, TENANT, Exported, Materialized, materialize_exports
-from export_platform_tests.pdf_reading import page_footer
+from export_platform_tests.pdf_reading import drawn_texts, page_footer
 
 EXPORT_NAMES = sorted(f"{dataset}_{fmt.name}" for dataset, fmt in EXPORTS)
 
@@ -71,23 +71,54 @@ def test_layout_and_manifest(exported: Exported) -> None:
         assert entry["record_count"] == exported.metadata(f"sales_{fmt}")["record_count"]
 
 
+def exported_rows(materialized: Materialized, dataset: str) -> int:
+    """The dataset's rows an export shows: accounts exports leave inactive accounts out."""
+    frame = materialized.frame(dataset)
+    return frame.filter(pl.col("is_active")).height if dataset == "accounts" else frame.height
+
+
 def test_metadata_matches_what_was_written(exported: Exported, materialized_sqlite: Materialized) -> None:
     for name in EXPORT_NAMES:
         meta = exported.metadata(name)
         dataset, fmt = name.rsplit("_", 1)
         assert meta["uri"] == f"s3://{exported.bucket}/{exported.key(dataset, fmt)}"
-        assert meta["record_count"] == materialized_sqlite.frame(dataset).height, name
+        assert meta["record_count"] == exported_rows(materialized_sqlite, dataset), name
         assert meta["file_size_bytes"] > 0 and len(meta["sha256"]) == 64
         assert 0 < meta["render_s"] <= meta["duration_s"]
         assert "X-Amz-Signature" in meta["download"] and "X-Amz-Expires=604800" in meta["download"]
         assert len(meta["preview"].records) == min(meta["record_count"], 10)
         columns = [c.name for c in meta["preview"].schema.columns]
         assert all(list(r.data) == columns for r in meta["preview"].records)
-        assert [c.name for c in meta["dagster/column_schema"].columns] == columns
+        if fmt != "pdf":
+            assert [c.name for c in meta["dagster/column_schema"].columns] == columns
     checks = [
         c for c in exported.first.get_asset_check_evaluations() if c.check_name == "artifact_matches_metadata"
     ]
     assert len(checks) == 19 and all(c.passed for c in checks)
+
+
+def test_a_pdf_schema_lists_the_columns_its_pages_draw(exported: Exported, tmp_path: Path) -> None:
+    """The UI's column schema of a PDF export is the PDF's header row, not the dataset's columns."""
+    for dataset, fmt in EXPORTS:
+        if fmt.name != "pdf":
+            continue
+        schema = [c.name for c in exported.metadata(f"{dataset}_pdf")["dagster/column_schema"].columns]
+        page = PdfReader(exported.download(dataset, "pdf", tmp_path)).pages[0]
+        drawn = [text.text for text in drawn_texts(page)]
+        position = drawn.index(schema[0])
+        assert drawn[position : position + len(schema)] == schema, dataset
+    sales = [c.name for c in exported.metadata("sales_pdf")["dagster/column_schema"].columns]
+    assert len(sales) == 11 < len(exported.metadata("sales_xlsx")["dagster/column_schema"].columns)
+
+
+def test_kind_badges_follow_the_configured_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from export_platform.exports.assets import build_export_asset
+    from export_platform.exports.formats import PDF
+
+    monkeypatch.setenv("EXPORT_ARTIFACT_ROOT", str(tmp_path))
+    assert build_export_asset("sales", PDF).specs_by_key[dg.AssetKey("sales_pdf")].kinds == {"pdf", "file"}
+    monkeypatch.setenv("EXPORT_ARTIFACT_ROOT", "s3://bucket/prefix")
+    assert build_export_asset("sales", PDF).specs_by_key[dg.AssetKey("sales_pdf")].kinds == {"pdf", "s3"}
 
 
 def test_download_link_fetches_exactly_that_file(exported: Exported, tmp_path: Path) -> None:

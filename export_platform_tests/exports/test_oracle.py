@@ -1,0 +1,234 @@
+"""Every figure of one month of two tenants, recomputed from the source rows by the oracle with plain
+``Decimal`` and compared with the exported CSV and workbook cell by cell, on SQLite and PostgreSQL.
+
+The source is the demo seed made awkward on purpose: a zero-revenue day (every sale of it cancelled),
+sales whose margins sit exactly on or just below a half hundredth (half away from zero, rounded once),
+a sale discount that does not split evenly over its lines, and an inactive account that carries a
+balance. Returns, cancellations and credit sales come with the seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from export_platform.source import schema as s
+from export_platform.source.database import SourceUrl, create_engine
+from export_platform.source.seeding import seed
+from export_platform_tests.conftest import (
+    MONTH,
+    OTHER_TENANT,
+    TENANT,
+    TEST_PLAN,
+    create_database,
+    database_url,
+    drop_database,
+    materialize_exports,
+)
+from export_platform_tests.oracle import SourceOracle
+from export_platform_tests.oracle.ledger import expected_accounts, expected_bills
+from export_platform_tests.oracle.report import ExpectedReport, compare_csv, compare_workbook
+from export_platform_tests.oracle.sales import expected_sale_items, expected_sales
+
+TENANTS = (TENANT, OTHER_TENANT)
+ZERO_REVENUE_DAY = dt.date(2026, 10, 3)
+# (unit price, unit cost): margins of 33.59499...% (33.59, not 33.60 by way of 33.5950),
+# 0.025% (0.03) and -0.025% (-0.03).
+EDGE_MARGINS = (
+    (Decimal("1108.29"), Decimal("735.96")),
+    (Decimal("40.00"), Decimal("39.99")),
+    (Decimal("40.00"), Decimal("40.01")),
+)
+ODD_DISCOUNT = Decimal("0.07")
+INACTIVE_ACCOUNT = "Expenses:Office:Legacy"
+
+
+def make_awkward(url: str, tenant: str) -> None:
+    """Edit ``tenant``'s seeded October into the cases the module docstring lists."""
+    engine = create_engine(SourceUrl(url))
+    sqlite = engine.dialect.name == "sqlite"
+
+    def amount(value: Decimal) -> Decimal | str:
+        return str(value) if sqlite else value
+
+    oracle = SourceOracle(url, tenant)
+    october = sorted(oracle.sales_in(MONTH), key=lambda sale: sale["id"])
+    items_of: dict[int, list[dict]] = {}
+    for item in oracle.rows(s.sale_items):
+        items_of.setdefault(item["sale_id"], []).append(item)
+    with engine.begin() as conn:
+        for sale in october:
+            if sale["sold_at"].astimezone(oracle.timezone).date() == ZERO_REVENUE_DAY:
+                conn.execute(
+                    s.sales.update()
+                    .where(s.sales.c.id == sale["id"])
+                    .values(status="cancelled", amount_paid=amount(Decimal("0.00")))
+                )
+        others = [
+            sale for sale in october if sale["sold_at"].astimezone(oracle.timezone).date() != ZERO_REVENUE_DAY
+        ]
+        single = [sale for sale in others if len(items_of.get(sale["id"], [])) == 1]
+        for sale, (price, cost) in zip(single, EDGE_MARGINS, strict=False):
+            tax = Decimal("0.00")
+            conn.execute(
+                s.sale_items.update()
+                .where(s.sale_items.c.sale_id == sale["id"])
+                .values(
+                    quantity=1,
+                    unit_price=amount(price),
+                    unit_cost=amount(cost),
+                    discount=amount(Decimal("0.00")),
+                    line_total=amount(price),
+                )
+            )
+            conn.execute(
+                s.sales.update()
+                .where(s.sales.c.id == sale["id"])
+                .values(
+                    status="completed",
+                    payment_method="card",
+                    subtotal=amount(price),
+                    discount=amount(Decimal("0.00")),
+                    tax=amount(tax),
+                    total=amount(price),
+                    amount_paid=amount(price),
+                )
+            )
+        three_lines = next(
+            sale for sale in others if len(items_of.get(sale["id"], [])) >= 3 and sale not in single[:3]
+        )
+        subtotal = sum(item["line_total"] for item in items_of[three_lines["id"]])
+        conn.execute(
+            s.sales.update()
+            .where(s.sales.c.id == three_lines["id"])
+            .values(
+                status="completed",
+                subtotal=amount(subtotal),
+                discount=amount(ODD_DISCOUNT),
+                total=amount(subtotal - ODD_DISCOUNT + three_lines["tax"]),
+            )
+        )
+        accounts = {a["name"]: a["id"] for a in oracle.rows(s.accounts)}
+        entry_id = conn.execute(sa.select(sa.func.max(s.journal_entries.c.id))).scalar() + 1
+        line_id = conn.execute(sa.select(sa.func.max(s.journal_lines.c.id))).scalar() + 1
+        conn.execute(
+            s.journal_entries.insert().values(
+                id=entry_id,
+                tenant_id=tenant,
+                date=dt.date(2026, 10, 7),
+                description="Old supplier",
+                reference_id=None,
+            )
+        )
+        for offset, (name, value) in enumerate(
+            ((INACTIVE_ACCOUNT, Decimal("12.34")), ("Assets:Bank:Operating", Decimal("-12.34")))
+        ):
+            conn.execute(
+                s.journal_lines.insert().values(
+                    id=line_id + offset,
+                    tenant_id=tenant,
+                    entry_id=entry_id,
+                    account_id=accounts[name],
+                    amount=amount(value),
+                    currency="USD",
+                )
+            )
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def awkward_source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url, name = f"sqlite:///{tmp_path_factory.mktemp('awkward') / 'source.db'}", None
+    else:
+        name = create_database()
+        url = database_url(name)
+    seed(SourceUrl(url), TEST_PLAN)
+    for tenant in TENANTS:
+        make_awkward(url, tenant)
+    yield url
+    if name:
+        drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def exported(
+    awkward_source: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, dg.ExecuteInProcessResult]]:
+    runs = {}
+    for tenant in TENANTS:
+        root = tmp_path_factory.mktemp(f"artifacts-{tenant}")
+        result = materialize_exports(awkward_source, str(root), f"{MONTH}|{tenant}")
+        assert result.success, [
+            e.event_specific_data.error.to_string() for e in result.all_events if e.is_step_failure
+        ]
+        runs[tenant] = (root, result)
+    return runs
+
+
+EXPECTED = {
+    "sales": expected_sales,
+    "bills": expected_bills,
+    "accounts": expected_accounts,
+}
+CSV_ONLY = {"sale_items": expected_sale_items}
+
+
+def export_file(root: Path, tenant: str, dataset: str, fmt: str) -> Path:
+    return root / tenant / "exports" / dataset / MONTH / f"{dataset}_{tenant}_{MONTH}.{fmt}"
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_every_cell_matches_the_oracle(
+    awkward_source: str, exported: dict, tenant: str, record_property: pytest.RecordProperty
+) -> None:
+    root, _ = exported[tenant]
+    oracle = SourceOracle(awkward_source, tenant)
+    cells = 0
+    for dataset, expected_of in {**EXPECTED, **CSV_ONLY}.items():
+        expected: ExpectedReport = expected_of(oracle, MONTH)
+        cells += compare_csv(export_file(root, tenant, dataset, "csv"), expected.main_rows)
+        if dataset in EXPECTED:
+            cells += compare_workbook(export_file(root, tenant, dataset, "xlsx"), expected)
+    record_property("cells_compared", cells)
+    print(f"{tenant}: {cells} cells compared")
+    assert cells > 10_000
+
+
+def test_the_awkward_cases_are_in_the_files(awkward_source: str) -> None:
+    """The cases the oracle is there for are present, so that a change to the seed cannot quietly
+    leave them out."""
+    oracle = SourceOracle(awkward_source, TENANT)
+    sales = expected_sales(oracle, MONTH)
+    margins = {row["Margin %"] for row in sales.tables["Sales"]}
+    assert {Decimal("33.59"), Decimal("0.03"), Decimal("-0.03")} <= margins
+    day_rows = [r for r in sales.tables["Sales"] if r["Sold At"].date() == ZERO_REVENUE_DAY]
+    assert day_rows and all(r["Revenue"] == 0 and r["Balance Due"] == 0 for r in day_rows)
+    statuses = {r["Status"] for r in sales.tables["Sales"]}
+    assert statuses == {"completed", "cancelled", "refunded"}
+    assert any(r["Payment Method"] == "credit" and r["Balance Due"] > 0 for r in sales.tables["Sales"])
+    odd = [r for r in sales.tables["Line Items"] if r["Sale Discount Share"] not in (0, None)]
+    assert sum(r["Sale Discount Share"] for r in odd) >= ODD_DISCOUNT
+    accounts = expected_accounts(oracle, MONTH)
+    assert INACTIVE_ACCOUNT not in {r["Account Name"] for r in accounts.tables["Accounts"]}
+    assert any(r["Account Name"] == INACTIVE_ACCOUNT and r["Debit"] for r in accounts.tables["Trial Balance"])
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_sales_exports_check_their_line_items(exported: dict, tenant: str) -> None:
+    _, result = exported[tenant]
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "sales_match_line_items"
+    }
+    assert evaluations == {
+        ("sales_xlsx", "sales_match_line_items"): True,
+        ("sales_pdf", "sales_match_line_items"): True,
+    }
