@@ -115,9 +115,24 @@ BILLS = DatasetSpec(
     columns=(
         Column("date", pl.Date, "Date"),
         Column("description", pl.String, "Description"),
-        Column("debit_account", pl.String, "Debit Account"),
-        Column("credit_account", pl.String, "Credit Account"),
-        money("amount", "Amount"),
+        Column(
+            "debit_account",
+            pl.String,
+            "Debit Account",
+            "The account of the entry's debit line (its only one, when the entry pairs lines); empty on a "
+            "credit row of an entry with several lines on both sides",
+        ),
+        Column(
+            "credit_account",
+            pl.String,
+            "Credit Account",
+            "The account of the entry's credit line, paired the same way as the debit account",
+        ),
+        money(
+            "amount",
+            "Amount",
+            "The row's line amount, unsigned; a row's side is given by its account columns",
+        ),
         Column("currency", pl.String, "Currency"),
         Column("reference_id", pl.String, "Reference ID"),
         Column("entry_id", pl.Int64, "Entry ID"),
