@@ -73,8 +73,9 @@ class SourceDatabase(dg.ConfigurableResource):
     @contextlib.contextmanager
     def tenant_reads(self, tenant: str) -> Iterator[TenantReads]:
         """``tenant``'s reads inside the block, all seeing the database as of one moment (see
-        ``exported_snapshot``): a materialization's lines and the products they name, or customers and
-        their credit, agree even while the source takes new sales."""
+        ``exported_snapshot``): the datasets a run reads in one block (``read_in_one_snapshot``), the
+        sales and their lines, the lines and the products they name, customers and their credit, agree
+        even while the source takes new sales. The moment lasts as long as the block, in this process."""
         with exported_snapshot(self.source_url) as snapshot:
             yield TenantReads(self.source_url, tenant, snapshot)
 

@@ -25,11 +25,9 @@ from export_platform_tests.conftest import MONTH, PARTITION, TENANT, Exported, e
 def local_export(sqlite_source: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """acme's October sales and its CSV export, published into a local folder."""
     root = tmp_path_factory.mktemp("consumer-local")
-    selected = [
-        a for a in [*dataset_assets, *export_assets] if a.key.to_user_string() in ("sales", "sales_csv")
-    ]
     result = dg.materialize(
-        selected,
+        [*dataset_assets, *export_assets],
+        selection=["sales", "sales_csv"],
         partition_key=PARTITION,
         instance=ephemeral_instance(TENANT),
         resources={

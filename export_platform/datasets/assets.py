@@ -1,9 +1,11 @@
-"""One factory turns each ``DatasetSpec`` into a tenant x month partitioned Dagster asset."""
+"""The seven datasets as tenant x month partitioned Dagster assets, materialized by one step that reads
+them all from one snapshot of the source."""
 
 import inspect
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -11,7 +13,8 @@ import polars as pl
 from export_platform.datasets import DATASETS
 from export_platform.datasets import checks as dataset_checks
 from export_platform.datasets.spec import DatasetSpec
-from export_platform.partitions import parse_partition_key, tenant_month_partitions
+from export_platform.datasets.window import ReportWindow
+from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
 from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.spool import ParquetSpool
@@ -57,61 +60,124 @@ def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
         return str(frame.head(rows))
 
 
-def build_dataset_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=spec.name,
+def dataset_asset_spec(spec: DatasetSpec) -> dg.AssetSpec:
+    """What the UI shows of one dataset: its own asset, though one step materializes them together."""
+    return dg.AssetSpec(
+        key=spec.name,
         description=spec.description,
         group_name=DATASET_GROUP,
-        partitions_def=tenant_month_partitions,
-        io_manager_key="dataset_io_manager",
-        check_specs=dataset_checks.check_specs(spec),
         kinds={"polars", "postgres", "parquet"},
         owners=[OWNER],
         tags={"dataset_kind": spec.kind},
         metadata={"key": ", ".join(spec.key), **code_references(("query and rules", spec.build))},
-        retry_policy=TRANSIENT_RETRY_POLICY,
-    )
-    def dataset_asset(context: dg.AssetExecutionContext, source: SourceDatabase):
-        started = time.perf_counter()
-        partition = parse_partition_key(context.partition_key)
-        # One snapshot for the tenant row and every statement of the dataset, so they agree.
+    ).with_io_manager_key("dataset_io_manager")
+
+
+@dataclass(frozen=True)
+class ReadDataset:
+    """One dataset of the partition, read and written to a local spool, waiting to be stored."""
+
+    spec: DatasetSpec
+    spool: ParquetSpool
+    read_s: float
+
+
+def read_in_one_snapshot(
+    source: SourceDatabase, partition: TenantMonth, specs: Sequence[DatasetSpec]
+) -> tuple[ReportWindow, list[ReadDataset]]:
+    """Read every dataset of ``specs`` for ``partition`` as the source stood at one moment.
+
+    All of them, with the tenant row their window comes from, read inside one ``tenant_reads`` block,
+    so the sales and their line items (or customers and the sales on their credit) agree even while
+    the source takes new sales. Each dataset goes to a local Parquet spool as it is read, streamed ones
+    a batch at a time, so memory holds one dataset (or one batch) at a time however many are read;
+    nothing is stored until every read has succeeded."""
+    done: list[ReadDataset] = []
+    try:
         with retry_only_transient_errors(), source.tenant_reads(partition.tenant) as reads:
             window = reads.window(partition.month)
-            if spec.stream is None:
-                value = spec.compute(reads.read, window)
-                frame = value.lazy()
-            else:  # written a batch at a time; checks and metadata read the file back lazily
-                value = ParquetSpool.write(spec.compute_batches(reads.read_batches, window))
-                frame = value.scan()
-        read_s = time.perf_counter() - started
-        try:
-            rows = frame.select(pl.len()).collect().item()
-            context.log.info(
-                f"{spec.name} {partition.key}: {rows} rows in {time.perf_counter() - started:.2f}s"
-            )
-            return dg.MaterializeResult(
-                value=value,
-                metadata={
-                    "dagster/row_count": rows,
-                    "dagster/column_schema": column_schema(frame.collect_schema(), spec),
-                    "preview": dg.MetadataValue.md(markdown_preview(frame.head(PREVIEW_ROWS).collect())),
-                    "tenant": partition.tenant,
-                    "month": partition.month,
-                    "as_of": window.as_of_utc.isoformat(),
-                    "streamed": spec.stream is not None,
-                    "read_s": dg.MetadataValue.float(round(read_s, 3)),
-                },
-                check_results=dataset_checks.evaluate(spec, frame, partition.tenant),
-            )
-        except BaseException:
-            if isinstance(value, ParquetSpool):
-                value.discard()
-            raise
-
-    return dataset_asset
+            for spec in specs:
+                started = time.perf_counter()
+                try:
+                    if spec.stream is None:
+                        spool = ParquetSpool.write_frame(spec.compute(reads.read, window))
+                    else:
+                        spool = ParquetSpool.write(spec.compute_batches(reads.read_batches, window))
+                except Exception as exc:
+                    exc.add_note(f"reading dataset {spec.name} of partition {partition.key}")
+                    raise
+                done.append(ReadDataset(spec, spool, time.perf_counter() - started))
+    except BaseException:
+        for dataset in done:
+            dataset.spool.discard()
+        raise
+    return window, done
 
 
-dataset_assets = [build_dataset_asset(spec) for spec in DATASETS]
+def materialization(
+    context: dg.AssetExecutionContext, partition: TenantMonth, window: ReportWindow, dataset: ReadDataset
+) -> dg.MaterializeResult:
+    """The dataset's spool for the IO manager to store, with its metadata and selected checks, read
+    back from the spool lazily (a streamed partition is never held whole)."""
+    spec, frame = dataset.spec, dataset.spool.scan()
+    key = dg.AssetKey(spec.name)
+    rows = frame.select(pl.len()).collect().item()
+    context.log.info(f"{spec.name} {partition.key}: {rows} rows, read in {dataset.read_s:.2f}s")
+    checks = [
+        check._replace(asset_key=key)
+        for check in dataset_checks.evaluate(spec, frame, partition.tenant)
+        if dg.AssetCheckKey(key, check.check_name) in context.selected_asset_check_keys
+    ]
+    return dg.MaterializeResult(
+        asset_key=key,
+        value=dataset.spool,
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/column_schema": column_schema(frame.collect_schema(), spec),
+            "preview": dg.MetadataValue.md(markdown_preview(frame.head(PREVIEW_ROWS).collect())),
+            "tenant": partition.tenant,
+            "month": partition.month,
+            "as_of": window.as_of_utc.isoformat(),
+            "streamed": spec.stream is not None,
+            "read_s": dg.MetadataValue.float(round(dataset.read_s, 3)),
+        },
+        check_results=checks,
+    )
+
+
+def build_datasets_asset(specs: Sequence[DatasetSpec]) -> dg.AssetsDefinition:
+    """One step materializing whichever of ``specs`` a run selects, all read in one snapshot.
+
+    One step rather than an asset per dataset because a snapshot lives only as long as the
+    transaction that exported it, on one connection of one process: under the multiprocess executor
+    each step is a process of its own, and no step could hold a snapshot open for the next. A
+    transient failure retries the step, which reads every selected dataset again at a new moment."""
+
+    @dg.multi_asset(
+        name="datasets",
+        description="Reads the selected datasets of one tenant's month from one snapshot of the source.",
+        specs=[dataset_asset_spec(spec) for spec in specs],
+        check_specs=[check for spec in specs for check in dataset_checks.check_specs(spec)],
+        partitions_def=tenant_month_partitions,
+        can_subset=True,
+        retry_policy=TRANSIENT_RETRY_POLICY,
+    )
+    def datasets(context: dg.AssetExecutionContext, source: SourceDatabase):
+        partition = parse_partition_key(context.partition_key)
+        selected = [spec for spec in specs if dg.AssetKey(spec.name) in context.selected_asset_keys]
+        window, read = read_in_one_snapshot(source, partition, selected)
+        for position, dataset in enumerate(read):
+            try:
+                yield materialization(context, partition, window, dataset)
+            except BaseException:  # the IO manager removes the spools it was handed; these it never was
+                for unstored in read[position:]:
+                    unstored.spool.discard()
+                raise
+
+    return datasets
+
+
+dataset_assets = [build_datasets_asset(DATASETS)]
 
 datasets_job = dg.define_asset_job(
     "datasets_job",

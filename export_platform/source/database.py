@@ -375,9 +375,10 @@ def exported_snapshot(url: SourceUrl) -> Iterator[str | None]:
     """The id of one snapshot of the database, for reads on other connections to share until exit.
 
     A dataset is several statements (the tenant row; the month's lines and the products they name;
-    customers, their credit and their sales), each on a connection of its own and some at once. Read
-    committed, each statement would see the database as of its own start, so a product sold between
-    two of them could have its line in one read and its name missing from the other.
+    customers, their credit and their sales), each on a connection of its own and some at once, and a
+    run reads several datasets (the sales and their line items). Read committed, each statement would
+    see the database as of its own start, so a product sold between two of them could have its line in
+    one read and its name missing from the other, or a sale be in the sales and not in the line items.
 
     On PostgreSQL this opens a read-only REPEATABLE READ transaction, exports its snapshot
     (``pg_export_snapshot``) and holds the transaction open, which keeps the snapshot importable,

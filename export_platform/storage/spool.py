@@ -27,10 +27,13 @@ class ParquetSpool:
     path: Path
 
     @classmethod
+    def _new(cls) -> ParquetSpool:
+        return cls(Path(tempfile.mkdtemp(prefix="export-platform-spool-")) / "data.parquet")
+
+    @classmethod
     def write(cls, batches: Iterator[pl.DataFrame]) -> ParquetSpool:
         """Write ``batches`` (at least one; all with the same schema) to a new spool file."""
-        folder = Path(tempfile.mkdtemp(prefix="export-platform-spool-"))
-        spool = cls(folder / "data.parquet")
+        spool = cls._new()
         try:
             writer = None
             for batch in batches:
@@ -41,6 +44,20 @@ class ParquetSpool:
             if writer is None:
                 raise ValueError("a streamed dataset yielded no batch, not even an empty one")
             writer.close()
+        except BaseException:
+            spool.discard()
+            raise
+        return spool
+
+    @classmethod
+    def write_frame(cls, frame: pl.DataFrame) -> ParquetSpool:
+        """Write a whole frame to a new spool file, with the settings the IO manager stores frames with
+        (Polars' writer: unlike ``write``, it takes nested columns of string views)."""
+        spool = cls._new()
+        try:
+            frame.write_parquet(
+                spool.path, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
+            )
         except BaseException:
             spool.discard()
             raise

@@ -7,10 +7,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.assets import build_datasets_asset
 from export_platform_tests.conftest import MONTH, ephemeral_instance, materialize_datasets
 
-SALES = [a for a in dataset_assets if a.key.to_user_string() == "sales"]
+SALES = [build_datasets_asset([DATASETS_BY_NAME["sales"]])]
 
 
 def failure_messages(result) -> str:

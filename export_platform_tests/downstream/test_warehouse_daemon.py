@@ -72,9 +72,9 @@ def test_daemon_loads_a_landed_export_into_the_warehouse(sqlite_source: str, tmp
     try:
         # Automation reacts to exports that land after it has looked once.
         wait_for(lambda: sensor_ticks(instance, "warehouse_automation") > 0, "a first tick", daemon, log)
-        selected = [a for a in [*dataset_assets, *export_assets] if a.key.path in (["sales"], ["sales_csv"])]
         exported = dg.materialize(
-            selected,
+            [*dataset_assets, *export_assets],
+            selection=["sales", "sales_csv"],
             partition_key=PARTITION,
             instance=instance,
             resources={

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.assets import build_datasets_asset
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
@@ -17,7 +18,7 @@ from export_platform_tests.conftest import create_database, database_url, drop_d
 
 BIG_PLAN = SeedPlan(tenants=1, months=1, sales_per_day=1500, end_month="2026-10")
 BIG_PARTITION = "2026-10|acme"
-SALE_ITEMS = [a for a in dataset_assets if a.key.to_user_string() == "sale_items"]
+SALE_ITEMS = [build_datasets_asset([DATASETS_BY_NAME["sale_items"]])]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.assets import build_datasets_asset
 from export_platform.errors import InvalidSourceData
 from export_platform.partitions import InvalidPartitionKey, tenant_month_partitions
 from export_platform.storage.io_manager import DatasetParquetIOManager, ParquetSpool
@@ -17,7 +18,7 @@ from export_platform.storage.layout import dataset_key
 from export_platform.storage.object_store import LocalObjectStore
 from export_platform_tests.conftest import PARTITION, ephemeral_instance, materialize_datasets
 
-SALES = next(a for a in dataset_assets if a.key.to_user_string() == "sales")
+SALES = build_datasets_asset([DATASETS_BY_NAME["sales"]])
 
 
 @dg.asset(partitions_def=tenant_month_partitions, io_manager_key="dataset_io_manager")

@@ -12,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 from export_platform.consumer import latest_artifact
-from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.assets import build_datasets_asset
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
@@ -29,7 +30,7 @@ def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bu
     seed(SourceUrl(source_url), SeedPlan(tenants=1, months=1, sales_per_day=2, end_month=MONTH))
     root = f"s3://{s3_bucket}/platform"
     instance = instance_home(tmp_path / "home", [TENANT])
-    sales = [a for a in dataset_assets if a.key.path == ["sales"]]
+    sales = [build_datasets_asset([DATASETS_BY_NAME["sales"]])]
     assert materialize_datasets(source_url, root, PARTITION, assets=sales, instance=instance).success
     env = {
         **os.environ,
