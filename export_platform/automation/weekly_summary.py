@@ -3,14 +3,17 @@ recorded as an asset and e-mailed to the tenant's default recipients."""
 
 import datetime as dt
 import html
+from decimal import Decimal
 from email.message import EmailMessage
 
 import dagster as dg
 
 from export_platform.automation.mailer import Mailer
 from export_platform.datasets.assets import OWNER
+from export_platform.datasets.exact import percent
 from export_platform.partitions import TENANT_DIMENSION, tenant_partitions
 from export_platform.retries import TRANSIENT_RETRY_POLICY
+from export_platform.settings import source_kind
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettingsStore
 
@@ -26,7 +29,8 @@ def summarise_week(rows: list[dict], since: dt.datetime) -> dict:
         "exports": len(week),
         "succeeded": len(succeeded),
         "failed": len(failed),
-        "success_rate_pct": round(100 * len(succeeded) / finished, 1) if finished else None,
+        # Exact, rounded once half away from zero; metadata takes a float, which holds two decimals.
+        "success_rate_pct": float(percent(Decimal(len(succeeded)), Decimal(finished))) if finished else None,
         "bytes": sum(r["file_size_bytes"] or 0 for r in succeeded),
         "failures": [
             f"{r['dataset']}_{r['format']} {r['partition_key'] or ''}: {r['error_message']}" for r in failed
@@ -65,7 +69,7 @@ def summary_email(tenant: str, since: dt.datetime, summary: dict, recipients: li
     group_name="automation",
     partitions_def=tenant_partitions,
     owners=[OWNER],
-    kinds={"postgres"},
+    kinds={source_kind()},
     retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def weekly_export_summary(context: dg.AssetExecutionContext, history: ExportHistory, mailer: Mailer):

@@ -243,7 +243,7 @@ def test_weekly_summary_counts_only_the_tenants_last_week(platform, inbox) -> No
     )
     metadata = result.asset_materializations_for_node("weekly_export_summary")[0].metadata
     assert (metadata["exports"].value, metadata["succeeded"].value, metadata["failed"].value) == (3, 2, 1)
-    assert metadata["bytes"].value == 1500 and metadata["success_rate_pct"].value == 66.7
+    assert metadata["bytes"].value == 1500 and metadata["success_rate_pct"].value == 66.67  # 2 of 3
     assert len(handler.messages) == 1 and handler.envelopes[0].rcpt_tos == ["boss@acme.example"]
     text = handler.messages[0].get_body(("plain",)).get_content()
-    assert "Succeeded: 2 (66.7%)" in text and "Failure: sales_xlsx 2026-10|acme: boom" in text
+    assert "Succeeded: 2 (66.67%)" in text and "Failure: sales_xlsx 2026-10|acme: boom" in text
