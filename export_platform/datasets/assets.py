@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from export_platform import settings
 from export_platform.datasets import DATASETS
 from export_platform.datasets import checks as dataset_checks
 from export_platform.datasets.spec import DatasetSpec
@@ -66,7 +67,7 @@ def dataset_asset_spec(spec: DatasetSpec) -> dg.AssetSpec:
         key=spec.name,
         description=spec.description,
         group_name=DATASET_GROUP,
-        kinds={"polars", "postgres", "parquet"},
+        kinds={"polars", settings.source_kind(), "parquet"},
         owners=[OWNER],
         tags={"dataset_kind": spec.kind},
         metadata={"key": ", ".join(spec.key), **code_references(("query and rules", spec.build))},

@@ -4,6 +4,7 @@ and a described, defaulted field for each of adhoc_export's config options."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,11 +21,14 @@ FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "pdf": "pdf"}
 
 
 def expected_kinds(name: str) -> set[str]:
+    """The badges name the configured source and store: ``sqlite`` and ``file`` by default."""
+    source = "postgres" if os.environ.get("EXPORT_SOURCE_URL", "").startswith("postgresql") else "sqlite"
+    store = "s3" if os.environ.get("EXPORT_ARTIFACT_ROOT", "").startswith("s3://") else "file"
     if name in DATASET_KEYS:
-        return {"polars", "postgres", "parquet"}
+        return {"polars", source, "parquet"}
     if name in EXPORT_KEYS:
-        return {FORMAT_KINDS[name.rsplit("_", 1)[1]], "s3"}
-    return {"postgres"}
+        return {FORMAT_KINDS[name.rsplit("_", 1)[1]], store}
+    return {source}
 
 
 def test_every_asset_is_described_owned_grouped_and_linked_to_its_code() -> None:
