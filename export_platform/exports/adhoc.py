@@ -37,7 +37,7 @@ from export_platform.exports.formats import (
     XlsxExportConfig,
 )
 from export_platform.partitions import validate_tenant_slug
-from export_platform.render.layouts import TenantInfo
+from export_platform.render.layouts import ReportOptions, TenantInfo
 from export_platform.resources import SourceDatabase
 from export_platform.retries import retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore
@@ -257,7 +257,8 @@ def apply_filters(
         conditions.append(pl.col("event_type") == f["event_type"])
     if "user" in f:
         conditions.append(pl.col("user_email") == f["user"])
-    if dataset in ("accounts", "customers") and not request.include_inactive:
+    # Accounts are left out by the report (``ReportOptions``), after the roll-up and the trial balance.
+    if dataset == "customers" and not request.include_inactive:
         conditions.append(pl.col("is_active"))
     if "account_types" in f:
         wanted = [str(kind) for kind in f["account_types"]]
@@ -388,7 +389,8 @@ def run_adhoc_export(
         started = time.perf_counter()
         try:
             lazy = {name: frame.lazy() for name, frame in frames.items()}
-            report = report_for(fmt, config.dataset, lazy, info, period)
+            options = ReportOptions(include_inactive=config.include_inactive)
+            report = report_for(fmt, config.dataset, lazy, info, period, options)
             key = adhoc_key(
                 tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{fmt_name}"
             )

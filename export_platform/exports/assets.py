@@ -22,7 +22,15 @@ from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportForma
 from export_platform.exports.progress import progress_logged
 from export_platform.partitions import parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame, write_csv
-from export_platform.render.layouts import LAYOUTS, SHEET_NAMES, TenantInfo, build_report, flat_report
+from export_platform.render.layouts import (
+    DEFAULT_OPTIONS,
+    LAYOUTS,
+    SHEET_NAMES,
+    ReportOptions,
+    TenantInfo,
+    build_report,
+    flat_report,
+)
 from export_platform.render.pdf import write_pdf
 from export_platform.render.report import Report, Table, TableColumn, small_streaming_chunks
 from export_platform.render.xlsx import write_workbook
@@ -207,10 +215,15 @@ def preview_table(table: Table, dataset: str) -> dg.TableMetadataValue:
 
 
 def report_for(
-    fmt: ExportFormat, dataset: str, frames: dict[str, pl.LazyFrame], tenant: TenantInfo, period: str
+    fmt: ExportFormat,
+    dataset: str,
+    frames: dict[str, pl.LazyFrame],
+    tenant: TenantInfo,
+    period: str,
+    options: ReportOptions = DEFAULT_OPTIONS,
 ) -> Report:
     """A CSV holds the dataset's flat table alone; workbooks and PDFs the whole report."""
-    return (flat_report if fmt is CSV else build_report)(dataset, frames, tenant, period)
+    return (flat_report if fmt is CSV else build_report)(dataset, frames, tenant, period, options)
 
 
 class Rendered(NamedTuple):

@@ -39,13 +39,24 @@ def export_columns(dataset: str) -> list[str]:
     return [c.name for c in spec.columns if c.name != "tenant_id" and not isinstance(c.dtype, pl.List)]
 
 
-# The rows of a dataset that its exports show, where that is not every row.
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a request may change in what a report lists: ``include_inactive`` is the seed's accounts
+    option (off by default, as in the monthly exports; the ad-hoc job takes it from its request)."""
+
+    include_inactive: bool = False
+
+
+DEFAULT_OPTIONS = ReportOptions()
+# The rows of a dataset that its exports list unless ``include_inactive`` is set.
 EXPORTED_ROWS: dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]] = {"accounts": exported_accounts}
 
 
-def dataset_table(dataset: str, frame: pl.LazyFrame, name: str | None = None) -> Table:
+def dataset_table(
+    dataset: str, frame: pl.LazyFrame, name: str | None = None, options: ReportOptions = DEFAULT_OPTIONS
+) -> Table:
     spec = DATASETS_BY_NAME[dataset]
-    rows = EXPORTED_ROWS.get(dataset, lambda all_rows: all_rows)(frame)
+    rows = frame if options.include_inactive else EXPORTED_ROWS.get(dataset, lambda every: every)(frame)
     return Table.of(name or spec.title, rows, dict(spec.labels), export_columns(dataset))
 
 
@@ -105,14 +116,14 @@ def sales_summary(sales: pl.LazyFrame) -> tuple[SummaryItem, ...]:
     )
 
 
-def sales_report(frames: Frames) -> tuple[tuple[SummaryItem, ...], tuple[Table, ...]]:
+def sales_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
     return sales_summary(frames["sales"]), (
-        dataset_table("sales", frames["sales"], "Sales"),
-        dataset_table("sale_items", frames["sale_items"], "Line Items"),
+        dataset_table("sales", frames["sales"], "Sales", options),
+        dataset_table("sale_items", frames["sale_items"], "Line Items", options),
     )
 
 
-def sale_items_report(frames: Frames):
+def sale_items_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
     """Line totals are as rung up, on every line; revenue, COGS and profit are those of completed
     sales (0 on the other lines), so they equal the sales report's figures."""
     items = frames["sale_items"]
@@ -135,7 +146,7 @@ def sale_items_report(frames: Frames):
         _money("Cost of goods sold (completed sales)", totals["cogs"]),
         _money("Profit (completed sales)", totals["profit"]),
     )
-    return summary, (dataset_table("sale_items", items, "Line Items"),)
+    return summary, (dataset_table("sale_items", items, "Line Items", options),)
 
 
 # -- customers ------------------------------------------------------------------------------------
@@ -161,7 +172,7 @@ def credit_transactions(customers: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def customers_report(frames: Frames):
+def customers_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
     customers = frames["customers"]
     totals = _one_row(
         customers,
@@ -196,7 +207,7 @@ def customers_report(frames: Frames):
         "reference": "Reference",
     }
     tables = (
-        dataset_table("customers", customers, "Customer Details"),
+        dataset_table("customers", customers, "Customer Details", options),
         Table.of("Credit Aging", customers, labels, AGING_COLUMNS),
         Table.of(
             "Credit Transactions",
@@ -229,7 +240,7 @@ def storefront_breakdown(inventory: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def inventory_report(frames: Frames):
+def inventory_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
     inventory = frames["inventory"]
     totals = _one_row(
         inventory,
@@ -261,7 +272,7 @@ def inventory_report(frames: Frames):
     }
     breakdown = storefront_breakdown(inventory)
     tables = (
-        dataset_table("inventory", inventory, "Stock Items"),
+        dataset_table("inventory", inventory, "Stock Items", options),
         Table.of("Storefronts", breakdown, labels, breakdown.collect_schema().names()),
     )
     return summary, tables
@@ -270,7 +281,7 @@ def inventory_report(frames: Frames):
 # -- audit log ------------------------------------------------------------------------------------
 
 
-def audit_log_report(frames: Frames):
+def audit_log_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
     audit = frames["audit_log"]
     totals = _one_row(
         audit,
@@ -299,13 +310,13 @@ def audit_log_report(frames: Frames):
         *(_count(f"Events: {t}", n) for t, n in top_types.collect().iter_rows()),
         *(_count(f"By user: {u}", n) for u, n in top_users.collect().iter_rows()),
     )
-    return summary, (dataset_table("audit_log", audit, "Audit Logs"),)
+    return summary, (dataset_table("audit_log", audit, "Audit Logs", options),)
 
 
 # -- ledger ---------------------------------------------------------------------------------------
 
 
-def bills_report(frames: Frames):
+def bills_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
     bills = frames["bills"]
     totals = _one_row(
         bills,
@@ -318,7 +329,7 @@ def bills_report(frames: Frames):
         _count("Rows", totals["rows"]),
         _money("Total debits (= total credits)", totals["debits"]),
     )
-    return summary, (dataset_table("bills", bills, "Bills"),)
+    return summary, (dataset_table("bills", bills, "Bills", options),)
 
 
 def trial_balance(accounts: pl.LazyFrame) -> pl.LazyFrame:
@@ -340,11 +351,11 @@ def trial_balance(accounts: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def accounts_report(frames: Frames):
-    """Root totals and counts are those of the exported rows (``exported_accounts``); the trial
-    balance is over the whole chart."""
+def accounts_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
+    """Root totals and counts are those of the listed rows (``exported_accounts`` unless the request
+    includes inactive accounts); the trial balance is over the whole chart."""
     accounts = frames["accounts"]
-    exported = exported_accounts(accounts)
+    exported = accounts if options.include_inactive else exported_accounts(accounts)
     roots = dict(
         exported.filter(pl.col("depth") == 0)
         .group_by("account_type")
@@ -368,7 +379,7 @@ def accounts_report(frames: Frames):
     )
     labels = dict(DATASETS_BY_NAME["accounts"].labels) | {"debit": "Debit", "credit": "Credit"}
     tables = (
-        dataset_table("accounts", accounts, "Accounts"),
+        dataset_table("accounts", accounts, "Accounts", options),
         Table.of(
             "Trial Balance",
             trial_balance(accounts),
@@ -379,7 +390,7 @@ def accounts_report(frames: Frames):
     return summary, tables
 
 
-LAYOUTS: dict[str, Callable[[Frames], tuple]] = {
+LAYOUTS: dict[str, Callable[[Frames, ReportOptions], tuple]] = {
     "sales": sales_report,
     "sale_items": sale_items_report,
     "customers": customers_report,
@@ -463,14 +474,19 @@ PDF_COLUMNS: dict[str, tuple[str, ...]] = {
 PDF_SKIPPED_TABLES = ("Credit Aging",)
 
 
-def build_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) -> Report:
-    summary, tables = LAYOUTS[dataset](frames)
+def build_report(
+    dataset: str, frames: Frames, tenant: TenantInfo, month: str, options: ReportOptions = DEFAULT_OPTIONS
+) -> Report:
+    summary, tables = LAYOUTS[dataset](frames, options)
     return _report(dataset, tenant, month, tuple(summary), tuple(tables))
 
 
-def flat_report(dataset: str, frames: Frames, tenant: TenantInfo, month: str) -> Report:
+def flat_report(
+    dataset: str, frames: Frames, tenant: TenantInfo, month: str, options: ReportOptions = DEFAULT_OPTIONS
+) -> Report:
     """A report of just the dataset's flat table, without summary figures: what a CSV holds."""
-    return _report(dataset, tenant, month, (), (dataset_table(dataset, frames[dataset]),))
+    table = dataset_table(dataset, frames[dataset], options=options)
+    return _report(dataset, tenant, month, (), (table,))
 
 
 def _report(dataset: str, tenant: TenantInfo, month: str, summary: tuple, tables: tuple) -> Report:

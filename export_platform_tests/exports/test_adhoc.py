@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from export_platform.cli import main
@@ -325,3 +326,28 @@ def test_csv_options_are_those_of_the_csv_exports(materialized_sqlite: Materiali
     assert exported.success
     (published,) = (tmp_path / "exports").rglob("*.csv")
     assert published.read_bytes() == asked_file
+
+
+def test_inactive_accounts_only_on_request_and_the_trial_balance_always_whole(
+    sqlite_source: str, tmp_path: Path
+) -> None:
+    """``include_inactive`` (the seed's accounts option, off by default) decides which accounts are
+    listed; the trial balance is over the whole chart either way, so its debits equal its credits."""
+    listed = {}
+    for include in (False, True):
+        result = run(
+            sqlite_source, tmp_path, dataset="accounts", include_inactive=include, formats=["csv", "xlsx"]
+        )
+        assert result.success
+        folder = tmp_path / TENANT / "adhoc" / result.run_id
+        with next(folder.glob("*.csv")).open(encoding="utf-8-sig") as f:
+            listed[include] = {r["Account Name"]: r["Is Active"] for r in csv.DictReader(f)}
+        summary = dict(
+            row[:2]
+            for row in load_workbook(next(folder.glob("*.xlsx")))["Summary"].iter_rows(values_only=True)
+            if row
+        )
+        assert summary["Trial balance debits"] == summary["Trial balance credits"]
+    assert "false" not in listed[False].values()
+    assert {name for name, active in listed[True].items() if active == "false"} == {"Expenses:Office:Legacy"}
+    assert set(listed[True]) - set(listed[False]) == {"Expenses:Office:Legacy"}
