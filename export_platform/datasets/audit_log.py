@@ -1,4 +1,9 @@
-"""Audit log: every recorded event of the month, with who, from where, and its payload made readable."""
+"""Audit log: every recorded event of the month, with who, from where, and its payload made readable.
+
+Events are those in the tenant's local calendar month, in time order (then by event ID). The user is
+looked up among the tenant's users as they are now (current name and email). The category, the
+one-line description and the readable payload are derived per event; each column's description says how.
+"""
 
 from __future__ import annotations
 
@@ -98,17 +103,29 @@ AUDIT_LOG = DatasetSpec(
     ),
     columns=(
         Column("event_id", pl.Int64, "Event ID"),
-        Column("occurred_at", LOCAL_TIME, "Time"),
-        Column("category", pl.String, "Category"),
+        Column("occurred_at", LOCAL_TIME, "Time", "In the tenant's timezone"),
+        Column("category", pl.String, "Category", "The event type up to its first dot (sale, stock, credit)"),
         Column("event_type", pl.String, "Event Type"),
         Column("entity_type", pl.String, "Entity Type"),
         Column("entity_id", pl.String, "Entity ID"),
-        Column("user_email", pl.String, "User Email"),
-        Column("user_name", pl.String, "User"),
+        Column("user_email", pl.String, "User Email", "The user's current email; empty for a system event"),
+        Column("user_name", pl.String, "User", "The user's current name; empty for a system event"),
         Column("ip_address", pl.String, "IP Address"),
         Column("user_agent", pl.String, "User Agent"),
-        Column("description", pl.String, "Description"),
-        Column("event_data", pl.String, "Event Data"),
+        Column(
+            "description",
+            pl.String,
+            "Description",
+            'The event type, then " on <entity type> #<entity ID, or ? when unknown>" when the event names '
+            'an entity type, then " by <user>" when it has a user',
+        ),
+        Column(
+            "event_data",
+            pl.String,
+            "Event Data",
+            "The payload as one line of JSON with its keys sorted and every script shown as itself; text "
+            f"that is not JSON is kept as it is after {INVALID_JSON_MARK.strip()!r}",
+        ),
         Column("tenant_id", pl.String, "Tenant"),
     ),
     key=("event_id",),

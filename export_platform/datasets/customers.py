@@ -1,8 +1,13 @@
 """Customers: contact details, credit position and aging as of the month's end, and sales history.
 
+Everything is as of the month's end (or now, while the month runs): customers created before it, and
+their charges, payments and completed sales up to it. The balance is every charge less every payment.
 Aging follows the usual accounts-receivable rule: payments settle the oldest charges first (FIFO), and
-each charge's unpaid remainder is aged by the days from its charge date to the as-of date, both in the
-tenant's local calendar.
+each charge's unpaid remainder is aged by the days from its charge date (not its due date) to the
+as-of date, both in the tenant's local calendar. Available credit is the limit less the balance, as
+it stands: negative over the limit, and not zeroed for a blocked customer. Sales history is lifetime,
+not the month's: completed sales only, at their receipt totals including tax, the average rounded
+once to the cent, half away from zero. Each column's own rule is in its description.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
+from export_platform.datasets.exact import average_of
 from export_platform.datasets.spec import LOCAL_TIME, Column, DatasetSpec, TenantReader, money, tenant_of
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
@@ -24,6 +30,19 @@ AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 RECENT_TRANSACTIONS = 50
 TRANSACTION_FIELDS = ("occurred_at", "kind", "amount", "due_at", "reference")
+
+
+def aging_column(name: str, label: str) -> Column:
+    """An aging bucket's column, its description stating the bucket's edges."""
+    low, high = next((first, last) for bucket, first, last in AGING_BUCKETS if bucket == name)
+    days = f"{low} to {high} days" if high is not None else f"more than {low - 1} days"
+    return money(
+        name,
+        label,
+        f"The unpaid part of the charges {days} old on the month's last day (days from the charge date, "
+        "in the tenant's calendar), payments settling the oldest charges first; 0 when Outstanding is not "
+        "positive",
+    )
 
 
 def customers_as_of() -> sa.Select:
@@ -49,9 +68,9 @@ def customers_as_of() -> sa.Select:
 
 def credit_transactions_as_of() -> sa.Select:
     t = s.credit_transactions
-    return sa.select(t.c.customer_id, t.c.kind, t.c.amount, t.c.occurred_at, t.c.due_at, t.c.reference).where(
-        tenant_of(t), t.c.occurred_at < sa.bindparam("as_of", type_=s.Timestamp)
-    )
+    return sa.select(
+        t.c.id, t.c.customer_id, t.c.kind, t.c.amount, t.c.occurred_at, t.c.due_at, t.c.reference
+    ).where(tenant_of(t), t.c.occurred_at < sa.bindparam("as_of", type_=s.Timestamp))
 
 
 def completed_sales_as_of() -> sa.Select:
@@ -113,11 +132,13 @@ def credit_aging(transactions: pl.DataFrame, as_of_date, timezone: str) -> pl.Da
 def recent_transactions(
     transactions: pl.DataFrame, timezone: str, limit: int = RECENT_TRANSACTIONS
 ) -> pl.DataFrame:
-    """Each customer's latest ``limit`` credit transactions, newest first, times in the tenant's zone."""
+    """Each customer's latest ``limit`` credit transactions, newest first, times in the tenant's zone.
+    At one instant a charge comes before a payment, then the later-recorded (higher ID) first, so the
+    order, and which transactions make the cut, never depend on the order the rows were read in."""
     local = [pl.col(c).dt.convert_time_zone(timezone) for c in ("occurred_at", "due_at")]
     return (
         transactions.with_columns(local)
-        .sort(["customer_id", "occurred_at", "kind"], descending=[False, True, False])
+        .sort(["customer_id", "occurred_at", "kind", "id"], descending=[False, True, False, True])
         .group_by("customer_id", maintain_order=True)
         .agg(pl.struct(TRANSACTION_FIELDS).head(limit).alias("recent_transactions"))
     )
@@ -153,9 +174,7 @@ def build_customers(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
             .then(pl.lit("over_limit"))
             .otherwise(pl.lit("good"))
             .alias("credit_status"),
-            pl.when(pl.col("sales_count") > 0)
-            .then((pl.col("sales_total") / pl.col("sales_count")).round(2))
-            .alias("sales_average"),
+            average_of(pl.col("sales_total"), pl.col("sales_count")).alias("sales_average"),
         )
     )
 
@@ -178,19 +197,48 @@ CUSTOMERS = DatasetSpec(
         Column("customer_type", pl.String, "Type"),
         Column("is_active", pl.Boolean, "Active"),
         Column("is_blocked", pl.Boolean, "Blocked"),
-        Column("credit_status", pl.String, "Credit Status"),
+        Column(
+            "credit_status",
+            pl.String,
+            "Credit Status",
+            "blocked for a blocked customer, else over_limit when Outstanding exceeds the credit limit, "
+            "else good",
+        ),
         money("credit_limit", "Credit Limit"),
-        money("outstanding_balance", "Outstanding"),
-        money("available_credit", "Available Credit"),
-        money("aging_0_30", "0-30 Days"),
-        money("aging_31_60", "31-60 Days"),
-        money("aging_61_90", "61-90 Days"),
-        money("aging_over_90", "90+ Days"),
-        Column("sales_count", pl.Int64, "Sales"),
-        money("sales_total", "Sales Total"),
-        money("sales_average", "Average Sale"),
-        Column("last_sale_at", LOCAL_TIME, "Last Sale"),
-        Column("created_at", LOCAL_TIME, "Customer Since"),
+        money(
+            "outstanding_balance",
+            "Outstanding",
+            "Every credit charge less every payment up to the month's end; negative when the customer "
+            "has paid more than was charged",
+        ),
+        money(
+            "available_credit",
+            "Available Credit",
+            "Credit limit less Outstanding; negative over the limit, and not zeroed for a blocked customer",
+        ),
+        aging_column("aging_0_30", "0-30 Days"),
+        aging_column("aging_31_60", "31-60 Days"),
+        aging_column("aging_61_90", "61-90 Days"),
+        aging_column("aging_over_90", "90+ Days"),
+        Column(
+            "sales_count",
+            pl.Int64,
+            "Sales",
+            "The customer's completed sales up to the month's end (all time, not only the month's)",
+        ),
+        money("sales_total", "Sales Total", "Receipt totals, including tax, of those completed sales"),
+        money(
+            "sales_average",
+            "Average Sale",
+            "Sales Total / Sales, rounded once to the cent, half away from zero; empty without sales",
+        ),
+        Column(
+            "last_sale_at",
+            LOCAL_TIME,
+            "Last Sale",
+            "Time of the latest of those completed sales, in the tenant's timezone",
+        ),
+        Column("created_at", LOCAL_TIME, "Customer Since", "In the tenant's timezone"),
         Column(
             "recent_transactions",
             pl.List(
@@ -205,7 +253,8 @@ CUSTOMERS = DatasetSpec(
                 )
             ),
             "Recent Credit Transactions",
-            f"The customer's last {RECENT_TRANSACTIONS} charges and payments, newest first",
+            f"The customer's last {RECENT_TRANSACTIONS} charges and payments up to the month's end, newest "
+            "first (at one instant a charge before a payment, then the higher transaction ID first)",
         ),
         Column("tenant_id", pl.String, "Tenant"),
     ),

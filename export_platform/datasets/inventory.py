@@ -1,7 +1,11 @@
 """Inventory: stock on hand and its valuation per product and storefront, as of the month's end.
 
-Quantities are the sum of every stock movement (receipts, sales, adjustments) up to the as-of instant;
-value uses the product's unit cost and retail value its unit price.
+One row per product and storefront that has had a stock movement up to the as-of instant (a pair never
+stocked has no row). Quantities are the sum of every stock movement (receipts, sales, adjustments) up
+to then. Stock is valued at the product's current unit cost and unit price: the source keeps no price
+history, so an old month re-exported after a price change shows the new prices, and receipts' own unit
+costs are not used (no FIFO or average costing). Values are exact products, never rounded; the margin %
+is rounded once, half away from zero. Each column's own rule is in its description.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
+from export_platform.datasets.exact import percent_of
 from export_platform.datasets.spec import (
     LOCAL_TIME,
     PERCENT,
@@ -16,7 +21,6 @@ from export_platform.datasets.spec import (
     DatasetSpec,
     TenantReader,
     money,
-    percent_of,
     tenant_of,
 )
 from export_platform.datasets.window import ReportWindow
@@ -102,16 +106,44 @@ INVENTORY = DatasetSpec(
         Column("product", pl.String, "Product"),
         Column("category", pl.String, "Category"),
         Column("storefront", pl.String, "Storefront"),
-        Column("quantity_on_hand", pl.Int64, "On Hand"),
+        Column(
+            "quantity_on_hand",
+            pl.Int64,
+            "On Hand",
+            "Sum of the product's stock movements at the storefront (receipts, sales, adjustments) up to "
+            "the month's end",
+        ),
         Column("reorder_level", pl.Int64, "Reorder Level"),
-        Column("stock_status", pl.String, "Stock Status"),
-        money("unit_cost", "Unit Cost"),
-        money("unit_price", "Unit Price"),
-        money("stock_value", "Value at Cost"),
-        money("retail_value", "Value at Retail"),
-        money("margin_amount", "Unit Margin"),
-        Column("margin_pct", PERCENT, "Margin %", "Unit margin as a percentage of the unit price"),
-        Column("last_movement_at", LOCAL_TIME, "Last Movement"),
+        Column(
+            "stock_status",
+            pl.String,
+            "Stock Status",
+            "out_of_stock when On Hand is 0 or less, else low_stock at or below the reorder level, else "
+            "in_stock",
+        ),
+        money("unit_cost", "Unit Cost", "The product's current unit cost"),
+        money("unit_price", "Unit Price", "The product's current unit price"),
+        money(
+            "stock_value",
+            "Value at Cost",
+            "On Hand x the product's current unit cost (not the cost each unit was received at), exact; "
+            "negative when more was sold than received",
+        ),
+        money("retail_value", "Value at Retail", "On Hand x the product's current unit price, exact"),
+        money("margin_amount", "Unit Margin", "Unit price less unit cost"),
+        Column(
+            "margin_pct",
+            PERCENT,
+            "Margin %",
+            "Unit margin as a percentage of the unit price, rounded once to two decimals, half away from "
+            "zero; empty when the price is 0",
+        ),
+        Column(
+            "last_movement_at",
+            LOCAL_TIME,
+            "Last Movement",
+            "Time of the latest of those movements, in the tenant's timezone",
+        ),
         Column("tenant_id", pl.String, "Tenant"),
     ),
     key=("product_id", "storefront_id"),
