@@ -42,6 +42,7 @@ from export_platform.datasets.spec import (
 )
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
+from export_platform.source.cents import Cents
 from export_platform.source.database import MONEY
 
 SALE_COLUMNS = (
@@ -121,10 +122,11 @@ def sales_in_window() -> sa.Select:
 def item_totals_in_window() -> sa.Subquery:
     """Per sale of the window: how many lines, units, and the units' cost in cents.
 
-    Summed by the database, so the client never holds the line items; in whole cents, so the sum is
-    exact on SQLite too, where money is text and arithmetic on it is floating point."""
+    Summed by the database, so the client never holds the line items; in whole cents read exactly
+    (``Cents``), so the sum is the one the line items add up to on SQLite too, where money is text and
+    arithmetic on it goes through a double."""
     items = s.sale_items
-    unit_cost_cents = sa.cast(sa.func.round(items.c.unit_cost * 100), sa.BigInteger)
+    unit_cost_cents = Cents(items.c.unit_cost)
     return (
         sa.select(
             items.c.sale_id,

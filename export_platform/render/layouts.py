@@ -179,7 +179,7 @@ def customers_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
         pl.len().alias("customers"),
         pl.col("is_active").sum().alias("active"),
         pl.col("is_blocked").sum().alias("blocked"),
-        (pl.col("credit_status") == "over_limit").sum().alias("over_limit"),
+        (pl.col("outstanding_balance") > pl.col("credit_limit")).sum().alias("over_limit"),
         (pl.col("customer_type") == "wholesale").sum().alias("wholesale"),
         (pl.col("customer_type") == "retail").sum().alias("retail"),
         (pl.col("outstanding_balance") > 0).sum().alias("with_balance"),
