@@ -1,6 +1,9 @@
 """Every figure of one month of two tenants, recomputed from the source rows by the oracle with plain
 ``Decimal`` and compared with the exported CSV and workbook cell by cell, on SQLite and PostgreSQL.
 
+Sales, line items, customers (with their credit aging and transactions), inventory, audit log, bills
+and accounts: the flat table of each CSV, and every sheet and Summary figure of each workbook.
+
 The source is the demo seed made awkward on purpose: a zero-revenue day (every sale of it cancelled),
 sales whose margins sit exactly on or just below a half hundredth (half away from zero, rounded once),
 a sale discount that does not split evenly over its lines, and an inactive account that carries a
@@ -10,7 +13,8 @@ balance. Returns, cancellations and credit sales come with the seed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +36,9 @@ from export_platform_tests.conftest import (
     materialize_exports,
 )
 from export_platform_tests.oracle import SourceOracle
+from export_platform_tests.oracle.audit_log import expected_audit_log
+from export_platform_tests.oracle.customers import RECENT_TRANSACTIONS, expected_customers
+from export_platform_tests.oracle.inventory import expected_inventory
 from export_platform_tests.oracle.ledger import expected_accounts, expected_bills
 from export_platform_tests.oracle.report import ExpectedReport, compare_csv, compare_workbook
 from export_platform_tests.oracle.sales import expected_sale_items, expected_sales
@@ -172,12 +179,15 @@ def exported(
     return runs
 
 
-EXPECTED = {
+EXPECTED: dict[str, Callable[[SourceOracle, str], ExpectedReport]] = {
     "sales": expected_sales,
+    "customers": expected_customers,
+    "inventory": expected_inventory,
+    "audit_log": expected_audit_log,
     "bills": expected_bills,
     "accounts": expected_accounts,
 }
-CSV_ONLY = {"sale_items": expected_sale_items}
+CSV_ONLY = {"sale_items": expected_sale_items}  # the line items' workbook is the sales workbook
 
 
 def export_file(root: Path, tenant: str, dataset: str, fmt: str) -> Path:
@@ -190,15 +200,20 @@ def test_every_cell_matches_the_oracle(
 ) -> None:
     root, _ = exported[tenant]
     oracle = SourceOracle(awkward_source, tenant)
-    cells = 0
+    counts = {}
     for dataset, expected_of in {**EXPECTED, **CSV_ONLY}.items():
-        expected: ExpectedReport = expected_of(oracle, MONTH)
-        cells += compare_csv(export_file(root, tenant, dataset, "csv"), expected.main_rows)
+        expected = expected_of(oracle, MONTH)
+        main = expected.main_rows
+        csv_cells = compare_csv(export_file(root, tenant, dataset, "csv"), main)
+        assert len(main) >= 20 and csv_cells == (len(main) + 1) * len(main[0]), dataset
+        counts[f"{dataset}.csv"] = csv_cells
         if dataset in EXPECTED:
-            cells += compare_workbook(export_file(root, tenant, dataset, "xlsx"), expected)
-    record_property("cells_compared", cells)
-    print(f"{tenant}: {cells} cells compared")
-    assert cells > 10_000
+            xlsx_cells = compare_workbook(export_file(root, tenant, dataset, "xlsx"), expected)
+            every_sheet = sum((len(rows) + 1) * len(rows[0]) for rows in expected.tables.values() if rows)
+            assert xlsx_cells == every_sheet + 2 * len(expected.summary), dataset
+            counts[f"{dataset}.xlsx"] = xlsx_cells
+    record_property("cells_compared", sum(counts.values()))
+    print(f"{tenant}: {sum(counts.values())} cells compared: {counts}")
 
 
 def test_the_awkward_cases_are_in_the_files(awkward_source: str) -> None:
@@ -218,6 +233,20 @@ def test_the_awkward_cases_are_in_the_files(awkward_source: str) -> None:
     accounts = expected_accounts(oracle, MONTH)
     assert INACTIVE_ACCOUNT not in {r["Account Name"] for r in accounts.tables["Accounts"]}
     assert any(r["Account Name"] == INACTIVE_ACCOUNT and r["Debit"] for r in accounts.tables["Trial Balance"])
+    customers = expected_customers(oracle, MONTH)
+    details = customers.tables["Customer Details"]
+    assert {r["Credit Status"] for r in details} == {"good", "over_limit", "blocked"}
+    assert any(r["Blocked"] and r["Outstanding"] > r["Credit Limit"] for r in details)
+    assert all(value > 0 for label, value in customers.summary if label.startswith("Aged "))
+    shown = Counter((r["Customer ID"], r["Date"], r["Kind"]) for r in customers.tables["Credit Transactions"])
+    assert max(shown.values()) > 1, "no customer has two transactions of one kind at one instant"
+    recorded = Counter(t["customer_id"] for t in oracle.rows(s.credit_transactions))
+    assert max(recorded.values()) > RECENT_TRANSACTIONS, "no customer has more transactions than shown"
+    inventory = expected_inventory(oracle, MONTH).main_rows
+    assert {r["Stock Status"] for r in inventory} == {"in_stock", "low_stock", "out_of_stock"}
+    events = expected_audit_log(oracle, MONTH).main_rows
+    assert any(r["User"] is None for r in events) and any(r["User"] for r in events)
+    assert any(r["Entity Type"] and r["Entity ID"] is None for r in events)
 
 
 @pytest.mark.parametrize("tenant", TENANTS)
