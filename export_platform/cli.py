@@ -90,7 +90,12 @@ def tenants() -> None:
 
 
 @tenants.command("sync")
-def tenants_sync() -> None:
+@click.option(
+    "--confirm-removals",
+    is_flag=True,
+    help="Remove the tenants gone from the source even when that is more than 10% of them at once.",
+)
+def tenants_sync(confirm_removals: bool) -> None:
     """Make the instance's tenant partitions equal the source's active tenants (as tenant_sensor does).
 
     \b
@@ -99,6 +104,11 @@ def tenants_sync() -> None:
 
     Reads EXPORT_SOURCE_URL and writes to the Dagster instance in DAGSTER_HOME. A running
     `dagster dev` does the same by itself within a minute (tenant_sensor).
+
+    A sync that would remove more than 10% of the tenant partitions at once (and more than one
+    tenant) removes none and exits with an error, since a source that suddenly lists few tenants is
+    more likely misread (reader role, row-level security, restore in progress) than emptied. New
+    tenants are still added. Pass --confirm-removals when the removals are intended.
     """
     import dagster as dg
 
@@ -108,10 +118,14 @@ def tenants_sync() -> None:
     if not os.environ.get("DAGSTER_HOME"):
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance folder")
     with dg.DagsterInstance.get() as instance:
-        plan = sync_tenants(instance, SourceDatabase(url=settings.source_url()))
+        plan = sync_tenants(
+            instance, SourceDatabase(url=settings.source_url()), confirm_removals=confirm_removals
+        )
     for slug in plan.rejected:
         _echo_err(f"skipped tenant with an unsafe slug: {slug!r}")
     click.echo(f"tenants added: {', '.join(plan.add) or 'none'}; removed: {', '.join(plan.remove) or 'none'}")
+    if plan.refusal:
+        raise click.ClickException(plan.refusal)
 
 
 def _schedule_store():
@@ -499,7 +513,8 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
     run_seed(url, plan, progress=lambda line: click.echo(f"    {line}"))
 
     with dg.DagsterInstance.get() as instance:
-        synced = sync_tenants(instance, SourceDatabase(url=url.raw))
+        # The demo has just replaced the source itself: tenants gone from it are meant to go.
+        synced = sync_tenants(instance, SourceDatabase(url=url.raw), confirm_removals=True)
         slugs = sorted(set(instance.get_dynamic_partitions("tenant")))
         click.echo(f"2/3 Tenant partitions in {home}: {', '.join(slugs)} (added {len(synced.add)})")
         click.echo(f"3/3 Materializing {plan.end_month} for {len(slugs)} tenants")
