@@ -71,7 +71,10 @@ def test_tables_hold_the_datasets_rows_with_their_types(
     for dataset in CSV_DATASETS:
         table = pl.scan_parquet(tmp_path / dataset / "**" / "*.parquet", hive_partitioning=True).collect()
         assert set(table["tenant"]) == {TENANT} and set(table["month"]) == {MONTH}
-        expected = materialized_sqlite.frame(dataset).select(export_columns(dataset))
+        expected = materialized_sqlite.frame(dataset)
+        if dataset == "accounts":  # the exports list active accounts (every root of the seed is active)
+            expected = expected.filter(pl.col("is_active"))
+        expected = expected.select(export_columns(dataset))
         expected = expected.with_columns(
             pl.col(name).dt.convert_time_zone("UTC")
             for name, dtype in expected.schema.items()

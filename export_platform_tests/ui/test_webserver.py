@@ -42,7 +42,11 @@ query ($selector: PipelineSelector!) {
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("webserver-home")
     instance_home(home, [TENANT])
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    # The embedded default source and store, whatever the shell that runs the tests has set.
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("EXPORT_SOURCE_URL", "EXPORT_ARTIFACT_ROOT")
+    }
+    env = {**inherited, "DAGSTER_HOME": str(home)}
     with webserver(env, home / "webserver.log") as url:
         yield url
 
@@ -79,9 +83,10 @@ def test_assets_carry_their_ui_metadata_across_locations(base: str) -> None:
         assert references and all(Path(r["filePath"]).is_file() for r in references), key
     assert {c["name"] for c in sales_csv["assetChecksOrError"]["checks"]} == {"artifact_matches_metadata"}
     assert all(c["description"] for c in sales_csv["assetChecksOrError"]["checks"])
-    assert sorted(nodes[("sales_csv",)]["kinds"]) == ["csv", "s3"]
-    assert sorted(nodes[("sales_xlsx",)]["kinds"]) == ["excel", "s3"]
-    assert sorted(nodes[("sales",)]["kinds"]) == ["parquet", "polars", "postgres"]
+    # The webserver runs on the embedded default: a SQLite source and a local artifact folder.
+    assert sorted(nodes[("sales_csv",)]["kinds"]) == ["csv", "file"]
+    assert sorted(nodes[("sales_xlsx",)]["kinds"]) == ["excel", "file"]
+    assert sorted(nodes[("sales",)]["kinds"]) == ["parquet", "polars", "sqlite"]
 
 
 def test_adhoc_export_launchpad_shows_each_field_with_description_and_default(base: str) -> None:
