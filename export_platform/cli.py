@@ -21,6 +21,21 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
+class _Refused(click.ClickException):
+    """Input refused: printed as one line, ``Error: <field>: <problem and fix>``, exit status 2 like
+    a usage error."""
+
+    exit_code = 2
+
+
+def _shown(value: object) -> str:
+    """A stored or typed value as printed: control characters escaped, so a value cannot print a line
+    of its own, move the cursor or recolour the terminal. Every command printing users' text uses it."""
+    from export_platform.plain_text import escaped
+
+    return escaped("" if value is None else str(value))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Export tenants' POS and ledger data as CSV, Excel and PDF with Dagster.
@@ -128,6 +143,16 @@ def tenants_sync(confirm_removals: bool) -> None:
         raise click.ClickException(plan.refusal)
 
 
+def _problems(error) -> str:
+    """A pydantic ValidationError on one line, each problem led by its field (once)."""
+    problems = []
+    for problem in error.errors():
+        field = ".".join(map(str, problem["loc"])) or "schedule"
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(message if message.startswith(f"{field}:") else f"{field}: {message}")
+    return "; ".join(problems)
+
+
 def _schedule_store():
     from export_platform.tracking.history import ExportHistory
     from export_platform.tracking.schedules import ScheduleStore
@@ -210,10 +235,7 @@ def schedules_add(
             message=message,
         )
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'schedule'}: {e['msg']}" for e in exc.errors()
-        )
-        raise click.UsageError(f"invalid schedule: {problems}") from exc
+        raise _Refused(f"invalid schedule: {_shown(_problems(exc))}") from None
     try:
         SourceDatabase(url=settings.source_url()).tenant(spec.tenant)
     except UnknownTenant as exc:
@@ -224,7 +246,7 @@ def schedules_add(
         schedule = _schedule_store().add(spec)
     except sa.exc.IntegrityError as exc:
         raise click.UsageError(f"tenant {tenant} already has a schedule named {name!r}") from exc
-    click.echo(f"added schedule {schedule.id} for {tenant}: {name}")
+    click.echo(f"added schedule {schedule.id} for {tenant}: {_shown(name)}")
 
 
 @schedules.command("list")
@@ -244,9 +266,11 @@ def schedules_list(tenant: str | None) -> None:
             "monthly": f"monthly on day {spec.day_of_month}",
         }[spec.cadence]
         state = "active" if schedule.is_active else "paused"
+        what = ", ".join(schedule.export_assets)
         click.echo(
-            f"{schedule.id}  {spec.tenant:<10} {spec.name!r:<24} {state:<7} {when} at {spec.time_of_day} "
-            f"{spec.timezone}: {', '.join(schedule.export_assets)} -> {', '.join(spec.recipients) or '-'}"
+            f"{schedule.id}  {_shown(spec.tenant):<10} {_shown(repr(spec.name)):<24} {state:<7} {when} at "
+            f"{_shown(spec.time_of_day)} {_shown(spec.timezone)}: {_shown(what)} "
+            f"-> {_shown(', '.join(spec.recipients)) or '-'}"
         )
 
 
@@ -297,8 +321,8 @@ def notifications_show(tenant: str) -> None:
     """Print a tenant's notification settings (defaults if none were set)."""
     current = _notification_store().get(tenant)
     for name, value in vars(current).items():
-        shown = ", ".join(value) if isinstance(value, tuple) else value
-        click.echo(f"{name}: {shown if shown not in ('', None) else '-'}")
+        shown = _shown(", ".join(value) if isinstance(value, tuple) else value)
+        click.echo(f"{name}: {shown or '-'}")
 
 
 @notifications.command("set")
@@ -310,17 +334,18 @@ def notifications_show(tenant: str) -> None:
 @click.option("--failure-recipients", help="Comma-separated addresses for failure notices.")
 @click.option("--notify-on-success/--no-notify-on-success", default=None)
 @click.option("--notify-on-failure/--no-notify-on-failure", default=None)
-@click.option("--sender-name", help="Display name of the sender.")
-@click.option("--reply-to", help="Reply-To address.")
+@click.option("--sender-name", help="Display name of the sender, on one line.")
+@click.option("--reply-to", help="Reply-To address, in an allowed domain.")
 @click.option("--retention-days", type=click.IntRange(1, 3650), help="Keep ad-hoc exports this many days.")
 def notifications_set(tenant: str, **changes) -> None:
     """Change some of a tenant's notification settings; the others stay as they are.
 
-    Every recipient must belong to an allowed domain, or nothing is changed."""
+    Every recipient and the reply-to address must belong to an allowed domain, and the sender name
+    must be one line of text, or nothing is changed."""
     import dataclasses
 
     from export_platform.partitions import InvalidPartitionKey, validate_tenant_slug
-    from export_platform.tracking.schedules import EMAIL_ADDRESS
+    from export_platform.tracking.notifications import InvalidSettings
 
     try:
         validate_tenant_slug(tenant)
@@ -335,15 +360,14 @@ def notifications_set(tenant: str, **changes) -> None:
             value = _split(value)
         updates[name] = value
     updated = dataclasses.replace(store.get(tenant), **updates)
-    addresses = updated.default_recipients + updated.failure_recipients
-    malformed = [a for a in addresses if not EMAIL_ADDRESS.fullmatch(a)]
-    refused = updated.refused(addresses)
-    if malformed or refused:
-        raise click.UsageError(
-            f"not e-mail addresses: {malformed}"
-            if malformed
-            else f"recipients outside the allowed domains: {refused}"
-        )
+    try:
+        updated.check()
+    except InvalidSettings as exc:
+        raise _Refused(_shown(f"--{exc.field_name.replace('_', '-')}: {exc.problem}")) from None
+    reply_to = (updated.reply_to,) if updated.reply_to else ()
+    refused = updated.refused(updated.default_recipients + updated.failure_recipients + reply_to)
+    if refused:
+        raise _Refused(f"addresses outside the allowed domains (--allowed-domains): {refused}")
     store.put(updated)
     click.echo(f"notification settings of {tenant} updated")
 
@@ -391,10 +415,11 @@ def history(tenant: str | None, status: str | None, limit: int) -> None:
     for row in rows:
         created = row["created_at"].strftime("%Y-%m-%d %H:%M:%S")
         detail = row["uri"] if row["status"] in ("success", "emailed") else (row["error_message"] or "")
+        export = _shown(f"{row['dataset']}_{row['format']}")
         click.echo(
-            f"{created:<20} {row['tenant_id']:<10} {row['dataset'] + '_' + row['format']:<16} "
-            f"{row['partition_key'] or '':<18} {row['status']:<10} {row['record_count'] or 0:>8}  "
-            f"{row['requested_by']}: {detail.splitlines()[0] if detail else ''}"
+            f"{created:<20} {_shown(row['tenant_id']):<10} {export:<16} "
+            f"{_shown(row['partition_key']):<18} {_shown(row['status']):<10} {row['record_count'] or 0:>8}  "
+            f"{_shown(row['requested_by'])}: {_shown(detail.splitlines()[0] if detail else '')}"
         )
 
 

@@ -10,6 +10,7 @@ from export_platform.automation.export_schedules import export_schedule_sensor
 from export_platform.automation.monthly_close import monthly_close
 from export_platform.automation.retention import retention_cleanup, retention_schedule
 from export_platform.automation.tenants import tenant_sensor
+from export_platform.automation.unfinished_exports import unfinished_export_sensor
 from export_platform.automation.weekly_summary import (
     weekly_export_summary,
     weekly_summary,
@@ -29,7 +30,13 @@ with warnings.catch_warnings():
 defs = dg.Definitions(
     assets=assets,
     jobs=[datasets_job, exports_job, adhoc_export, retention_cleanup, weekly_summary_job],
-    sensors=[tenant_sensor, export_schedule_sensor, export_delivery_sensor, export_failure_notice_sensor],
+    sensors=[
+        tenant_sensor,
+        export_schedule_sensor,
+        export_delivery_sensor,
+        export_failure_notice_sensor,
+        unfinished_export_sensor,
+    ],
     schedules=[monthly_close, retention_schedule, weekly_summary],
     # One process per run: on small machines re-importing the code per step costs more than it saves.
     executor=dg.in_process_executor,

@@ -3,12 +3,16 @@ more than two decimals, invalid JSON, 100,000-character text, control characters
 goes through every dataset and every CSV, Excel and PDF export. Each oddity gets the rendering the
 README documents, and neither the tenant's other rows nor the other tenant suffer.
 
-Config values of the wrong type or range are refused with the field's name."""
+Config values of the wrong type or range are refused with the field's name. A tenant whose every text
+setting (sender name, reply-to, recipients, schedule name, subject, message, requester) holds control
+characters and climbing paths is refused where each is saved, and, stored anyway, disturbs neither
+another tenant's delivery in the same tick nor the history's output."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,19 +20,30 @@ import dagster as dg
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
+from export_platform.cli import main
 from export_platform.datasets.audit_log import INVALID_JSON_MARK, readable_json
 from export_platform.errors import InvalidSourceData
-from export_platform.exports.adhoc import AdhocExportConfig
+from export_platform.exports.adhoc import AdhocExportConfig, adhoc_export
 from export_platform.exports.formats import CsvExportConfig, PdfExportConfig, XlsxExportConfig
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK
 from export_platform.resources import SourceDatabase
 from export_platform.source import schema as s
 from export_platform.source.database import SourceUrl, create_engine, create_schema
 from export_platform.storage.artifacts import ArtifactStore
+from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.notifications import (
+    InvalidSettings,
+    NotificationSettings,
+    NotificationSettingsStore,
+)
+from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
+from export_platform.tracking.schema import export_schedules, notification_settings
 from export_platform_tests.conftest import ephemeral_instance, materialize_exports
+from export_platform_tests.mail_delivery import OPERATOR, deliver, scheduled_run, smtp_inbox
 
 MONTH = "2026-10"
 LONG_TEXT = "".join(f"word{i} " for i in range(20_000))[:100_000]
@@ -410,6 +425,18 @@ WRONG_CONFIG = [
     (AdhocExportConfig, {"tenant": "acme", "dataset": "customers", "min_balance": "10.001"}, "min_balance"),
     (AdhocExportConfig, {"tenant": "acme", "dataset": "sales", "include_header": "no way"}, "include_header"),
     (AdhocExportConfig, {"tenant": "acme", "dataset": "bills", "account_types": ["cash"]}, "account_types"),
+    (
+        AdhocExportConfig,
+        {"tenant": "acme", "dataset": "sales", "requested_by": "schedule:fake"},
+        "requested_by",
+    ),
+    (
+        AdhocExportConfig,
+        {"tenant": "acme", "dataset": "sales", "requested_by": " SCHEDULE:x"},
+        "requested_by",
+    ),
+    (AdhocExportConfig, {"tenant": "acme", "dataset": "sales", "requested_by": "sensor:x"}, "requested_by"),
+    (AdhocExportConfig, {"tenant": "acme", "dataset": "sales", "requested_by": "ana\r\nbob"}, "requested_by"),
 ]
 
 
@@ -430,3 +457,165 @@ def test_wrong_run_config_is_refused_at_launch(bad: dict) -> None:
     with pytest.raises(dg.DagsterInvalidConfigError, match=next(iter(bad))):
         dg.validate_run_config(job, {"ops": {"sales_csv": {"config": bad}}})
     assert dg.validate_run_config(job, {"ops": {"sales_csv": {"config": {"delimiter": ";"}}}})
+
+
+# A tenant whose every text field is hostile: line breaks that would add a header or a fake history
+# line, escape sequences, a bidirectional override, NUL, and paths that climb into another tenant's.
+HOSTILE = {
+    "sender_name": "Acme\r\nBcc: spy@evil.example\x1b[2J",
+    "reply_to": "../../globex/help@acme.example\r\nReply-To: spy@evil.example",
+    "default_recipients": ["finance@acme.example", "spy\r\n@acme.example"],
+    "schedule_name": "../../globex/exports\r\n2026-12-01 09:00:00  globex  sales_csv  success",
+    "subject": "Sales\r\nBcc: spy@evil.example",
+    "message": "Hello\x00\x1b]0;pwned\x07 \u202etxt.exe",
+    "requested_by": "schedule:../../globex\r\nfake",
+}
+
+
+def test_hostile_text_fields_are_refused_where_they_are_saved() -> None:
+    refusals = []
+    for field in ("sender_name", "reply_to", "default_recipients"):
+        value = tuple(HOSTILE[field]) if field == "default_recipients" else HOSTILE[field]
+        with pytest.raises(InvalidSettings) as refused:
+            NotificationSettings("acme", allowed_domains=("acme.example",), **{field: value}).check()
+        refusals.append((field, refused.value.field_name, str(refused.value)))
+    schedule = {"tenant": "acme", "name": "Monthly", "datasets": ("sales",), "formats": ("csv",)}
+    for field, value in (("name", HOSTILE["schedule_name"]), ("subject", HOSTILE["subject"])):
+        with pytest.raises(ValidationError) as refused:
+            ScheduleSpec(**{**schedule, "cadence": "daily", field: value})
+        refusals.append((field, refused.value.errors()[0]["loc"][0], refused.value.errors()[0]["msg"]))
+    with pytest.raises(ValidationError) as refused:
+        ScheduleSpec(**schedule, cadence="daily", message=HOSTILE["message"])
+    refusals.append(("message", refused.value.errors()[0]["loc"][0], refused.value.errors()[0]["msg"]))
+    for value in (HOSTILE["requested_by"], "schedule:fake", "Sensor:tenant_sensor", "ana\r\nbob"):
+        with pytest.raises(ValidationError) as refused:
+            AdhocExportConfig(tenant="acme", dataset="sales", requested_by=value)
+        refusals.append(
+            ("requested_by", refused.value.errors()[0]["loc"][0], refused.value.errors()[0]["msg"])
+        )
+    for field, named, message in refusals:
+        assert named == field and field in message and "\n" not in message, (field, message)
+
+
+def test_a_hostile_tenant_disturbs_no_other_tenants_delivery_or_history(
+    bad_source: str, tmp_path: Path, monkeypatch
+) -> None:
+    """acme's settings and schedule hold the hostile values (saved before the rules, or by another
+    program) and an ad-hoc run claims to be a schedule. In one delivery tick globex gets its files and
+    nothing else happens to it; acme's exports are closed as failed with the reason and the operators
+    told; the history prints one line per export."""
+    copy = tmp_path / "source.db"
+    copy.write_bytes(Path(bad_source.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    history = ExportHistory(url=url)
+    settings, schedules = NotificationSettingsStore(history.engine), ScheduleStore(history.engine)
+    ids = {}
+    for tenant in ("acme", "globex"):
+        settings.put(NotificationSettings(tenant, allowed_domains=(f"{tenant}.example",)))
+        ids[tenant] = schedules.add(
+            ScheduleSpec(
+                tenant=tenant,
+                name="Monthly",
+                datasets=("sales",),
+                formats=("csv", "xlsx", "pdf"),
+                cadence="monthly",
+                day_of_month="1",
+                recipients=(f"finance@{tenant}.example",),
+            )
+        ).id
+    with history.engine.begin() as conn:
+        conn.execute(
+            notification_settings.update()
+            .where(notification_settings.c.tenant_id == "acme")
+            .values(
+                sender_name=HOSTILE["sender_name"],
+                reply_to=HOSTILE["reply_to"],
+                default_recipients=json.dumps(HOSTILE["default_recipients"]),
+            )
+        )
+        conn.execute(
+            export_schedules.update()
+            .where(export_schedules.c.id == ids["acme"])
+            .values(
+                name=HOSTILE["schedule_name"],
+                subject=HOSTILE["subject"],
+                message=HOSTILE["message"],
+                recipients="[]",  # so the tenant's hostile default recipients are the ones used
+            )
+        )
+
+    root = tmp_path / "artifacts"
+    instance = ephemeral_instance("acme", "globex")
+    acme = scheduled_run(
+        url, root, instance, ids["acme"], tenant="acme", requested_by=f"schedule:{HOSTILE['schedule_name']}"
+    )
+    adhoc = adhoc_export.execute_in_process(
+        run_config={
+            "ops": {
+                "run_adhoc_export": {
+                    "config": {"tenant": "acme", "dataset": "sales", "requested_by": HOSTILE["requested_by"]}
+                }
+            }
+        },
+        resources={
+            "source": SourceDatabase(url=url),
+            "artifacts": ArtifactStore(root=str(root)),
+            "history": history,
+        },
+        instance=instance,
+        raise_on_error=False,
+    )
+    globex = scheduled_run(
+        url, root, instance, ids["globex"], tenant="globex", requested_by="schedule:Monthly"
+    )
+    assert acme.success and globex.success and not adhoc.success
+    # What the ad-hoc job wrote before it refused such requesters: a success row claiming a schedule.
+    forged = history.start(
+        tenant="acme",
+        requested_by="schedule:fake",
+        dataset="sales",
+        fmt="csv",
+        partition_key=None,
+        run_id=adhoc.run_id,
+    )
+    history.move(forged, "processing")
+    history.move(forged, "success", record_count=1, file_size_bytes=1, uri=str(root / "acme" / "adhoc"))
+
+    with smtp_inbox() as (inbox, smtp_url):
+        deliver(instance, history, root, smtp_url)  # one tick: acme's run is the older
+
+    [delivered] = inbox.to("finance@globex.example")
+    attached = sorted(part.get_filename() for part in delivered.iter_attachments())
+    assert attached == [f"sales_globex_{MONTH}.{fmt}" for fmt in ("csv", "pdf", "xlsx")]
+    for part in delivered.iter_attachments():
+        fmt = part.get_filename().rsplit(".", 1)[1]
+        assert part.get_payload(decode=True) == export_path(root, "sales", fmt, "globex").read_bytes()
+    assert {r["status"] for r in history.entries(tenant="globex") if r["run_id"] == globex.run_id} == {
+        "emailed"
+    }
+    assert [m["To"] for m in inbox.messages] == [OPERATOR, "finance@globex.example"]  # acme's came first
+    assert not any(m["Bcc"] or m["Reply-To"] for m in inbox.messages)
+
+    rows = history.entries(tenant="acme", limit=100)
+    scheduled = [r for r in rows if r["run_id"] == acme.run_id]
+    assert {r["status"] for r in scheduled} == {"failed"} and len(scheduled) == 3
+    assert all(
+        r["error_message"].startswith("not delivered: recipients ['spy\\r\\n@acme.example']")
+        for r in scheduled
+    )
+    assert all("\r" not in r["requested_by"] for r in rows)  # stored escaped
+    assert all(Path(r["uri"]).resolve().is_relative_to(root / "acme") for r in scheduled)  # no ../globex
+    refused = [r for r in rows if r["run_id"] == adhoc.run_id and r["id"] != forged]
+    assert [r["status"] for r in refused] == ["failed"]
+    assert refused[0]["error_message"].startswith("requested_by: ")
+    assert next(r for r in rows if r["id"] == forged)["status"] == "success"  # ad-hoc, never delivered
+
+    monkeypatch.setenv("EXPORT_SOURCE_URL", url)
+    listed = CliRunner().invoke(main, ["history", "--limit", "1000"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()[1:]
+    assert len(lines) == len(history.entries(limit=1000))
+    assert sorted(line.split()[2] for line in lines) == sorted(
+        r["tenant_id"] for r in history.entries(limit=1000)
+    )
+    assert not any(char in listed.output for char in "\r\x00\x1b\x07\u202e")

@@ -49,3 +49,4 @@ def test_jobs_and_sensors() -> None:
     assert defs.resolve_sensor_def("export_schedule_sensor").description
     assert defs.resolve_sensor_def("export_delivery_sensor").description
     assert defs.resolve_sensor_def("export_failure_notice_sensor").description
+    assert defs.resolve_sensor_def("unfinished_export_sensor").description

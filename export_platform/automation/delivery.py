@@ -2,15 +2,23 @@
 
 ``export_delivery_sensor`` looks for successful exports of scheduled runs that were not e-mailed yet.
 Once the whole run has succeeded it sends one message per run: the files attached while their total
-stays under the mailer's limit, download links for the rest. Recipients must belong to the tenant's
-allowed domains, checked at send time. The history rows move to ``emailed`` only after the SMTP server
-accepted the message; a temporary SMTP failure leaves them for the next tick, so delivery is retried
-and, once accepted, never sent again. ``export_failure_notice_sensor`` tells the tenant's failure
-recipients and the platform operators, once per failed run, which exports failed and why.
+stays under the mailer's limit, download links for the rest. Recipients and the reply-to address must
+belong to the tenant's allowed domains, checked at send time. The history rows move to ``emailed`` only
+after the SMTP server accepted the message; a temporary SMTP failure leaves them for the next tick, so
+delivery is retried and, once accepted, never sent again.
+
+One tick handles many tenants' runs, so each run is delivered on its own: a run that can never be
+delivered (its run failed or is gone, nobody allowed to receive it, settings that cannot go into a
+header, a refusal by the server, any other error) has its rows closed as ``failed`` with the reason
+(``ExportHistory.close_undelivered``), the operators get a notice unless they already know (a failed
+run has its own), and the other runs of the tick go on. Closed rows also leave the queue, so they can
+never keep a newer delivery waiting.
+
+``export_failure_notice_sensor`` tells the tenant's failure recipients and the platform operators,
+once per failed run, which exports failed and why.
 """
 
 import html
-import json
 import tempfile
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -19,20 +27,42 @@ from pathlib import Path
 import dagster as dg
 
 from export_platform.automation.mailer import DeliveryRefused, Mailer, TransientDeliveryError
+from export_platform.errors import ExportPlatformError
 from export_platform.exports.formats import EXPORTS
 from export_platform.partitions import parse_partition_key
+from export_platform.plain_text import control_character_problem, escaped
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import export_key
-from export_platform.tracking.history import ExportHistory, awaiting_delivery
+from export_platform.tracking.history import BATCH, ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schedules import ScheduleStore
 
 CONTENT_TYPES = {fmt.name: fmt.content_type for _, fmt in EXPORTS}
+SENDER_ADDRESS = "exports@export-platform.invalid"
+
+
+class Undeliverable(ExportPlatformError):
+    """A run's exports can never be e-mailed. ``tell_operators`` is False when they already know
+    (the run failed) or nothing is broken (the tenant turned delivery e-mails off, or has nobody to
+    send a platform schedule's exports to)."""
+
+    def __init__(self, reason: str, *, tell_operators: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tell_operators = tell_operators
 
 
 def _file_key(row: dict) -> str:
     partition = parse_partition_key(row["partition_key"])
     return export_key(partition.tenant, row["dataset"], partition.month, row["format"])
+
+
+def _header(field: str, value: str) -> str:
+    """``value`` if it can be a header value, else ``Undeliverable`` naming the setting."""
+    problem = control_character_problem(value)
+    if problem:
+        raise Undeliverable(f"{field}: {problem}")
+    return value
 
 
 def compose_delivery(
@@ -49,14 +79,18 @@ def compose_delivery(
     schedule_name: str,
 ) -> EmailMessage:
     """The delivery message for one run: attachments while they fit under ``attachment_limit``
-    bytes in total (smallest first), links for the others."""
+    bytes in total (smallest first), links for the others. A subject or sender name that cannot be
+    a header value raises ``Undeliverable``."""
     period = parse_partition_key(rows[0]["partition_key"]).month
     email = EmailMessage()
-    email["Subject"] = subject or f"{schedule_name}: {tenant} exports for {period}"
+    email["Subject"] = _header(
+        "the schedule's subject" if subject else "the schedule's name",
+        subject or f"{schedule_name}: {tenant} exports for {period}",
+    )
     email["To"] = ", ".join(recipients)
     email["Message-ID"] = f"<delivery-{run_id}@export-platform>"
     if settings.sender_name:
-        email["From"] = formataddr((settings.sender_name, "exports@export-platform.invalid"))
+        email["From"] = formataddr((_header("sender_name", settings.sender_name), SENDER_ADDRESS))
     if settings.reply_to:
         email["Reply-To"] = settings.reply_to
     attached, linked, used = [], [], 0
@@ -84,12 +118,154 @@ def compose_delivery(
     return email
 
 
+def deliver_run(
+    run: dg.DagsterRun | None,
+    run_id: str,
+    rows: list[dict],
+    history: ExportHistory,
+    artifacts: ArtifactStore,
+    mailer: Mailer,
+) -> bool:
+    """E-mail the exports of one finished run (``run``, None when it no longer exists); True once the
+    server accepted the message. Raises ``Undeliverable`` when it can never be sent, and the mailer's
+    errors as they come."""
+    if run is None:
+        raise Undeliverable(f"run {run_id} no longer exists", tell_operators=False)
+    if run.status != dg.DagsterRunStatus.SUCCESS:
+        raise Undeliverable(f"run {run_id} ended {run.status.value}", tell_operators=False)
+    tenant = rows[0]["tenant_id"]
+    # Whose files these are decides who may receive them: every row must say the same.
+    owners = {(r["tenant_id"], parse_partition_key(r["partition_key"]).tenant) for r in rows}
+    if owners != {(tenant, tenant)}:
+        raise Undeliverable(f"run {run_id} holds exports of several tenants: {sorted(owners)}")
+    settings = NotificationSettingsStore(history.engine).get(tenant)
+    if not settings.notify_on_success:
+        raise Undeliverable(f"{tenant} turned delivery e-mails off (notify_on_success)", tell_operators=False)
+    schedule = ScheduleStore(history.engine).get(run.tags.get("export_platform/schedule_id", ""))
+    if schedule is not None and schedule.spec.tenant != tenant:
+        raise Undeliverable(f"the run names a schedule of another tenant ({schedule.spec.tenant})")
+    recipients = list(
+        schedule.spec.recipients if schedule and schedule.spec.recipients else settings.default_recipients
+    )
+    if not recipients:  # news to the operators only when a tenant's own schedule expected an e-mail
+        raise Undeliverable(
+            f"no recipients: neither the schedule nor {tenant}'s settings name any",
+            tell_operators=schedule is not None,
+        )
+    refused = settings.refused(recipients)
+    if refused:
+        raise Undeliverable(f"recipients {refused} are not addresses in {tenant}'s allowed domains")
+    if settings.reply_to and settings.refused([settings.reply_to]):
+        raise Undeliverable(f"reply_to {settings.reply_to!r} is not an address in {tenant}'s allowed domains")
+    message = compose_delivery(
+        run_id=run_id,
+        tenant=tenant,
+        rows=rows,
+        recipients=recipients,
+        settings=settings,
+        artifacts=artifacts,
+        attachment_limit=mailer.attachment_limit_bytes,
+        subject=schedule.spec.subject if schedule else None,
+        message=schedule.spec.message if schedule else None,
+        schedule_name=schedule.spec.name if schedule else rows[0]["requested_by"].removeprefix("schedule:"),
+    )
+    return mailer.send(message)
+
+
+def compose_undelivered_notice(
+    *, run_id: str, tenant: str, rows: list[dict], reason: str, recipients: list[str]
+) -> EmailMessage:
+    """The operators' notice that a run's exports were closed undelivered, and why."""
+    email = EmailMessage()
+    email["Subject"] = escaped(f"Delivery failed: {tenant} run {run_id}")
+    email["To"] = ", ".join(recipients)
+    email["Message-ID"] = escaped(f"<undelivered-{run_id}@export-platform>")
+    exports = ", ".join(sorted(f"{r['dataset']}_{r['format']}" for r in rows))
+    lines = [
+        f"Tenant: {tenant}",
+        f"Run: {run_id}",
+        f"Partition: {rows[0]['partition_key']}",
+        f"Exports: {exports}",
+        f"Not delivered: {reason}",
+    ]
+    email.set_content("\n".join(escaped(line) for line in lines) + "\n")
+    return email
+
+
+def _close_undelivered(
+    context: dg.SensorEvaluationContext,
+    history: ExportHistory,
+    mailer: Mailer,
+    run_id: str,
+    rows: list[dict],
+    problem: Undeliverable,
+) -> None:
+    tenant = rows[0]["tenant_id"]
+    history.close_undelivered([r["id"] for r in rows], f"not delivered: {problem.reason}")
+    context.log.error(escaped(f"not delivering run {run_id} of {tenant}: {problem.reason}"))
+    if not problem.tell_operators:
+        return
+    if not mailer.operators:
+        context.log.warning("no operators to tell about the undelivered run (EXPORT_OPERATOR_EMAILS)")
+        return
+    notice = compose_undelivered_notice(
+        run_id=run_id, tenant=tenant, rows=rows, reason=problem.reason, recipients=list(mailer.operators)
+    )
+    try:
+        mailer.send(notice)
+    except (TransientDeliveryError, DeliveryRefused) as exc:
+        context.log.error(f"could not tell the operators about the undelivered run {run_id}: {exc}")
+
+
+def deliver_scheduled_exports(
+    context: dg.SensorEvaluationContext,
+    history: ExportHistory,
+    artifacts: ArtifactStore,
+    mailer: Mailer,
+    batch: int = BATCH,
+) -> dg.SkipReason | None:
+    """One delivery tick over the oldest ``batch`` rows awaiting delivery: each finished run is sent,
+    deferred or closed on its own."""
+    runs: dict[str, list[dict]] = {}
+    for row in awaiting_delivery(history, limit=batch):
+        runs.setdefault(row["run_id"], []).append(row)
+    sent = closed = 0
+    for run_id, rows in runs.items():
+        run = context.instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            continue  # its other exports may still be running
+        try:
+            accepted = deliver_run(run, run_id, rows, history, artifacts, mailer)
+        except TransientDeliveryError as exc:
+            context.log.warning(f"delivery of run {run_id} deferred, will retry: {exc}")
+            continue
+        except Undeliverable as exc:
+            problem = exc
+        except DeliveryRefused as exc:
+            problem = Undeliverable(str(exc))
+        except Exception as exc:  # one tenant's bad data must not stop the others' deliveries
+            problem = Undeliverable(f"{type(exc).__name__}: {exc}")
+        else:
+            if accepted:  # not accepted: no SMTP server is configured, and the rows wait for one
+                for row in rows:
+                    history.move(row["id"], "emailed")
+                sent += 1
+            continue
+        _close_undelivered(context, history, mailer, run_id, rows, problem)
+        closed += 1
+    if sent:
+        return None
+    return dg.SkipReason(f"closed {closed} undeliverable runs" if closed else "nothing to deliver")
+
+
 @dg.sensor(
     name="export_delivery_sensor",
     description=(
         "E-mails the files of each successful scheduled export run to the schedule's recipients (or the "
         "tenant's default recipients), attaching them up to the size limit and linking the rest; only to "
-        "addresses in the tenant's allowed domains. Retries until the mail server accepts; never sends twice."
+        "addresses in the tenant's allowed domains. Retries until the mail server accepts; never sends "
+        "twice. A run that can never be delivered is marked failed with the reason and the operators are "
+        "told; the other tenants' deliveries go on."
     ),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -97,61 +273,7 @@ def compose_delivery(
 def export_delivery_sensor(
     context: dg.SensorEvaluationContext, history: ExportHistory, artifacts: ArtifactStore, mailer: Mailer
 ):
-    previously_given_up = set(json.loads(context.cursor or "[]"))
-    given_up = set(previously_given_up)
-    runs: dict[str, list[dict]] = {}
-    for row in awaiting_delivery(history):
-        if row["run_id"] not in given_up:
-            runs.setdefault(row["run_id"], []).append(row)
-    sent = 0
-    for run_id, rows in runs.items():
-        run = context.instance.get_run_by_id(run_id)
-        if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
-            continue  # still running, or failed: the failure notice covers it
-        tenant = rows[0]["tenant_id"]
-        settings = NotificationSettingsStore(history.engine).get(tenant)
-        schedule = ScheduleStore(history.engine).get(run.tags.get("export_platform/schedule_id", ""))
-        recipients = list(
-            schedule.spec.recipients if schedule and schedule.spec.recipients else settings.default_recipients
-        )
-        refused = settings.refused(recipients)
-        if not recipients or refused or not settings.notify_on_success:
-            reason = (
-                f"recipients {refused} are outside {tenant}'s allowed domains" if refused else "no recipients"
-            )
-            context.log.error(f"not delivering run {run_id} of {tenant}: {reason}")
-            given_up.add(run_id)
-            continue
-        message = compose_delivery(
-            run_id=run_id,
-            tenant=tenant,
-            rows=rows,
-            recipients=recipients,
-            settings=settings,
-            artifacts=artifacts,
-            attachment_limit=mailer.attachment_limit_bytes,
-            subject=schedule.spec.subject if schedule else None,
-            message=schedule.spec.message if schedule else None,
-            schedule_name=schedule.spec.name
-            if schedule
-            else rows[0]["requested_by"].removeprefix("schedule:"),
-        )
-        try:
-            accepted = mailer.send(message)
-        except TransientDeliveryError as exc:
-            context.log.warning(f"delivery of run {run_id} deferred, will retry: {exc}")
-            continue
-        except DeliveryRefused as exc:
-            context.log.error(f"delivery of run {run_id} refused: {exc}")
-            given_up.add(run_id)
-            continue
-        if accepted:
-            for row in rows:
-                history.move(row["id"], "emailed")
-            sent += 1
-    if given_up != previously_given_up:
-        return dg.SensorResult(cursor=json.dumps(sorted(given_up)))
-    return None if sent else dg.SkipReason("nothing to deliver")
+    return deliver_scheduled_exports(context, history, artifacts, mailer)
 
 
 def compose_failure_notice(
@@ -179,7 +301,10 @@ def compose_failure_notice(
 def export_failure_notice_sensor(context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer):
     run = context.dagster_run
     partition_key = run.tags.get("dagster/partition")
-    failures = [r for r in history.entries(status="failed", limit=1000) if r["run_id"] == run.run_id]
+    # A failed row with a file was written and only not delivered: not an export that failed.
+    failures = [
+        r for r in history.entries(status="failed", run_id=run.run_id, limit=1000) if r["uri"] is None
+    ]
     if not failures and not partition_key:
         return
     tenant = parse_partition_key(partition_key).tenant if partition_key else failures[0]["tenant_id"]

@@ -2,10 +2,10 @@
 
 ``EXPORT_SMTP_URL`` is ``smtp://user:password@host:port`` (plain, upgraded with STARTTLS when the
 server offers it) or ``smtps://...`` (TLS from the start). Unset, messages are logged, not sent.
-Temporary failures (4xx replies, dropped connections) raise ``TransientDeliveryError`` so the caller
-tries again later; once the server has accepted the message (250 after DATA), a failure while saying
-goodbye is only logged, so the caller never sends an accepted message twice. The password never
-appears in a message.
+Temporary failures (4xx replies, to the message or to every recipient, and dropped connections) raise
+``TransientDeliveryError`` so the caller tries again later; once the server has accepted the message
+(250 after DATA), a failure while saying goodbye is only logged, so the caller never sends an accepted
+message twice. The password never appears in a message.
 """
 
 from __future__ import annotations
@@ -80,8 +80,13 @@ class Mailer(dg.ConfigurableResource):
                 ) from None
             raise DeliveryRefused(f"SMTP server {where} refused the message: {exc.smtp_code}") from None
         except smtplib.SMTPRecipientsRefused as exc:
+            codes = sorted({code for code, _ in exc.recipients.values()})
+            if all(400 <= code < 500 for code in codes):  # every recipient deferred: try again later
+                raise TransientDeliveryError(
+                    f"SMTP server {where} deferred recipients {sorted(exc.recipients)}: {codes}"
+                ) from None
             raise DeliveryRefused(
-                f"SMTP server {where} refused recipients {sorted(exc.recipients)}"
+                f"SMTP server {where} refused recipients {sorted(exc.recipients)}: {codes}"
             ) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise TransientDeliveryError(f"SMTP server {where} unreachable: {type(exc).__name__}") from None

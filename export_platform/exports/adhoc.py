@@ -37,6 +37,7 @@ from export_platform.exports.formats import (
     XlsxExportConfig,
 )
 from export_platform.partitions import validate_tenant_slug
+from export_platform.plain_text import refuse_control_characters
 from export_platform.render.layouts import ReportOptions, TenantInfo
 from export_platform.resources import SourceDatabase
 from export_platform.retries import retry_only_transient_errors
@@ -59,6 +60,7 @@ FILTERS_BY_DATASET = {
 ALL_FILTERS = set().union(*FILTERS_BY_DATASET.values())
 FILTER_DEFAULTS = {"account_types": [], "include_inactive": False}
 CSV_OPTIONS = set(CsvOptionsConfig.model_fields)
+RESERVED_REQUESTERS = ("schedule:", "sensor:")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not \d: it also matches "２" and "٢"
 
 
@@ -151,12 +153,28 @@ class AdhocExportConfig(CsvOptionsConfig):
     user: str | None = Field(
         default=None, description="audit_log: only this user's actions, by e-mail address."
     )
-    requested_by: str = Field(default="adhoc", description="Who asked: recorded in the export history.")
+    requested_by: str = Field(
+        default="adhoc",
+        description="Who asked, e.g. an e-mail address: recorded in the export history. Not schedule:... "
+        "nor sensor:..., which only the platform's schedules and sensors write.",
+    )
 
     @field_validator("tenant")
     @classmethod
     def _tenant(cls, value: str) -> str:
         return validate_tenant_slug(value)
+
+    @field_validator("requested_by")
+    @classmethod
+    def _requested_by(cls, value: str) -> str:
+        # A schedule's rows are e-mailed by the delivery sensor: an ad-hoc run must not pass for one.
+        refuse_control_characters("requested_by", value)
+        if value.strip().lower().startswith(RESERVED_REQUESTERS):
+            raise ValueError(
+                f"requested_by: {value!r} names a schedule or sensor, which only the platform itself "
+                "may record; give the person who asked, e.g. ana@acme.example"
+            )
+        return value
 
     @field_validator("date_from", "date_to")
     @classmethod

@@ -1,6 +1,15 @@
 """Export history: one row per export attempt, moving pending -> processing -> success | failed, and
 from success to emailed once a delivery was accepted.
 
+Every row ends in ``emailed`` or ``failed`` (or stays ``success`` when nobody is meant to e-mail it:
+an export not launched by a schedule). Two closings make sure of that, each recording why:
+``close_unfinished`` fails the pending and processing rows of a run that ended without finishing them
+(killed, canceled, deleted), and ``close_undelivered`` fails the ``success`` rows of a scheduled run
+that can never be e-mailed (the run failed after them, the tenant has nobody allowed to receive them,
+the server refused the message). ``failed`` rather than a new status: for a scheduled export the
+e-mail is the point, and a delivery that will never happen is a failed attempt; its file and ``uri``
+stay, and ``error_message`` says it was written but not delivered, and why.
+
 A transition is a single conditional UPDATE, so two processes can never move the same row
 backwards or twice: an attempt to do so raises ``InvalidTransition``.
 """
@@ -19,6 +28,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from export_platform.errors import ExportPlatformError
+from export_platform.plain_text import escaped
 from export_platform.source.database import SourceUrl
 from export_platform.tracking.schema import create_platform_tables, engine_for, export_history
 
@@ -29,6 +39,9 @@ TRANSITIONS = {
     "failed": ("pending", "processing"),
     "emailed": ("success",),
 }
+UNFINISHED = ("pending", "processing")
+# How many rows one look at the history returns (a delivery tick, a check for unfinished runs).
+BATCH = 1000
 
 
 class InvalidTransition(ExportPlatformError):
@@ -104,35 +117,89 @@ class ExportHistory(dg.ConfigurableResource):
         if updated != 1:
             raise InvalidTransition(f"export {entry_id} cannot move to {status!r} (allowed from {allowed})")
 
-    def entries(self, *, tenant: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
-        """The newest attempts first, optionally for one tenant and/or one status."""
+    def entries(
+        self,
+        *,
+        tenant: str | None = None,
+        status: str | None = None,
+        run_id: str | None = None,
+        limit: int = 50,
+    ) -> list[dict]:
+        """The newest attempts first, optionally for one tenant, one status and/or one run."""
         stmt = sa.select(export_history).order_by(export_history.c.created_at.desc()).limit(limit)
         if tenant is not None:
             stmt = stmt.where(export_history.c.tenant_id == tenant)
         if status is not None:
             stmt = stmt.where(export_history.c.status == status)
+        if run_id is not None:
+            stmt = stmt.where(export_history.c.run_id == run_id)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(stmt)]
 
+    def close_unfinished(self, run_id: str, reason: str) -> int:
+        """Fail the pending and processing rows of ``run_id``, a run that has ended and so will never
+        finish them, with ``reason``; return how many there were."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                sa.update(export_history)
+                .where(export_history.c.run_id == run_id, export_history.c.status.in_(UNFINISHED))
+                .values(status="failed", finished_at=_now(), error_message=reason[:4000])
+            ).rowcount
 
-def awaiting_delivery(history: ExportHistory, limit: int = 1000) -> list[dict]:
-    """Successful exports of scheduled runs that have not been e-mailed yet, oldest first."""
+    def close_undelivered(self, entry_ids: list[str], reason: str) -> int:
+        """Fail the ``success`` rows among ``entry_ids``, scheduled exports that will never be
+        e-mailed, with ``reason``; their file, ``uri`` and ``finished_at`` stay as written."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                sa.update(export_history)
+                .where(export_history.c.id.in_(entry_ids), export_history.c.status == "success")
+                .values(status="failed", error_message=reason[:4000])
+            ).rowcount
+
+
+def awaiting_delivery(history: ExportHistory, limit: int = BATCH) -> list[dict]:
+    """Successful exports of scheduled runs, not e-mailed yet, oldest first: the rows a delivery may
+    still send. Scheduled means ``requested_by`` starts with ``schedule:`` (compared case-sensitively,
+    as LIKE on SQLite is not) and the row has a partition and a run. The delivery sensor closes the
+    ones that can never be sent (``ExportHistory.close_undelivered``), so they leave this list and
+    cannot keep a newer one out of it."""
+    prefix = "schedule:"
     stmt = (
         sa.select(export_history)
-        .where(export_history.c.status == "success", export_history.c.requested_by.like("schedule:%"))
-        .order_by(export_history.c.created_at)
+        .where(
+            export_history.c.status == "success",
+            sa.func.substr(export_history.c.requested_by, 1, len(prefix)) == prefix,
+            export_history.c.partition_key.is_not(None),
+            export_history.c.run_id.is_not(None),
+        )
+        .order_by(export_history.c.created_at, export_history.c.id)
         .limit(limit)
     )
     with history.engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(stmt)]
 
 
+def unfinished_runs(history: ExportHistory, limit: int | None = BATCH) -> dict[str, int]:
+    """The runs that have pending or processing rows, oldest first, with how many rows each."""
+    first = sa.func.min(export_history.c.created_at)
+    stmt = (
+        sa.select(export_history.c.run_id, sa.func.count())
+        .where(export_history.c.status.in_(UNFINISHED), export_history.c.run_id.is_not(None))
+        .group_by(export_history.c.run_id)
+        .order_by(first, export_history.c.run_id)
+        .limit(limit)
+    )
+    with history.engine.connect() as conn:
+        return dict(conn.execute(stmt).all())
+
+
 def requested_by(tags: Mapping[str, str]) -> str:
-    """Who asked for a run, from its tags: a schedule, a sensor, a named user, or a manual launch."""
+    """Who asked for a run, from its tags: a schedule, a sensor, a named user, or a manual launch.
+    Control characters are stored escaped: a tag is free text, and this value is printed."""
     if "export_platform/requested_by" in tags:
-        return tags["export_platform/requested_by"]
+        return escaped(tags["export_platform/requested_by"])
     if "dagster/schedule_name" in tags:
         return f"schedule:{tags['dagster/schedule_name']}"
     if "dagster/sensor_name" in tags:
         return f"sensor:{tags['dagster/sensor_name']}"
-    return tags.get("user") or "manual"
+    return escaped(tags.get("user") or "manual")

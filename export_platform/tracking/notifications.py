@@ -1,15 +1,34 @@
-"""Per-tenant notification settings: who gets deliveries and failure notices, from which domains."""
+"""Per-tenant notification settings: who gets deliveries and failure notices, from which domains.
+
+Every field that ends up in an e-mail header (sender name, reply-to, addresses) is checked when the
+settings are saved (``NotificationSettings.check``), and again when a message is built, for settings
+saved before a rule existed.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from export_platform.errors import ExportPlatformError
+from export_platform.plain_text import CONTROL_CHARACTERS, control_character_problem
 from export_platform.tracking.schema import notification_settings
 
 DEFAULT_RETENTION_DAYS = 30
+_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+DOMAIN = re.compile(_DOMAIN)
+EMAIL_ADDRESS = re.compile(rf"[^@\s,;<>\"{CONTROL_CHARACTERS}]+@{_DOMAIN}")
+
+
+class InvalidSettings(ExportPlatformError):
+    """A notification setting that cannot be used as given; the message names the field."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"{field_name}: {problem}")
+        self.field_name, self.problem = field_name, problem
 
 
 @dataclass(frozen=True)
@@ -25,10 +44,33 @@ class NotificationSettings:
     retention_days: int = DEFAULT_RETENTION_DAYS
 
     def refused(self, recipients: tuple[str, ...] | list[str]) -> list[str]:
-        """Recipients outside the tenant's allowed domains. With no allowed domains, everyone is refused:
-        a tenant's data only goes where the tenant said it may."""
+        """Recipients that are not plain e-mail addresses or lie outside the tenant's allowed domains.
+        With no allowed domains, everyone is refused: a tenant's data only goes where the tenant said
+        it may."""
         allowed = {d.lower() for d in self.allowed_domains}
-        return [r for r in recipients if r.rsplit("@", 1)[-1].lower() not in allowed]
+        return [
+            r
+            for r in recipients
+            if not EMAIL_ADDRESS.fullmatch(r) or r.rsplit("@", 1)[-1].lower() not in allowed
+        ]
+
+    def check(self) -> NotificationSettings:
+        """Return the settings if every field can go into a message header, else raise
+        ``InvalidSettings`` naming the first field that cannot. Whether addresses lie in the allowed
+        domains is checked where they are used: the failure notice drops those that do not, a
+        delivery is refused."""
+        if self.sender_name is not None and (problem := control_character_problem(self.sender_name)):
+            raise InvalidSettings("sender_name", problem)
+        for name in ("default_recipients", "failure_recipients"):
+            malformed = [a for a in getattr(self, name) if not EMAIL_ADDRESS.fullmatch(a)]
+            if malformed:
+                raise InvalidSettings(name, f"not e-mail addresses: {malformed}")
+        if self.reply_to is not None and not EMAIL_ADDRESS.fullmatch(self.reply_to):
+            raise InvalidSettings("reply_to", f"not an e-mail address: {self.reply_to!r}")
+        malformed = [d for d in self.allowed_domains if not DOMAIN.fullmatch(d)]
+        if malformed:
+            raise InvalidSettings("allowed_domains", f"not domain names: {malformed}")
+        return self
 
 
 class NotificationSettingsStore:
@@ -36,6 +78,8 @@ class NotificationSettingsStore:
         self.engine = engine
 
     def get(self, tenant: str) -> NotificationSettings:
+        """The stored settings as they are (defaults when none), without ``check``: a row saved before
+        a rule existed must not stop this tenant's failure notices, nor anyone else's."""
         t = notification_settings
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t).where(t.c.tenant_id == tenant)).first()
@@ -55,6 +99,8 @@ class NotificationSettingsStore:
         )
 
     def put(self, settings: NotificationSettings) -> None:
+        """Save the settings once ``check`` accepts them (``InvalidSettings`` otherwise)."""
+        settings.check()
         t = notification_settings
         values = {
             "notify_on_success": settings.notify_on_success,

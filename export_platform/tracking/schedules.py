@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from export_platform.exports.formats import EXPORT_FORMATS
 from export_platform.partitions import validate_tenant_slug
+from export_platform.plain_text import refuse_control_characters
+from export_platform.tracking.notifications import EMAIL_ADDRESS
 from export_platform.tracking.schema import CADENCES, export_schedules
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-EMAIL_ADDRESS = re.compile(r"[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
@@ -52,6 +53,17 @@ class ScheduleSpec(BaseModel):
     @classmethod
     def _tenant(cls, value: str) -> str:
         return validate_tenant_slug(value)
+
+    @field_validator("name", "subject")
+    @classmethod
+    def _one_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The name is in the default subject, in requested_by ("schedule:<name>") and in logs.
+        return refuse_control_characters(info.field_name, value)
+
+    @field_validator("message")
+    @classmethod
+    def _body(cls, value: str | None) -> str | None:
+        return refuse_control_characters("message", value, allow="\n\t")
 
     @field_validator("datasets")
     @classmethod
@@ -237,18 +249,21 @@ class ScheduleStore:
 
 
 def _schedule(row) -> Schedule:
+    """A stored schedule, read as it was saved: it was checked then, and re-checking it here would let
+    one row saved before a newer rule (a subject with a line break) stop every tenant's schedules.
+    What reaches an e-mail header is checked again when the delivery is built."""
     created = row["created_at"]
-    spec = ScheduleSpec(
+    spec = ScheduleSpec.model_construct(
         tenant=row["tenant_id"],
         name=row["name"],
-        datasets=json.loads(row["datasets"]),
-        formats=json.loads(row["formats"]),
+        datasets=tuple(json.loads(row["datasets"])),
+        formats=tuple(json.loads(row["formats"])),
         cadence=row["cadence"],
         time_of_day=row["time_of_day"],
         day_of_week=row["day_of_week"],
         day_of_month=row["day_of_month"],
         timezone=row["timezone"],
-        recipients=json.loads(row["recipients"]),
+        recipients=tuple(json.loads(row["recipients"])),
         subject=row["subject"],
         message=row["message"],
     )

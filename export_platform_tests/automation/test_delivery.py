@@ -2,55 +2,37 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from aiosmtpd.controller import Controller
+import sqlalchemy as sa
 
-from export_platform.automation.delivery import export_delivery_sensor, export_failure_notice_sensor
+from export_platform.automation.delivery import export_failure_notice_sensor
 from export_platform.automation.mailer import Mailer
-from export_platform.datasets.assets import dataset_assets
-from export_platform.exports.assets import export_assets
-from export_platform.resources import SourceDatabase
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
-from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
-from export_platform_tests.conftest import ephemeral_instance, free_port
-
-SALES_EXPORTS = ["sales", "sale_items", "sales_csv", "sales_xlsx", "sales_pdf"]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes: list = []
-        self.defer = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.defer:
-            self.defer -= 1
-            return "451 4.3.0 Try again later"
-        self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
+from export_platform.tracking.schema import export_schedules, notification_settings
+from export_platform_tests.conftest import ephemeral_instance
+from export_platform_tests.mail_delivery import (
+    OPERATOR,
+    Inbox,
+    add_schedule,
+    deliver,
+    scheduled_run,
+    smtp_inbox,
+)
 
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, str]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, f"smtp://127.0.0.1:{port}"
-    controller.stop()
+    with smtp_inbox() as served:
+        yield served
 
 
 @pytest.fixture
@@ -70,52 +52,6 @@ def platform(tmp_path: Path):
         )
     )
     return url, history, tmp_path / "artifacts"
-
-
-def scheduled_run(
-    url: str, root: Path, instance: dg.DagsterInstance, schedule_id: str, artifact_root: str | None = None
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*dataset_assets, *export_assets],
-        selection=SALES_EXPORTS,
-        partition_key="2026-10|acme",
-        instance=instance,
-        tags={"export_platform/schedule_id": schedule_id, "export_platform/requested_by": "schedule:Monthly"},
-        resources={
-            "source": SourceDatabase(url=url),
-            "dataset_io_manager": DatasetParquetIOManager(root=str(root)),
-            "artifacts": ArtifactStore(root=artifact_root or str(root)),
-            "history": ExportHistory(url=url),
-        },
-        raise_on_error=False,
-    )
-
-
-def add_schedule(history: ExportHistory, recipients: tuple[str, ...]) -> str:
-    spec = ScheduleSpec(
-        tenant="acme",
-        name=f"Monthly {len(recipients)}{recipients[0]}",
-        datasets=("sales",),
-        formats=("csv", "xlsx", "pdf"),
-        cadence="monthly",
-        day_of_month="1",
-        recipients=recipients,
-        subject="Acme monthly sales",
-    )
-    return ScheduleStore(history.engine).add(spec).id
-
-
-def deliver(instance, history, root, smtp_url, cursor=None, limit=10 * 1024 * 1024):
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={
-            "history": history,
-            "artifacts": ArtifactStore(root=str(root)),
-            "mailer": Mailer(smtp_url=smtp_url, attachment_limit_bytes=limit),
-        },
-    )
-    return export_delivery_sensor(context)
 
 
 def test_delivered_once_after_a_deferral_with_identical_attachments(platform, inbox) -> None:
@@ -165,13 +101,20 @@ def test_a_recipient_outside_the_allowed_domains_is_refused(platform, inbox) -> 
     url, history, root = platform
     handler, smtp_url = inbox
     instance = ephemeral_instance("acme")
-    assert scheduled_run(
+    run = scheduled_run(
         url, root, instance, add_schedule(history, ("finance@acme.example", "spy@evil.example"))
-    ).success
-    result = deliver(instance, history, root, smtp_url)
-    assert handler.messages == []
-    assert {r["status"] for r in history.entries(tenant="acme")} == {"success"}
-    assert isinstance(deliver(instance, history, root, smtp_url, cursor=result.cursor), dg.SkipReason)
+    )
+    assert run.success
+    deliver(instance, history, root, smtp_url)
+    assert [m["To"] for m in handler.messages] == [OPERATOR]  # the tenant's files went nowhere
+    reason = "not delivered: recipients ['spy@evil.example'] are not addresses in acme's allowed domains"
+    rows = history.entries(tenant="acme")
+    assert {(r["status"], r["error_message"]) for r in rows} == {("failed", reason)}
+    assert all(r["uri"] for r in rows)  # the files were written; only the delivery failed
+    notice = handler.messages[0].get_body(("plain",)).get_content()
+    assert f"Run: {run.run_id}" in notice and reason.replace("not delivered", "Not delivered") in notice
+    assert isinstance(deliver(instance, history, root, smtp_url), dg.SkipReason)
+    assert len(handler.messages) == 1
 
 
 def test_a_failed_export_sends_one_notice(platform, inbox, tmp_path: Path) -> None:
@@ -183,6 +126,18 @@ def test_a_failed_export_sends_one_notice(platform, inbox, tmp_path: Path) -> No
     run = scheduled_run(url, root, instance, "none", artifact_root=str(blocked))
     assert not run.success
     failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    # An export of the run that was written, then closed because the run failed, is not a failure.
+    written = history.start(
+        tenant="acme",
+        requested_by="schedule:Monthly",
+        dataset="customers",
+        fmt="csv",
+        partition_key="2026-10|acme",
+        run_id=run.run_id,
+    )
+    history.move(written, "processing")
+    history.move(written, "success", record_count=1, file_size_bytes=1, uri="file:///customers.csv")
+    history.close_undelivered([written], f"not delivered: run {run.run_id} ended FAILURE")
     context = dg.build_run_status_sensor_context(
         sensor_name="export_failure_notice_sensor",
         dagster_event=failure,
@@ -202,6 +157,7 @@ def test_a_failed_export_sends_one_notice(platform, inbox, tmp_path: Path) -> No
     }  # not evil.example
     text = notice.get_body(("plain",)).get_content()
     assert "Tenant: acme" in text and "Partition: 2026-10|acme" in text and "sales_csv: " in text
+    assert "customers_csv" not in text and "not delivered" not in notice["Subject"]
     assert "NotADirectoryError" in text or "FileExistsError" in text
     failed = [r for r in history.entries(tenant="acme", status="failed") if r["run_id"] == run.run_id]
     assert failed and all(r["error_message"] for r in failed)
@@ -247,3 +203,148 @@ def test_weekly_summary_counts_only_the_tenants_last_week(platform, inbox) -> No
     assert len(handler.messages) == 1 and handler.envelopes[0].rcpt_tos == ["boss@acme.example"]
     text = handler.messages[0].get_body(("plain",)).get_content()
     assert "Succeeded: 2 (66.67%)" in text and "Failure: sales_xlsx 2026-10|acme: boom" in text
+
+
+@pytest.fixture
+def two_tenants(tmp_path: Path):
+    """acme and globex, each allowed its own domain, with a schedule to its finance address."""
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    seed(SourceUrl(url), SeedPlan(tenants=2, months=1, sales_per_day=3, end_month="2026-10"))
+    history = ExportHistory(url=url)
+    schedules = {}
+    for tenant in ("acme", "globex"):
+        NotificationSettingsStore(history.engine).put(
+            NotificationSettings(
+                tenant,
+                allowed_domains=(f"{tenant}.example",),
+                sender_name=f"{tenant.title()} Exports",
+                reply_to=f"help@{tenant}.example",
+            )
+        )
+        schedules[tenant] = add_schedule(history, (f"finance@{tenant}.example",), tenant=tenant)
+    return url, history, tmp_path / "artifacts", schedules
+
+
+def store_directly(history: ExportHistory, table: sa.Table, key: sa.ColumnElement, **values) -> None:
+    """Write values as a row saved before the rules existed (or by another program) would hold them."""
+    with history.engine.begin() as conn:
+        assert conn.execute(table.update().where(key).values(**values)).rowcount == 1
+
+
+INJECTION = "\r\nBcc: spy@evil.example"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("sender_name", f"Acme{INJECTION}", "sender_name: control characters are not allowed (U+000D at"),
+        ("reply_to", f"help@acme.example{INJECTION}", "reply_to 'help@acme.example\\r\\nBcc: spy@evil"),
+        ("subject", f"Sales{INJECTION}", "the schedule's subject: control characters are not allowed"),
+    ],
+)
+def test_one_tenants_bad_header_fails_its_delivery_only(two_tenants, inbox, field, value, reason) -> None:
+    """A header value holding a line break fails that tenant's delivery alone: its rows are closed as
+    failed with the reason and the operators told, while the other tenant's run, later in the same
+    tick, is delivered."""
+    url, history, root, schedules = two_tenants
+    handler, smtp_url = inbox
+    if field == "subject":
+        store_directly(history, export_schedules, export_schedules.c.id == schedules["acme"], subject=value)
+    else:
+        key = notification_settings.c.tenant_id == "acme"
+        store_directly(history, notification_settings, key, **{field: value})
+    instance = ephemeral_instance("acme", "globex")
+    runs = {t: scheduled_run(url, root, instance, schedules[t], tenant=t) for t in ("acme", "globex")}
+    assert all(run.success for run in runs.values())
+
+    deliver(instance, history, root, smtp_url)  # one tick, acme's run first (the older)
+
+    assert [m["Subject"] for m in handler.to("finance@globex.example")] == ["Globex monthly sales"]
+    assert {r["status"] for r in history.entries(tenant="globex")} == {"emailed"}
+    acme = history.entries(tenant="acme")
+    assert {r["status"] for r in acme} == {"failed"}
+    assert all(r["error_message"].startswith(f"not delivered: {reason}") for r in acme), acme[0]
+    [notice] = handler.to(OPERATOR)
+    assert notice["Subject"] == f"Delivery failed: acme run {runs['acme'].run_id}"
+    assert not handler.to("spy@evil.example") and not any(m["Bcc"] for m in handler.messages)
+    assert isinstance(deliver(instance, history, root, smtp_url), dg.SkipReason)  # nothing left to send
+
+
+def test_a_reply_to_outside_the_allowed_domains_is_refused(platform, inbox) -> None:
+    url, history, root = platform
+    handler, smtp_url = inbox
+    settings = NotificationSettingsStore(history.engine)
+    settings.put(dataclasses.replace(settings.get("acme"), reply_to="orders@evil.example"))
+    instance = ephemeral_instance("acme")
+    assert scheduled_run(url, root, instance, add_schedule(history, ("finance@acme.example",))).success
+    deliver(instance, history, root, smtp_url)
+    assert not handler.to("finance@acme.example")  # a reply would carry the files to evil.example
+    assert {r["error_message"] for r in history.entries(tenant="acme")} == {
+        "not delivered: reply_to 'orders@evil.example' is not an address in acme's allowed domains"
+    }
+    assert len(handler.to(OPERATOR)) == 1
+
+
+def _fail() -> None:
+    raise RuntimeError("the run failed after some of its exports had succeeded")
+
+
+@dg.job
+def failing_job() -> None:
+    dg.op(name="boom")(_fail)()
+
+
+def test_dead_rows_past_the_batch_size_do_not_starve_a_new_delivery(platform, inbox) -> None:
+    """More dead rows than one tick reads (successful exports of a run that then failed, or of a run
+    since deleted) are closed as failed, a batch per tick, so a newer delivery is reached; operators
+    are not told about runs whose failure has its own notice."""
+    url, history, root = platform
+    handler, smtp_url = inbox
+    instance = ephemeral_instance("acme")
+    failed_run = failing_job.execute_in_process(instance=instance, raise_on_error=False)
+    assert failed_run.dagster_run.status == dg.DagsterRunStatus.FAILURE
+    batch, dead = 5, {}
+    for number in range(12):
+        run_id = failed_run.run_id if number % 2 else f"deleted-run-{number}"
+        entry = history.start(
+            tenant="acme",
+            requested_by="schedule:Monthly",
+            dataset="sales",
+            fmt="csv",
+            partition_key="2026-10|acme",
+            run_id=run_id,
+        )
+        history.move(entry, "processing")
+        history.move(entry, "success", record_count=1, file_size_bytes=1, uri="file:///gone.csv")
+        dead[entry] = run_id
+    assert len(dead) > 2 * batch
+    fresh = scheduled_run(url, root, instance, add_schedule(history, ("finance@acme.example",)))
+    assert fresh.success
+
+    ticks = 0
+    while not handler.to("finance@acme.example"):
+        ticks += 1
+        assert ticks <= len(dead) // batch + 1, "the new delivery was never reached"
+        deliver(instance, history, root, smtp_url, batch=batch)
+    rows = {r["id"]: r for r in history.entries(tenant="acme", limit=100)}
+    assert {rows[e]["error_message"] for e in dead} == {
+        f"not delivered: run {failed_run.run_id} ended FAILURE",
+        *(f"not delivered: run {run} no longer exists" for run in dead.values() if run != failed_run.run_id),
+    }
+    assert {rows[e]["status"] for e in dead} == {"failed"}
+    assert {r["status"] for r in rows.values() if r["run_id"] == fresh.run_id} == {"emailed"}
+    assert not handler.to(OPERATOR)
+
+
+def test_a_tenant_that_turned_deliveries_off_gets_none_and_its_rows_are_closed(platform, inbox) -> None:
+    url, history, root = platform
+    handler, smtp_url = inbox
+    settings = NotificationSettingsStore(history.engine)
+    settings.put(dataclasses.replace(settings.get("acme"), notify_on_success=False))
+    instance = ephemeral_instance("acme")
+    assert scheduled_run(url, root, instance, add_schedule(history, ("finance@acme.example",))).success
+    deliver(instance, history, root, smtp_url)
+    assert handler.messages == []  # nor the operators: nothing is broken
+    assert {(r["status"], r["error_message"]) for r in history.entries(tenant="acme")} == {
+        ("failed", "not delivered: acme turned delivery e-mails off (notify_on_success)")
+    }

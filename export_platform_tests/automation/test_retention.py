@@ -15,6 +15,7 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.object_store import StoredObject
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
+from export_platform.tracking.schema import export_history, notification_settings
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -61,8 +62,6 @@ def test_expired_files_of_each_tenant_and_nothing_else(tmp_path: Path) -> None:
         tenant="acme", requested_by="x", dataset="sales", fmt="csv", partition_key=None, run_id="r"
     )
     with history.engine.begin() as conn:
-        from export_platform.tracking.schema import export_history
-
         conn.execute(
             export_history.update()
             .where(export_history.c.id == old_row)
@@ -79,6 +78,7 @@ def test_expired_files_of_each_tenant_and_nothing_else(tmp_path: Path) -> None:
         "files": {"acme": 1, "globex": 1},
         "unfinished_writes": {"acme": 1},
         "history_rows": 1,
+        "unfinished_closed": 2,  # both rows are of run "r", which this instance does not know
         "dry_run": True,
     }
     assert all((root / key).exists() for key in [*files, *temporaries])
@@ -159,3 +159,76 @@ def test_s3_uploads_a_killed_export_left_open_are_aborted_per_tenant(s3_bucket: 
     assert clean_up(dry_run=False) == {"acme": 1, "globex": 1}
     assert open_uploads() == {keys["initech"]: uploads["initech"]}
     assert not s3.list_objects_v2(Bucket=s3_bucket).get("Contents")  # aborting publishes nothing
+
+
+def backdate(history: ExportHistory, entry: str, days: int) -> None:
+    with history.engine.begin() as conn:
+        conn.execute(
+            export_history.update()
+            .where(export_history.c.id == entry)
+            .values(created_at=NOW - dt.timedelta(days=days))
+        )
+
+
+def test_rows_a_killed_export_left_processing_are_closed_then_deleted(tmp_path: Path) -> None:
+    """A year-old row left ``processing`` by a run that was killed (failed by the run monitor) is
+    closed as failed and deleted with the other old rows; the old row of a run still going is kept."""
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenant", ["acme"])
+    killed = instance.add_run(dg.DagsterRun(job_name="exports_job", status=dg.DagsterRunStatus.STARTED))
+    instance.report_run_failed(killed)
+    live = instance.add_run(dg.DagsterRun(job_name="exports_job", status=dg.DagsterRunStatus.STARTED))
+    rows = {}
+    for name, run_id, age in (("killed old", killed.run_id, 400), ("killed recent", killed.run_id, 1)):
+        rows[name] = history.start(
+            tenant="acme", requested_by="x", dataset="sales", fmt="csv", partition_key=None, run_id=run_id
+        )
+        history.move(rows[name], "processing")
+        backdate(history, rows[name], age)
+    rows["live old"] = history.start(
+        tenant="acme", requested_by="x", dataset="sales", fmt="pdf", partition_key=None, run_id=live.run_id
+    )
+    history.move(rows["live old"], "processing")
+    backdate(history, rows["live old"], 400)
+
+    dry = run(tmp_path / "artifacts", history, instance, dry_run=True).output_for_node(
+        "clean_up_expired_exports"
+    )
+    assert (dry["unfinished_closed"], dry["history_rows"]) == (2, 1)
+    assert {r["status"] for r in history.entries(limit=10)} == {"processing"}
+
+    real = run(tmp_path / "artifacts", history, instance, dry_run=False).output_for_node(
+        "clean_up_expired_exports"
+    )
+    assert (real["unfinished_closed"], real["history_rows"]) == (2, 1)
+    left = {r["id"]: r for r in history.entries(limit=10)}
+    assert set(left) == {rows["killed recent"], rows["live old"]}
+    assert left[rows["killed recent"]]["status"] == "failed"
+    assert left[rows["killed recent"]]["error_message"] == (
+        f"run {killed.run_id} ended FAILURE before this export finished"
+    )
+    assert left[rows["live old"]]["status"] == "processing"
+
+
+def test_one_tenants_bad_settings_do_not_stop_the_others_clean_up(tmp_path: Path) -> None:
+    """globex's settings row cannot be read (a hand edit broke its JSON): acme is still cleaned up,
+    and the run fails naming globex and why."""
+    root = tmp_path / "artifacts"
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    NotificationSettingsStore(history.engine).put(NotificationSettings("globex", retention_days=7))
+    with history.engine.begin() as conn:
+        conn.execute(notification_settings.update().values(allowed_domains="[not json"))
+    old = {tenant: make_file(root, f"{tenant}/adhoc/run/old.csv", 45) for tenant in ("acme", "globex")}
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenant", ["acme", "globex"])
+    result = retention_cleanup.execute_in_process(
+        run_config={"ops": {"clean_up_expired_exports": {"config": {"dry_run": False}}}},
+        resources={"artifacts": ArtifactStore(root=str(root)), "history": history},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert not old["acme"].exists() and old["globex"].exists()
+    failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
+    assert "retention failed for 1 tenants (the others were cleaned up): globex: JSONDecodeError" in failure

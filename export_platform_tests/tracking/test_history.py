@@ -5,7 +5,13 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from export_platform.tracking.history import ExportHistory, InvalidTransition, requested_by
+from export_platform.tracking.history import (
+    ExportHistory,
+    InvalidTransition,
+    awaiting_delivery,
+    requested_by,
+    unfinished_runs,
+)
 
 START = {
     "tenant": "acme",
@@ -65,3 +71,66 @@ def test_requested_by() -> None:
     assert requested_by({"dagster/sensor_name": "export_schedule_sensor"}) == "sensor:export_schedule_sensor"
     assert requested_by({"export_platform/requested_by": "ana@acme.example"}) == "ana@acme.example"
     assert requested_by({}) == "manual"
+
+
+def finished(history: ExportHistory, status: str, **changes) -> str:
+    entry = history.start(**{**START, **changes})
+    history.move(entry, "processing")
+    if status == "failed":
+        history.move(entry, "failed", error_message="boom")
+        return entry
+    history.move(entry, "success", record_count=1, file_size_bytes=1, uri="s3://b/k")
+    if status == "emailed":
+        history.move(entry, "emailed")
+    return entry
+
+
+def test_awaiting_delivery_holds_only_rows_a_delivery_may_send(history: ExportHistory) -> None:
+    """Only successful rows of scheduled runs with a partition: not a look-alike requester (SQLite's
+    LIKE ignores case), not an ad-hoc row claiming a schedule (no partition), not closed rows."""
+    tenant = {"tenant": "initech", "partition_key": "2026-10|initech"}
+    deliverable = finished(history, "success", **tenant, requested_by="schedule:Monthly")
+    finished(history, "success", **tenant, requested_by="SCHEDULE:Monthly")
+    finished(history, "success", **tenant, requested_by="ana@initech.example")
+    finished(history, "success", **{**tenant, "partition_key": None}, requested_by="schedule:fake")
+    finished(history, "failed", **tenant, requested_by="schedule:Monthly")
+    finished(history, "emailed", **tenant, requested_by="schedule:Monthly")
+    closed = finished(history, "success", **tenant, requested_by="schedule:Monthly")
+    assert history.close_undelivered([closed], "not delivered: run r1 ended FAILURE") == 1
+    waiting = [r["id"] for r in awaiting_delivery(history, limit=100_000) if r["tenant_id"] == "initech"]
+    assert waiting == [deliverable]
+    row = next(r for r in history.entries(tenant="initech", limit=100) if r["id"] == closed)
+    assert (row["status"], row["uri"], row["error_message"]) == (
+        "failed",
+        "s3://b/k",
+        "not delivered: run r1 ended FAILURE",
+    )
+    with pytest.raises(InvalidTransition):
+        history.move(closed, "emailed")
+
+
+def test_closing_a_runs_unfinished_rows_touches_nothing_else(history: ExportHistory) -> None:
+    base = {**START, "tenant": "umbrella", "partition_key": "2026-10|umbrella", "run_id": "dead"}
+    pending = history.start(**base)
+    processing = history.start(**base)
+    history.move(processing, "processing")
+    done = finished(history, "success", **base)
+    other = history.start(**{**base, "run_id": "alive"})
+    assert unfinished_runs(history, limit=None).keys() >= {"dead", "alive"}
+    assert history.close_unfinished("dead", "run dead ended CANCELED before this export finished") == 2
+    rows = {r["id"]: r for r in history.entries(tenant="umbrella", limit=100)}
+    assert [rows[e]["status"] for e in (pending, processing, done, other)] == [
+        "failed",
+        "failed",
+        "success",
+        "pending",
+    ]
+    assert rows[processing]["error_message"] == "run dead ended CANCELED before this export finished"
+    assert "dead" not in unfinished_runs(history, limit=None)
+
+
+def test_requested_by_from_a_tag_is_stored_escaped() -> None:
+    forged = "ana\r\n2026-01-01 00:00:00  globex  sales_csv  success\x1b[2K"
+    assert requested_by({"export_platform/requested_by": forged}) == (
+        "ana\\r\\n2026-01-01 00:00:00  globex  sales_csv  success\\x1b[2K"
+    )

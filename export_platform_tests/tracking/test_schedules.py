@@ -17,6 +17,7 @@ from export_platform.cli import main
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schedules import Schedule, ScheduleSpec, ScheduleStore, due_at, latest_due
+from export_platform.tracking.schema import export_schedules
 
 UTC = dt.UTC
 BASE = {"tenant": "acme", "name": "Monthly close", "datasets": ("sales",), "formats": ("csv", "xlsx")}
@@ -43,12 +44,25 @@ def schedule(created: dt.datetime = dt.datetime(2026, 1, 1, tzinfo=UTC), **chang
         ({"tenant": "../etc"}, "tenant"),
         ({"cadence": "monthly", "day_of_month": "32"}, "day_of_month"),
         ({"day_of_week": 9, "cadence": "weekly"}, "day_of_week"),
+        ({"subject": "Sales\r\nBcc: spy@evil.example"}, "subject"),
+        ({"subject": "Sales \x1b[2J"}, "subject"),
+        ({"name": "Monthly\nschedule:other"}, "name"),
+        ({"name": "Monthly \u202eesolc"}, "name"),
+        ({"message": "Hello\r\nBcc: spy@evil.example"}, "message"),
+        ({"message": "Hello \x00"}, "message"),
+        ({"recipients": ("a\x1b[31m@acme.example",)}, "recipients"),
     ],
 )
 def test_invalid_schedules_name_the_field(changes: dict, field: str) -> None:
     with pytest.raises(ValidationError) as raised:
         spec(**changes)
     assert field in {str(e["loc"][0]) for e in raised.value.errors()}
+
+
+def test_a_message_may_hold_line_breaks_and_tabs() -> None:
+    assert (
+        spec(message="Hello,\n\tthe files are attached.\n").message == "Hello,\n\tthe files are attached.\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -180,6 +194,32 @@ def test_sensor_requests_one_run_per_due_time(instance, tmp_path, monkeypatch) -
     assert json.loads(result.cursor)
 
 
+def test_a_schedule_saved_before_the_text_rules_still_runs_beside_the_others(
+    instance, tmp_path, monkeypatch
+) -> None:
+    """A row saved before names and subjects were checked (or written by other means) is read as
+    stored: re-validating it on read would stop every tenant's schedules. Its delivery is checked when
+    it is built (test_delivery.py)."""
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    store = ScheduleStore(history.engine)
+    created = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    old = store.add(spec(name="Old"), now=created)
+    store.add(spec(tenant="globex"), now=created)
+    instance.add_dynamic_partitions(TENANT_DIMENSION, ["globex"])
+    with history.engine.begin() as conn:
+        conn.execute(
+            export_schedules.update()
+            .where(export_schedules.c.id == old.id)
+            .values(name="Old\r\nschedule:x", subject="Sales\r\nBcc: spy@evil.example")
+        )
+    assert store.get(old.id).spec.subject == "Sales\r\nBcc: spy@evil.example"
+    monkeypatch.setattr(sensor_module, "now_utc", lambda: dt.datetime(2026, 11, 21, 7, tzinfo=UTC))
+    result = export_schedule_sensor(
+        dg.build_sensor_context(instance=instance, resources={"history": history})
+    )
+    assert sorted(r.partition_key for r in result.run_requests) == ["2026-11|acme", "2026-11|globex"]
+
+
 def test_schedules_cli(sqlite_source: str, monkeypatch) -> None:
     monkeypatch.setenv("EXPORT_SOURCE_URL", sqlite_source)
     runner = CliRunner()
@@ -240,7 +280,7 @@ def test_schedules_cli(sqlite_source: str, monkeypatch) -> None:
         ],
     )
     assert bad.exit_code == 2
-    assert "timezone: Value error, unknown timezone 'Nowhere/City'" in bad.output
+    assert "timezone: unknown timezone 'Nowhere/City'" in bad.output
     no_day = runner.invoke(
         main,
         [
