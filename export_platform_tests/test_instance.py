@@ -25,6 +25,7 @@ def test_production_instance(tmp_path: Path, dagster_database: str) -> None:
             {"key": "dagster/partition/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
         ]
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert instance.run_monitoring_enabled and instance.run_monitoring_start_timeout_seconds == 300
         instance.add_dynamic_partitions("tenant", ["acme"])  # really writes to PostgreSQL
         assert instance.get_dynamic_partitions("tenant") == ["acme"]
 
