@@ -11,13 +11,18 @@ hand out a download link.
     url = artifact.url(expires_in=3600)                              # verified, then presigned (S3)
 
 ``month=None`` takes the newest month whose manifest lists the format. A file that differs from its
-manifest entry raises ``ArtifactIntegrityError``; a missing manifest or format ``ArtifactNotFound``.
-Nothing here needs Dagster running: only read access to the artifact root.
+manifest entry raises ``ArtifactIntegrityError``; a missing manifest, format or file
+``ArtifactNotFound``. Only the tenant's own files are ever served: ``dataset`` must be one of the
+platform's datasets, and a manifest entry whose ``key`` is not inside the tenant's prefix (see
+``tenant_object_key``) is treated as absent, with the very answer a missing file gets, so a caller
+learns nothing about another tenant's objects. Nothing here needs Dagster running: only read access
+to the artifact root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -26,10 +31,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from export_platform import settings
-from export_platform.errors import ExportPlatformError
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.errors import ExportPlatformError, KeyOutsideTenant
 from export_platform.partitions import validate_month, validate_tenant_slug
 from export_platform.storage.artifacts import ArtifactStore, sha256_of
-from export_platform.storage.layout import export_folder
+from export_platform.storage.layout import export_folder, tenant_object_key
+
+log = logging.getLogger(__name__)
 
 DEFAULT_URL_EXPIRY_SECONDS = 3600
 MONTH = re.compile(r"\d{4}-\d{2}")
@@ -41,6 +49,23 @@ class ArtifactNotFound(ExportPlatformError):
 
 class ArtifactIntegrityError(ExportPlatformError):
     """The stored file is not the one its manifest describes: changed, truncated or replaced."""
+
+
+class UnknownDataset(ExportPlatformError, ValueError):
+    """A dataset name that is not one of the platform's datasets."""
+
+
+def validate_dataset(dataset: str) -> str:
+    """``dataset`` if it is one of the platform's datasets, else ``UnknownDataset`` listing them."""
+    if dataset not in DATASETS_BY_NAME:
+        raise UnknownDataset(f"unknown dataset {dataset!r}: use one of {', '.join(sorted(DATASETS_BY_NAME))}")
+    return dataset
+
+
+def _missing(tenant: str, dataset: str, format: str, month: str | None, root: str) -> ArtifactNotFound:
+    """The one answer for a file that is not there, or not the tenant's to read."""
+    where = f"month {month}" if month else "any month"
+    return ArtifactNotFound(f"no published {format} export of {tenant}'s {dataset} for {where} under {root}")
 
 
 @dataclass(frozen=True)
@@ -61,11 +86,21 @@ class Artifact:
     schema_version: int
     artifacts: ArtifactStore = field(repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        try:
+            tenant_object_key(self.tenant, self.key)
+        except KeyOutsideTenant:
+            raise self._not_found() from None
+
     def download(self, path: Path) -> Path:
         """Copy the file to ``path`` and verify it; on a mismatch the copy is deleted and
-        ``ArtifactIntegrityError`` raised."""
+        ``ArtifactIntegrityError`` raised, and a missing file raises ``ArtifactNotFound``."""
         path = Path(path)
-        self.artifacts.download(self.key, path)
+        try:
+            self.artifacts.download(self.key, path)
+        except (KeyOutsideTenant, FileNotFoundError):
+            path.unlink(missing_ok=True)
+            raise self._not_found() from None
         try:
             self._verify(path)
         except ArtifactIntegrityError:
@@ -99,7 +134,13 @@ class Artifact:
     def location(self) -> str:
         """Where the file is read from: the manifest's ``key`` under the root it was found in (``uri``
         is where it was first published, which differs if the exports were copied elsewhere)."""
-        return self.artifacts.store.uri(self.key)
+        try:
+            return self.artifacts.store.uri(self.key)
+        except KeyOutsideTenant:  # a local file reached through a link out of the tenant's folder
+            raise self._not_found() from None
+
+    def _not_found(self) -> ArtifactNotFound:
+        return _missing(self.tenant, self.dataset, self.format, self.month, self.artifacts.root)
 
     def _verify(self, path: Path) -> None:
         where = f"{self.location} ({self.tenant}, {self.dataset} {self.month}, {self.format})"
@@ -126,16 +167,18 @@ def latest_artifact(
     (a folder or ``s3://bucket/prefix``), by default ``EXPORT_ARTIFACT_ROOT`` as the platform resolves it.
     """
     validate_tenant_slug(tenant)
+    validate_dataset(dataset)
     artifacts = ArtifactStore(root=root or settings.artifact_root())
     months = [validate_month(month)] if month else published_months(artifacts, tenant, dataset)
     for candidate in months:
         manifest = artifacts.manifest(tenant, dataset, candidate)
         if manifest is None:
             continue
-        entry = manifest["files"].get(format)
+        files = {fmt: entry for fmt, entry in manifest["files"].items() if _own_entry(tenant, entry)}
+        entry = files.get(format)
         if entry is None:
             if month:
-                listed = ", ".join(sorted(manifest["files"])) or "nothing"
+                listed = ", ".join(sorted(files)) or "nothing"
                 raise ArtifactNotFound(
                     f"{tenant}'s {dataset} for {candidate} has no {format} file (manifest lists {listed})"
                 )
@@ -155,10 +198,19 @@ def latest_artifact(
             schema_version=manifest["schema_version"],
             artifacts=artifacts,
         )
-    where = f"month {month}" if month else "any month"
-    raise ArtifactNotFound(
-        f"no published {format} export of {tenant}'s {dataset} for {where} under {artifacts.root}"
-    )
+    raise _missing(tenant, dataset, format, month, artifacts.root)
+
+
+def _own_entry(tenant: str, entry: object) -> bool:
+    """A manifest entry naming a file inside the tenant's prefix; any other is left out as if absent
+    (and logged for the operators, since only a tampered manifest holds one)."""
+    key = entry.get("key") if isinstance(entry, dict) else None
+    try:
+        tenant_object_key(tenant, key)
+    except KeyOutsideTenant:
+        log.warning("ignoring a manifest entry of %s whose key %r is not inside its prefix", tenant, key)
+        return False
+    return True
 
 
 def published_months(artifacts: ArtifactStore, tenant: str, dataset: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Typed errors that carry the context an operator needs (tenant, dataset, partition, location).
 
-Messages never include credentials: database URLs are shown with their password masked.
+Messages never include credentials: every URL is printed through ``credentials.masked_url``, and a
+URL that cannot be parsed is named by its setting, never quoted.
 """
 
 from __future__ import annotations
@@ -32,3 +33,13 @@ class StorageFull(ExportPlatformError):
 
 class StorageConflict(ExportPlatformError):
     """An object kept being changed by other writers while a conditional update retried."""
+
+
+class KeyOutsideTenant(ExportPlatformError, ValueError):
+    """A storage key, read from a manifest or built from input, that does not name an object inside
+    its tenant's own prefix (another tenant's file, an absolute path, a ``..`` escape)."""
+
+
+class MalformedUrl(ExportPlatformError, ValueError):
+    """A configured URL that cannot be parsed. The message names the setting and the fix, never the
+    URL's text: a URL that does not parse may hold a password anywhere."""

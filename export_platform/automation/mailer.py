@@ -11,15 +11,17 @@ message twice. The password never appears in a message.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import unquote, urlsplit
 
 import dagster as dg
 from pydantic import Field
 
-from export_platform.errors import ExportPlatformError
+from export_platform.credentials import split_credentials
+from export_platform.errors import ExportPlatformError, MalformedUrl
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,37 @@ class TransientDeliveryError(ExportPlatformError):
 
 class DeliveryRefused(ExportPlatformError):
     """The SMTP server refused the message for good (for example, an unknown recipient)."""
+
+
+_HOST_AND_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:/?#]+)(?::([0-9]{1,5}))?/?")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    scheme: str
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None = field(repr=False)
+
+
+def smtp_server(url: str) -> SmtpServer:
+    """The server, port and login of an SMTP URL, read by ``credentials.split_credentials``'s rule, so
+    a password may hold a raw ``@``, ``/`` or ``#`` as well as percent-encoded characters. A URL that is
+    not ``smtp[s]://[user[:password]@]host[:port]`` raises ``MalformedUrl``, never quoting it."""
+    parts = split_credentials(url)
+    where = _HOST_AND_PORT.fullmatch(parts.rest) if parts else None
+    if parts is None or parts.scheme.lower() not in ("smtp", "smtps") or where is None:
+        raise MalformedUrl(
+            "EXPORT_SMTP_URL must read smtp://user:password@host:port or smtps://user:password@host:port "
+            "(it is not shown here, as it may hold a password)"
+        )
+    scheme, port = parts.scheme.lower(), where.group(2)
+    if port is not None and not 0 < int(port) < 65536:
+        raise MalformedUrl(f"EXPORT_SMTP_URL names port {int(port)}: use a port from 1 to 65535")
+    default = 465 if scheme == "smtps" else 25
+    host = where.group(1).strip("[]")
+    return SmtpServer(scheme, host, int(port) if port else default, parts.username, parts.password)
 
 
 class Mailer(dg.ConfigurableResource):
@@ -52,7 +85,7 @@ class Mailer(dg.ConfigurableResource):
         if not self.smtp_url:
             log.info("no EXPORT_SMTP_URL: not sending %r to %s", message["Subject"], message["To"])
             return False
-        url = urlsplit(self.smtp_url)
+        url = smtp_server(self.smtp_url)
         where = f"{url.hostname}:{url.port}"
         try:
             if url.scheme == "smtps":
@@ -68,7 +101,7 @@ class Mailer(dg.ConfigurableResource):
                 if url.scheme == "smtp" and client.has_extn("starttls"):
                     client.starttls(context=ssl.create_default_context())
                 if url.username:
-                    client.login(unquote(url.username), unquote(url.password or ""))
+                    client.login(url.username, url.password or "")
                 client.send_message(message, from_addr=self.sender)
             except BaseException:
                 client.close()

@@ -3,9 +3,12 @@ quoted only when they hold the delimiter, a quote or a line break.
 
 Values are formatted explicitly so every writer and locale agrees: ISO 8601 dates and timestamps
 (with the tenant's UTC offset), decimals exactly as stored (``0.10``, never ``0.1`` or float noise),
-``true``/``false``. Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, tab or carriage return) get a leading apostrophe, as OWASP recommends; numbers are never
-touched, so a negative amount stays a number.
+``true``/``false``. Text cells that a spreadsheet would run as a formula get a leading apostrophe, as
+OWASP recommends: those starting with a tab or carriage return, and those whose first visible
+character is ``=``, ``+``, ``-`` or ``@``, in ASCII or their full-width (``＝＋－＠``) or small forms,
+whatever invisible characters come before it (spaces of any kind, no-break and zero-width spaces,
+bidi marks, a BOM, other control and format characters, fillers), since a spreadsheet or the person
+who opens the file may skip them. Numbers are never touched, so a negative amount stays a number.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from export_platform.render.progress import Progress
 from export_platform.render.report import Kind, Table
 
 DELIMITERS = (",", ";", "\t")
-FORMULA_TRIGGER = r"^[=+\-@\t\r]"
+# Skipped before the first visible character: the categories Zs (spaces, NBSP), Zl and Zp (line and
+# paragraph separators), Cc (controls) and Cf (format: zero-width spaces and joiners, bidi marks, BOM,
+# soft hyphen), and the invisible characters of other categories: the combining grapheme joiner,
+# Hangul fillers, Khmer inherent vowels, Mongolian and other variation selectors, the Braille blank.
+_INVISIBLE = (
+    r"\p{Zs}\p{Zl}\p{Zp}\p{Cc}\p{Cf}"
+    r"\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{2800}\x{3164}\x{FE00}-\x{FE0F}\x{FFA0}"
+)
+# = + - @, then their full-width (＝ ＋ － ＠) and small (﹦ ﹢ ﹣ ﹫) forms.
+_FORMULA_START = r"=+\-@\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}\x{FE66}\x{FE62}\x{FE63}\x{FE6B}"
+FORMULA_TRIGGER = r"^(?:[\t\r]|[" + _INVISIBLE + r"]*[" + _FORMULA_START + r"])"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from export_platform.errors import InvalidSourceData, SourceAccessDenied, SourceUnavailable
+from export_platform.credentials import masked_url, split_credentials
+from export_platform.errors import InvalidSourceData, MalformedUrl, SourceAccessDenied, SourceUnavailable
 from export_platform.source import schema
 from export_platform.source.read_ahead import read_ahead
 
@@ -49,9 +50,21 @@ class SourceUrl:
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported source database {self.redacted}: use sqlite:/// or postgresql://")
 
+    def __repr__(self) -> str:
+        return f"SourceUrl({self.redacted!r})"
+
     @property
     def _url(self) -> sa.URL:
-        return make_url(self.raw)
+        """Parsed by ``credentials.split_credentials``'s rule, so a raw ``@``, ``/`` or ``#`` in the
+        password stays in the password; a URL that still does not parse is refused without its text."""
+        parts = split_credentials(self.raw)
+        try:
+            return make_url(self.raw if parts is None else parts.with_encoded_credentials())
+        except (sa.exc.ArgumentError, ValueError):
+            raise MalformedUrl(
+                "the source database URL (EXPORT_SOURCE_URL) cannot be parsed; it is not shown, as it may "
+                "hold a password: write it as postgresql://user:password@host:port/database or sqlite:///path"
+            ) from None
 
     @property
     def dialect(self) -> str:
@@ -59,8 +72,8 @@ class SourceUrl:
 
     @property
     def redacted(self) -> str:
-        """The URL with its password masked, safe for messages and logs."""
-        return self._url.render_as_string(hide_password=True)
+        """The URL with every credential masked (``credentials.masked_url``), safe for messages and logs."""
+        return masked_url(self.raw)
 
     @property
     def sqlite_path(self) -> Path:

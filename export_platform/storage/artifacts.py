@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from export_platform.storage.layout import manifest_key
+from export_platform.storage.layout import manifest_key, tenant_object_key
 from export_platform.storage.object_store import (
     MULTIPART_PART_SIZE,
     ObjectStore,
@@ -79,7 +79,9 @@ class ArtifactStore(dg.ConfigurableResource):
         """Add or replace ``published``'s entry in its partition's manifest, atomically.
 
         Returns False, leaving the manifest as it is, when the file under ``published.key`` is no
-        longer the one described (another run published over it and records its own entry)."""
+        longer the one described (another run published over it and records its own entry). A key
+        outside the tenant's prefix raises ``KeyOutsideTenant``: a manifest never names another's file."""
+        tenant_object_key(tenant, published.key)
         store, recorded = self.store, False
 
         def add_entry(current: bytes | None) -> bytes | None:

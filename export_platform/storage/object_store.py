@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from export_platform.errors import StorageConflict, StorageFull
+from export_platform.errors import KeyOutsideTenant, StorageConflict, StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,13 @@ class LocalObjectStore:
     root: Path
 
     def path(self, key: str) -> Path:
-        return self.root / key
+        """The file of ``key``, which must stay, symlinks followed, inside the folder of the key's first
+        segment (its tenant's): a link planted in one tenant's folder cannot reach another's files."""
+        first = key.split("/", 1)[0]
+        path, home = self.root / key, self.root / first
+        if key.startswith("/") or first in (".", "..") or not path.resolve().is_relative_to(home.resolve()):
+            raise KeyOutsideTenant(f"{key!r} leads outside {home}")
+        return path
 
     def uri(self, key: str) -> str:
         return str(self.path(key))
@@ -295,7 +301,15 @@ class S3ObjectStore:
             raise
 
     def download(self, key: str, path: Path) -> None:
-        self.s3.download_file(self.bucket, self.key(key), str(path))
+        """Copy the object to ``path``; ``FileNotFoundError`` when there is none, as in a local folder."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.download_file(self.bucket, self.key(key), str(path))
+        except ClientError as exc:
+            if _missing(exc):
+                raise FileNotFoundError(f"no object {self.uri(key)}") from None
+            raise
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
+import unicodedata
+import zipfile
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -335,3 +338,73 @@ def test_right_to_left_text_is_joined_and_drawn_in_display_order(tmp_path: Path)
     write_pdf(rtl, path)
     text = PdfReader(path).pages[0].extract_text()
     assert reshape("قهوة عربية") in text and "قهوة" not in text
+
+
+# Formula neutralisation. What counts as invisible before the first visible character, computed here
+# from Python's own Unicode database: categories Zs, Zl, Zp, Cc and Cf, and the invisible characters
+# of other categories (combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and
+# other variation selectors, Braille blank).
+INVISIBLE_ELSEWHERE = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0}
+INVISIBLE_ELSEWHERE |= {*range(0x180B, 0x1810), *range(0xFE00, 0xFE10)}
+TRIGGERS = "=+-@" + "＝＋－＠" + "﹦﹢﹣﹫"  # ASCII, full-width, small forms
+
+
+def invisible(char: str) -> bool:
+    return unicodedata.category(char) in ("Zs", "Zl", "Zp", "Cc", "Cf") or ord(char) in INVISIBLE_ELSEWHERE
+
+
+def looks_like_a_formula(text: str) -> bool:
+    visible = text.lstrip("".join(c for c in text if invisible(c)))
+    return text[:1] in ("\t", "\r") or (visible != "" and visible[0] in TRIGGERS)
+
+
+def formula_variants() -> list[str]:
+    """Every trigger behind every invisible character of the Basic Multilingual Plane (and a few
+    beyond), alone and in runs; and the same characters before ordinary text."""
+    invisibles = [chr(c) for c in [*range(0x10000), 0x1D173, 0xE0001, 0xE0041] if invisible(chr(c))]
+    prefixes = ["", *invisibles, " \u00a0\u200b\ufeff", "\u202e\u2066\u00ad\t", "\r\n \u3000"]
+    texts = [prefix + trigger + "1+2" for prefix in prefixes for trigger in TRIGGERS]
+    texts += [prefix + "Plain tea" for prefix in prefixes]
+    return [*texts, "-50% off", "Tab\tseparated", "a=1", "x@y", "北京", "قهوة", "1-2", "", "'=already"]
+
+
+def test_csv_neutralises_formulas_behind_invisible_characters(tmp_path: Path) -> None:
+    texts = formula_variants()
+    assert len(texts) > 1000 and sum(map(looks_like_a_formula, texts)) > 900
+    frame = pl.LazyFrame(
+        {"item_id": range(len(texts)), "name": texts, "amount": [D("-12.30")] * len(texts)},
+        schema={"item_id": pl.Int64, "name": pl.String, "amount": pl.Decimal(18, 2)},
+    )
+    path = tmp_path / "formulas.csv"
+    write_csv(Table.of("Items", frame, {}, ["item_id", "name", "amount"]), path, CsvOptions())
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.reader(source, strict=True))[1:]
+    assert len(rows) == len(texts)
+    for text, (_, cell, amount) in zip(texts, rows, strict=True):
+        assert cell == ("'" + text if looks_like_a_formula(text) else text), ascii(text)
+        assert amount == "-12.30"  # a negative number stays a number
+
+
+def test_workbook_text_is_never_a_formula(tmp_path: Path) -> None:
+    """The workbook needs no apostrophe: every text cell is written as a string, never a formula,
+    whatever it starts with; checked through openpyxl and in the sheet XML itself."""
+    texts = [t for t in formula_variants() if looks_like_a_formula(t)]
+    frame = pl.LazyFrame(
+        {"item_id": range(len(texts)), "name": texts, "amount": [D("-12.30")] * len(texts)},
+        schema={"item_id": pl.Int64, "name": pl.String, "amount": pl.Decimal(18, 2)},
+    )
+    path = tmp_path / "formulas.xlsx"
+    items = Table.of("Items", frame, {}, ["item_id", "name", "amount"])
+    write_workbook(Report("sales", "Sales", "acme", "=Acme", "2026-10", TZ, "EUR", (), (items,)), path)
+    workbook = load_workbook(path)
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+    assert len(cells) > 3 * len(texts)
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    names = [row[1] for row in workbook["Items"].iter_rows(min_row=2, values_only=True)]
+    for text, name in zip(texts, names, strict=True):
+        if not any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text):
+            assert name == text, ascii(text)  # as written: no apostrophe, no formula
+    assert [c.value for c in workbook["Items"]["C"][1:3]] in ([D("-12.30")] * 2, [-12.3] * 2)
+    with zipfile.ZipFile(path) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(re.search(rb"<(\w+:)?f[ >]", archive.read(n)) for n in sheets)

@@ -1,23 +1,33 @@
-"""Object keys are built only from validated tenant slugs and months, and a download link opens exactly
-one object."""
+"""Object keys are built only from validated tenant slugs and months, every key read or built must lie
+inside its tenant's prefix, and a download link opens exactly one object."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
+import posixpath
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 
+from export_platform.errors import KeyOutsideTenant
 from export_platform.partitions import (
     InvalidPartitionKey,
     parse_partition_key,
     validate_month,
     validate_tenant_slug,
 )
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.layout import adhoc_key, dataset_key, export_key, manifest_key
+from export_platform.storage.artifacts import ArtifactStore, PublishedFile
+from export_platform.storage.layout import (
+    adhoc_key,
+    dataset_key,
+    export_folder,
+    export_key,
+    manifest_key,
+    tenant_object_key,
+)
+from export_platform.storage.object_store import LocalObjectStore
 
 BAD_SLUGS = [
     "",
@@ -184,3 +194,110 @@ def test_a_presigned_url_for_one_key_does_not_open_another(s3_bucket: str) -> No
     assert not signature_is_valid(url, "another-secret")
     # No wildcard or prefix grant: the credential scope is the one S3 GET, signed over the host only.
     assert "X-Amz-SignedHeaders=host" in url and "*" not in url
+
+
+OWN_KEYS = [
+    export_key("acme", "sales", "2026-10", "csv"),
+    manifest_key("acme", "sales", "2026-10"),
+    dataset_key("acme", "sale_items", "2026-10"),
+    adhoc_key("acme", "run-1", "bills_acme_2026-09-01_2026-10-31.csv"),
+]
+FOREIGN_KEYS = [
+    export_key("globex", "sales", "2026-10", "csv"),
+    "acme",
+    "acme/",
+    "acme/exports/",
+    "/acme/exports/sales.csv",
+    "/etc/hostname",
+    "../../../../etc/passwd",
+    "acme/../globex/exports/sales.csv",
+    "acme/exports/../../globex/exports/sales.csv",
+    "acme/./exports/sales.csv",
+    "acme//exports/sales.csv",
+    "acme/.hidden",
+    "acme\\..\\globex\\x.csv",
+    "acme/exports\\..\\..\\globex",
+    "acme/ｅｘｐｏｒｔｓ/x.csv",  # full-width letters
+    "acme/exports/x.csv\x00",
+    "acme/exports/x.csv\n",
+    "acme/exports/\u200bx.csv",
+    "acmeglobex/x.csv",
+    "ACME/x.csv",
+    None,
+    42,
+    ["acme", "x.csv"],
+]
+
+
+@pytest.mark.parametrize("key", OWN_KEYS)
+def test_the_platforms_own_keys_are_inside_their_tenant(key: str) -> None:
+    assert tenant_object_key("acme", key) == key
+
+
+@pytest.mark.parametrize("key", FOREIGN_KEYS)
+def test_keys_outside_the_tenant_are_refused(key: object) -> None:
+    with pytest.raises(KeyOutsideTenant, match="is not a key inside acme's prefix acme/"):
+        tenant_object_key("acme", key)
+
+
+@pytest.mark.parametrize("key", [k for k in FOREIGN_KEYS if isinstance(k, str) and ".." in k])
+def test_every_refused_escape_leaves_the_tenant_once_resolved(key: str) -> None:
+    """The refused ``..`` keys are real escapes, not only unusual spellings."""
+    resolved = posixpath.normpath(posixpath.join("/root", key.replace("\\", "/")))
+    assert not resolved.startswith("/root/acme/")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: export_key("acme", "../globex", "2026-10", "csv"),
+        lambda: export_key("acme", "sales/../../globex/exports/sales", "2026-10", "csv"),
+        lambda: export_key("acme", "sales", "2026-10", "csv/../../../../globex/exports/sales/x.csv"),
+        lambda: export_key("acme", "", "2026-10", "csv"),
+        lambda: export_folder("acme", "..", "2026-10"),
+        lambda: manifest_key("acme", "../../globex/exports/sales", "2026-10"),
+        lambda: dataset_key("acme", "../../globex/data/sales", "2026-10"),
+    ],
+)
+def test_keys_built_from_a_stored_dataset_or_format_stay_in_the_tenant(build) -> None:
+    """Delivery builds keys from history rows, the IO manager from asset names: a dataset or format
+    that would climb out is refused, not joined into a path."""
+    with pytest.raises(KeyOutsideTenant):
+        build()
+
+
+def test_a_local_store_does_not_follow_links_out_of_the_tenants_folder(tmp_path) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes("globex/exports/x.csv", b"globex")
+    store.put_bytes("acme/exports/y.csv", b"acme")
+    (tmp_path / "acme" / "exports" / "x.csv").symlink_to(tmp_path / "globex" / "exports" / "x.csv")
+    (tmp_path / "acme" / "shared").symlink_to(tmp_path / "globex")
+    for key in (
+        "acme/exports/x.csv",
+        "acme/shared/exports/x.csv",
+        "acme/../globex/exports/x.csv",
+        "/etc/hostname",
+    ):
+        with pytest.raises(KeyOutsideTenant):
+            store.read_bytes(key)
+        with pytest.raises(KeyOutsideTenant):
+            store.download(key, tmp_path / "copy")
+    assert store.read_bytes("acme/exports/y.csv") == b"acme"
+    # A tenant folder that is itself a link (say, to a bigger disk) still works.
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "initech").symlink_to(tmp_path / "elsewhere")
+    store.put_bytes("initech/exports/z.csv", b"initech")
+    assert store.read_bytes("initech/exports/z.csv") == b"initech"
+
+
+def test_a_manifest_never_records_another_tenants_file(tmp_path) -> None:
+    artifacts = ArtifactStore(root=str(tmp_path))
+    theirs = export_key("globex", "sales", "2026-10", "csv")
+    artifacts.store.put_bytes(theirs, b"globex")
+    published = PublishedFile(
+        "csv", "x.csv", theirs, artifacts.store.uri(theirs), 6, hashlib.sha256(b"globex").hexdigest(),
+        0, "text/csv", "2026-10-28T00:00:00Z",
+    )  # fmt: skip
+    with pytest.raises(KeyOutsideTenant):
+        artifacts.record("acme", "sales", "2026-10", published)
+    assert artifacts.manifest("acme", "sales", "2026-10") is None
