@@ -13,10 +13,11 @@ import polars as pl
 
 from export_platform.consumer import Artifact
 from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.render.csv import FORMULA_TRIGGER
 from export_platform.render.layouts import export_columns
 
 # A text cell the CSV writer prefixed with an apostrophe so that a spreadsheet would not run it.
-GUARDED_FORMULA = r"^'[=+\-@\t\r]"
+GUARDED_FORMULA = "^'" + FORMULA_TRIGGER.removeprefix("^")
 
 
 def table_key(dataset: str, tenant: str, month: str) -> str:

@@ -99,7 +99,8 @@ def compose_delivery(
             attached.append(row)
             used += row["file_size_bytes"]
         else:
-            linked.append((row, artifacts.download_url(_file_key(row)) or row["uri"]))
+            key = _file_key(row)  # built from the row's tenant, dataset and month, never its stored uri
+            linked.append((row, artifacts.download_url(key) or artifacts.store.uri(key)))
     lines = [message or f"Your scheduled exports for {period} are ready.", ""]
     lines += [f"Attached: {r['dataset']}_{r['format']} ({r['record_count']} rows)" for r in attached]
     lines += [

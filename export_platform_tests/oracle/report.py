@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,8 @@ from pathlib import Path
 import openpyxl
 
 Row = dict[str, object]
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+FORMULA_SIGNS = "=+-@＝＋－＠﹦﹢﹣﹫"  # and their full-width and small forms
+INVISIBLE_CATEGORIES = ("Zs", "Zl", "Zp", "Cc", "Cf")
 
 
 @dataclass
@@ -46,8 +47,16 @@ def csv_text(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):
-        return "'" + value if FORMULA_START.match(value) else value
+        return "'" + value if looks_like_formula(value) else value
     return str(value)
+
+
+def looks_like_formula(text: str) -> bool:
+    """Starts with a tab or CR, or its first visible character is a formula sign (OWASP)."""
+    if text[:1] in ("\t", "\r"):
+        return True
+    visible = text.lstrip("".join({c for c in text if unicodedata.category(c) in INVISIBLE_CATEGORIES}))
+    return visible[:1] != "" and visible[0] in FORMULA_SIGNS
 
 
 def compare_csv(path: Path, expected: list[Row]) -> int:
