@@ -29,7 +29,7 @@ import dagster as dg
 from export_platform.automation.mailer import DeliveryRefused, Mailer, TransientDeliveryError
 from export_platform.errors import ExportPlatformError
 from export_platform.exports.formats import EXPORTS
-from export_platform.partitions import parse_partition_key
+from export_platform.partitions import parse_partition_key, validate_tenant_slug
 from export_platform.plain_text import control_character_problem, escaped
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import export_key
@@ -283,7 +283,8 @@ def compose_failure_notice(
     tenant = failures[0]["tenant_id"] if failures else (partition_key or "?").split("|")[-1]
     exports = ", ".join(f"{r['dataset']}_{r['format']}" for r in failures) or "the export run"
     email = EmailMessage()
-    email["Subject"] = f"Export failed: {tenant} {exports} for {partition_key}"
+    # A run's tags are anyone's text: shown escaped, a line break cannot add a header.
+    email["Subject"] = escaped(f"Export failed: {tenant} {exports} for {partition_key}")
     email["To"] = ", ".join(recipients)
     email["Message-ID"] = f"<failure-{run_id}@export-platform>"
     lines = [f"Tenant: {tenant}", f"Partition: {partition_key}", f"Run: {run_id}", ""]
@@ -291,6 +292,18 @@ def compose_failure_notice(
     email.set_content("\n".join(lines) + "\n")
     email.add_alternative("".join(f"<p>{html.escape(line)}</p>" for line in lines), subtype="html")
     return email
+
+
+def tenant_of_failed_run(partition_key: str | None, failures: list[dict]) -> str | None:
+    """Whose run failed: its partition's tenant (``month|tenant``, or a tenant alone for the weekly
+    summary), else its failed rows'. None when neither names a valid tenant: then only the operators
+    are told, and the sensor goes on to the next failed run instead of failing on this one for ever."""
+    try:
+        if partition_key and "|" in partition_key:
+            return parse_partition_key(partition_key).tenant
+        return validate_tenant_slug(partition_key or failures[0]["tenant_id"])
+    except (ValueError, IndexError):
+        return None
 
 
 @dg.run_failure_sensor(
@@ -308,15 +321,13 @@ def export_failure_notice_sensor(context: dg.RunFailureSensorContext, history: E
     ]
     if not failures and not partition_key:
         return
-    tenant = parse_partition_key(partition_key).tenant if partition_key else failures[0]["tenant_id"]
-    settings = NotificationSettingsStore(history.engine).get(tenant)
-    tenant_recipients = (
-        []
-        if not settings.notify_on_failure
-        else [
-            r for r in settings.failure_recipients if r not in settings.refused(settings.failure_recipients)
-        ]
-    )
+    tenant = tenant_of_failed_run(partition_key, failures)
+    tenant_recipients = []
+    if tenant is not None:
+        settings = NotificationSettingsStore(history.engine).get(tenant)
+        if settings.notify_on_failure:
+            refused = settings.refused(settings.failure_recipients)
+            tenant_recipients = [r for r in settings.failure_recipients if r not in refused]
     recipients = tenant_recipients + list(mailer.operators)
     if not recipients:
         context.log.warning(f"failed run {run.run_id} of {tenant}: nobody to notify")

@@ -348,3 +348,47 @@ def test_a_tenant_that_turned_deliveries_off_gets_none_and_its_rows_are_closed(p
     assert {(r["status"], r["error_message"]) for r in history.entries(tenant="acme")} == {
         ("failed", "not delivered: acme turned delivery e-mails off (notify_on_success)")
     }
+
+
+@pytest.mark.parametrize(
+    ("partition", "recipients"),
+    [
+        ("acme", {"it@acme.example", "ops@platform.example"}),  # the weekly summary's tenant partition
+        ("bogus\r\nBcc: thief@evil.example", {"ops@platform.example"}),  # a tag anyone could set
+    ],
+)
+def test_a_failed_run_of_any_partition_is_noticed_without_stopping_the_sensor(
+    platform, inbox, partition: str, recipients: set[str]
+) -> None:
+    """The failure sensor handles one run at a time: a run whose partition is a bare tenant, or not a
+    partition at all, must still be noticed (operators at least) rather than fail the sensor, which
+    would then retry that run for ever and tell nobody of any later failure."""
+    _, history, _ = platform
+    handler, smtp_url = inbox
+
+    @dg.op
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    @dg.job
+    def weekly() -> None:
+        boom()
+
+    instance = ephemeral_instance("acme")
+    run = weekly.execute_in_process(
+        instance=instance, tags={"dagster/partition": partition}, raise_on_error=False
+    )
+    failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="export_failure_notice_sensor",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run.dagster_run,
+        resources={
+            "history": history,
+            "mailer": Mailer(smtp_url=smtp_url, operators=["ops@platform.example"]),
+        },
+    ).for_run_failure()
+    export_failure_notice_sensor(context)
+    assert len(handler.messages) == 1 and set(handler.envelopes[0].rcpt_tos) == recipients
+    assert handler.messages[0]["Bcc"] is None and "\n" not in handler.messages[0]["Subject"]
