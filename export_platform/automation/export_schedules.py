@@ -16,6 +16,7 @@ import dagster as dg
 from export_platform.exports.assets import inputs_for
 from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.partitions import TENANT_DIMENSION
+from export_platform.plain_text import escaped
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schedules import Schedule, ScheduleStore, latest_due, partition_month
 
@@ -60,12 +61,25 @@ class DueExport:
 
 
 def plan_due_exports(
-    schedules: list[Schedule], now: dt.datetime, cursor: dict[str, str], tenants: set[str]
+    schedules: list[Schedule],
+    now: dt.datetime,
+    cursor: dict[str, str],
+    tenants: set[str],
+    problems: list[str] | None = None,
 ) -> tuple[list[DueExport], dict[str, str]]:
-    """Which active schedules fell due since the cursor, and the cursor after requesting them."""
+    """Which active schedules fell due since the cursor, and the cursor after requesting them. A
+    schedule whose due time cannot be worked out (a stored zone that no longer exists) is left out and
+    named in ``problems``, so it stops no other tenant's schedules."""
     due, cursor = [], dict(cursor)
     for schedule in schedules:
-        instant = latest_due(schedule, now)
+        try:
+            instant = latest_due(schedule, now)
+        except (ValueError, KeyError) as exc:
+            if problems is not None:
+                problems.append(
+                    f"schedule {schedule.id} of {schedule.spec.tenant}: {type(exc).__name__}: {exc}"
+                )
+            continue
         if not schedule.is_active or instant is None or schedule.spec.tenant not in tenants:
             continue
         if cursor.get(schedule.id, "") >= instant.isoformat():
@@ -87,9 +101,13 @@ def plan_due_exports(
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_schedule_sensor(context: dg.SensorEvaluationContext, history: ExportHistory):
-    schedules = ScheduleStore(history.engine).list(active_only=True)
+    schedules, problems = ScheduleStore(history.engine).readable(active_only=True)
     tenants = set(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
-    due, cursor = plan_due_exports(schedules, now_utc(), json.loads(context.cursor or "{}"), tenants)
+    due, cursor = plan_due_exports(
+        schedules, now_utc(), json.loads(context.cursor or "{}"), tenants, problems
+    )
+    for problem in problems:  # one tenant's broken schedule; the others still run on this tick
+        context.log.error(f"skipped {escaped(problem)}")
     if not due:
         return dg.SkipReason(f"{len(schedules)} active schedules, none due")
     for export in due:

@@ -222,6 +222,23 @@ class ScheduleStore:
         with self.engine.connect() as conn:
             return [_schedule(row._mapping) for row in conn.execute(stmt)]
 
+    def readable(self, *, active_only: bool = False) -> tuple[list[Schedule], list[str]]:
+        """Like ``list``, but a row that cannot be read (its stored JSON broken) is left out and named
+        in the second list rather than failing the whole listing."""
+        stmt = sa.select(export_schedules).order_by(export_schedules.c.tenant_id, export_schedules.c.name)
+        if active_only:
+            stmt = stmt.where(export_schedules.c.is_active.is_(True))
+        schedules, problems = [], []
+        with self.engine.connect() as conn:
+            for row in conn.execute(stmt):
+                try:
+                    schedules.append(_schedule(row._mapping))
+                except (ValueError, TypeError) as exc:
+                    problems.append(
+                        f"schedule {row.id} of {row.tenant_id}: unreadable ({type(exc).__name__})"
+                    )
+        return schedules, problems
+
     def get(self, schedule_id: str) -> Schedule | None:
         with self.engine.connect() as conn:
             row = conn.execute(

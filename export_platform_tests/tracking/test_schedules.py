@@ -220,6 +220,32 @@ def test_a_schedule_saved_before_the_text_rules_still_runs_beside_the_others(
     assert sorted(r.partition_key for r in result.run_requests) == ["2026-11|acme", "2026-11|globex"]
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [{"datasets": "[not json"}, {"timezone": "Mars/Olympus_Mons"}],
+    ids=["broken-json", "unknown-zone"],
+)
+def test_one_broken_schedule_row_stops_no_other_tenants_schedules(
+    instance, tmp_path, monkeypatch, damage: dict
+) -> None:
+    """A stored row the sensor cannot use is skipped and named in the log; the others run this tick."""
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    store = ScheduleStore(history.engine)
+    created = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    broken = store.add(spec(name="Broken"), now=created)
+    store.add(spec(tenant="globex"), now=created)
+    instance.add_dynamic_partitions(TENANT_DIMENSION, ["globex"])
+    with history.engine.begin() as conn:
+        conn.execute(export_schedules.update().where(export_schedules.c.id == broken.id).values(**damage))
+    monkeypatch.setattr(sensor_module, "now_utc", lambda: dt.datetime(2026, 11, 21, 7, tzinfo=UTC))
+    result = export_schedule_sensor(
+        dg.build_sensor_context(instance=instance, resources={"history": history})
+    )
+    assert [r.partition_key for r in result.run_requests] == ["2026-11|globex"]
+    # Broken JSON is left out when the rows are read; an unknown zone when its due time is worked out.
+    assert len(store.readable()[1]) == (1 if "datasets" in damage else 0)
+
+
 def test_schedules_cli(sqlite_source: str, monkeypatch) -> None:
     monkeypatch.setenv("EXPORT_SOURCE_URL", sqlite_source)
     runner = CliRunner()
