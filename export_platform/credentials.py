@@ -50,8 +50,20 @@ class UrlCredentials:
         rest = _masked_query(self.rest)
         if self.username is None:
             return f"{self.scheme}://{rest}"
+        if any(_QUERY_INSIDE.search(part or "") for part in (self.username, self.password)):
+            # A "?name=" before the last "@": that "@" was a query value's, so the host, path and
+            # query all stand in the user-info. Nothing of it is shown.
+            return f"{self.scheme}://{MASK}"
+        if self.password is None and _NOT_A_USER_NAME.search(self.username):
+            # The last "@" was not the user-info's (a raw "@" further on, in a query value, say): what
+            # stands before it may hold a password, so none of it is shown.
+            return f"{self.scheme}://{MASK}@{rest}"
         password = "" if self.password is None else f":{MASK}"
         return f"{self.scheme}://{quote(self.username, safe='')}{password}@{rest}"
+
+
+_NOT_A_USER_NAME = re.compile(r"[/?#=&]")
+_QUERY_INSIDE = re.compile(r"[?&][^=?&#]*=")
 
 
 def split_credentials(url: str) -> UrlCredentials | None:

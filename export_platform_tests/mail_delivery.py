@@ -73,7 +73,11 @@ def scheduled_run(
         selection=SALES_EXPORTS,
         partition_key=f"2026-10|{tenant}",
         instance=instance,
-        tags={"export_platform/schedule_id": schedule_id, "export_platform/requested_by": requested_by},
+        tags={
+            "export_platform/schedule_id": schedule_id,
+            "export_platform/requested_by": requested_by,
+            "dagster/sensor_name": "export_schedule_sensor",  # as Dagster tags a sensor's runs
+        },
         resources={
             "source": SourceDatabase(url=url),
             "dataset_io_manager": DatasetParquetIOManager(root=str(root)),

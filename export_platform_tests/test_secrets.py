@@ -408,6 +408,9 @@ URL_SECRET = "s3cr3t-0123456789ab"
         ("https://db/x?access_token=s3cr3t-0123456789ab#top", "https://db/x?access_token=***#top"),
         ("https://db/x?API_KEY=s3cr3t-0123456789ab&Secret=s3cr3t", "https://db/x?API_KEY=***&Secret=***"),
         ("smtp://mailer:s3cr3t/0123456789ab#x@mail:587", "smtp://mailer:***@mail:587"),
+        # A raw "@" in a query value: the last "@" is not the user-info's, and nothing before it shows.
+        ("postgresql://app@db/exports?password=s3cr3t@0123456789ab", "postgresql://***"),
+        ("postgresql://db:5432/exports?user=app&password=s3cr3t@0123456789ab", "postgresql://***"),
         ("sqlite:////srv/me@corp/source.db", "sqlite:////srv/me@corp/source.db"),
         ("app:s3cr3t-0123456789ab@db/exports", "<not a scheme:// URL; not shown>"),
         ("postgresql:/app:s3cr3t-0123456789ab@db", "<not a scheme:// URL; not shown>"),

@@ -43,13 +43,15 @@ SENDER_ADDRESS = "exports@export-platform.invalid"
 
 class Undeliverable(ExportPlatformError):
     """A run's exports can never be e-mailed. ``tell_operators`` is False when they already know
-    (the run failed) or nothing is broken (the tenant turned delivery e-mails off, or has nobody to
-    send a platform schedule's exports to)."""
+    (the run failed) or nothing is broken. ``nothing_to_send`` when the exports succeeded and simply
+    have nobody to go to (the tenant turned delivery e-mails off, or neither the schedule nor the
+    tenant names a recipient): their rows stay ``success``, marked not delivered; otherwise they fail."""
 
-    def __init__(self, reason: str, *, tell_operators: bool = True) -> None:
+    def __init__(self, reason: str, *, tell_operators: bool = True, nothing_to_send: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.tell_operators = tell_operators
+        self.tell_operators = tell_operators and not nothing_to_send
+        self.nothing_to_send = nothing_to_send
 
 
 def _file_key(row: dict) -> str:
@@ -141,17 +143,17 @@ def deliver_run(
         raise Undeliverable(f"run {run_id} holds exports of several tenants: {sorted(owners)}")
     settings = NotificationSettingsStore(history.engine).get(tenant)
     if not settings.notify_on_success:
-        raise Undeliverable(f"{tenant} turned delivery e-mails off (notify_on_success)", tell_operators=False)
+        raise Undeliverable(f"{tenant} turned delivery e-mails off (notify_on_success)", nothing_to_send=True)
     schedule = ScheduleStore(history.engine).get(run.tags.get("export_platform/schedule_id", ""))
     if schedule is not None and schedule.spec.tenant != tenant:
         raise Undeliverable(f"the run names a schedule of another tenant ({schedule.spec.tenant})")
     recipients = list(
         schedule.spec.recipients if schedule and schedule.spec.recipients else settings.default_recipients
     )
-    if not recipients:  # news to the operators only when a tenant's own schedule expected an e-mail
+    if not recipients:
         raise Undeliverable(
             f"no recipients: neither the schedule nor {tenant}'s settings name any",
-            tell_operators=schedule is not None,
+            nothing_to_send=True,  # a schedule may just keep the files fresh for their readers
         )
     refused = settings.refused(recipients)
     if refused:
@@ -202,7 +204,11 @@ def _close_undelivered(
     problem: Undeliverable,
 ) -> None:
     tenant = rows[0]["tenant_id"]
-    history.close_undelivered([r["id"] for r in rows], f"not delivered: {problem.reason}")
+    ids, reason = [r["id"] for r in rows], f"not delivered: {problem.reason}"
+    if problem.nothing_to_send:
+        history.mark_not_delivered(ids, reason)
+    else:
+        history.close_undelivered(ids, reason)
     context.log.error(escaped(f"not delivering run {run_id} of {tenant}: {problem.reason}"))
     if not problem.tell_operators:
         return

@@ -68,12 +68,14 @@ def plan_due_exports(
     problems: list[str] | None = None,
 ) -> tuple[list[DueExport], dict[str, str]]:
     """Which active schedules fell due since the cursor, and the cursor after requesting them. A
-    schedule whose due time cannot be worked out (a stored zone that no longer exists) is left out and
-    named in ``problems``, so it stops no other tenant's schedules."""
+    schedule whose due time or run cannot be worked out (a stored zone, dataset or format that no longer
+    exists) is left out and named in ``problems``, so it stops no other tenant's schedules."""
     due, cursor = [], dict(cursor)
     for schedule in schedules:
         try:
             instant = latest_due(schedule, now)
+            if instant is not None:
+                DueExport(schedule, instant).run_request()  # names a dataset or format that exists
         except (ValueError, KeyError) as exc:
             if problems is not None:
                 problems.append(

@@ -23,7 +23,7 @@ from pydantic import Field
 from export_platform.automation.unfinished_exports import close_ended_runs
 from export_platform.partitions import TENANT_DIMENSION, validate_tenant_slug
 from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.layout import tenant_object_key
+from export_platform.storage.layout import is_tenant_object_key
 from export_platform.storage.object_store import ObjectStore, StoredObject, UnfinishedWrite
 from export_platform.tracking.history import UNFINISHED, ExportHistory
 from export_platform.tracking.notifications import NotificationSettingsStore
@@ -54,7 +54,8 @@ def expired(objects: Iterable[StoredObject], tenant: str, cutoff: dt.datetime) -
     chosen = []
     for item in objects:
         _check_under(item.key, prefix)
-        tenant_object_key(tenant, item.key)  # and canonical: no ".", "//" or backslash either
+        if not is_tenant_object_key(tenant, item.key):
+            continue  # not a file the platform wrote (".DS_Store", "a (1).csv"): left where it is
         if item.modified < cutoff:
             chosen.append(item)
     return chosen

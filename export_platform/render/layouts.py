@@ -363,11 +363,7 @@ def accounts_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS):
         .collect()
         .iter_rows()
     )
-    totals = _one_row(
-        accounts,
-        pl.len().alias("chart"),
-        pl.col("is_active").sum().alias("active"),
-    )
+    totals = _one_row(accounts, pl.len().alias("chart"))
     exported_count = _one_row(exported, pl.len().alias("accounts"))["accounts"]
     tb = _one_row(trial_balance(accounts), pl.col("debit").sum(), pl.col("credit").sum())
     summary = (

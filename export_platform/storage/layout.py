@@ -35,6 +35,15 @@ def tenant_object_key(tenant: str, key: object) -> str:
     return key
 
 
+def is_tenant_object_key(tenant: str, key: object) -> bool:
+    """Whether ``tenant_object_key`` accepts ``key``."""
+    try:
+        tenant_object_key(tenant, key)
+    except KeyOutsideTenant:
+        return False
+    return True
+
+
 def dataset_key(tenant: str, dataset: str, month: str) -> str:
     return tenant_object_key(tenant, f"{tenant}/data/{dataset}/{validate_month(month)}.parquet")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -146,6 +147,16 @@ class ExportHistory(dg.ConfigurableResource):
                 .values(status="failed", finished_at=_now(), error_message=reason[:4000])
             ).rowcount
 
+    def mark_not_delivered(self, entry_ids: list[str], reason: str) -> int:
+        """Note on the ``success`` rows among ``entry_ids`` that they had nobody to be e-mailed to:
+        the export succeeded, so they stay ``success``, and ``awaiting_delivery`` leaves them out."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                sa.update(export_history)
+                .where(export_history.c.id.in_(entry_ids), export_history.c.status == "success")
+                .values(error_message=reason[:4000])
+            ).rowcount
+
     def close_undelivered(self, entry_ids: list[str], reason: str) -> int:
         """Fail the ``success`` rows among ``entry_ids``, scheduled exports that will never be
         e-mailed, with ``reason``; their file, ``uri`` and ``finished_at`` stay as written."""
@@ -171,6 +182,7 @@ def awaiting_delivery(history: ExportHistory, limit: int = BATCH) -> list[dict]:
             sa.func.substr(export_history.c.requested_by, 1, len(prefix)) == prefix,
             export_history.c.partition_key.is_not(None),
             export_history.c.run_id.is_not(None),
+            export_history.c.error_message.is_(None),  # not marked "not delivered: nobody to send to"
         )
         .order_by(export_history.c.created_at, export_history.c.id)
         .limit(limit)
@@ -193,11 +205,19 @@ def unfinished_runs(history: ExportHistory, limit: int | None = BATCH) -> dict[s
         return dict(conn.execute(stmt).all())
 
 
+# Requesters that the delivery sensor treats as a schedule's; only automation may write them.
+RESERVED_REQUESTER = re.compile(r"\s*(schedule|sensor):", re.IGNORECASE)
+
+
 def requested_by(tags: Mapping[str, str]) -> str:
     """Who asked for a run, from its tags: a schedule, a sensor, a named user, or a manual launch.
     Control characters are stored escaped: a tag is free text, and this value is printed."""
     if "export_platform/requested_by" in tags:
-        return escaped(tags["export_platform/requested_by"])
+        value = escaped(tags["export_platform/requested_by"])
+        launched_by_automation = "dagster/schedule_name" in tags or "dagster/sensor_name" in tags
+        if RESERVED_REQUESTER.match(value) and not launched_by_automation:
+            return f"tag:{value}"  # anyone may tag a run; only schedules and sensors speak for one
+        return value
     if "dagster/schedule_name" in tags:
         return f"schedule:{tags['dagster/schedule_name']}"
     if "dagster/sensor_name" in tags:

@@ -15,7 +15,7 @@ from export_platform.automation.mailer import Mailer
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
-from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.history import ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schema import export_schedules, notification_settings
 from export_platform_tests.conftest import ephemeral_instance
@@ -336,7 +336,7 @@ def test_dead_rows_past_the_batch_size_do_not_starve_a_new_delivery(platform, in
     assert not handler.to(OPERATOR)
 
 
-def test_a_tenant_that_turned_deliveries_off_gets_none_and_its_rows_are_closed(platform, inbox) -> None:
+def test_a_tenant_that_turned_deliveries_off_gets_none_and_its_rows_stay_successful(platform, inbox) -> None:
     url, history, root = platform
     handler, smtp_url = inbox
     settings = NotificationSettingsStore(history.engine)
@@ -345,9 +345,11 @@ def test_a_tenant_that_turned_deliveries_off_gets_none_and_its_rows_are_closed(p
     assert scheduled_run(url, root, instance, add_schedule(history, ("finance@acme.example",))).success
     deliver(instance, history, root, smtp_url)
     assert handler.messages == []  # nor the operators: nothing is broken
+    # The exports succeeded: they stay so, marked as having had nobody to go to, and are not retried.
     assert {(r["status"], r["error_message"]) for r in history.entries(tenant="acme")} == {
-        ("failed", "not delivered: acme turned delivery e-mails off (notify_on_success)")
+        ("success", "not delivered: acme turned delivery e-mails off (notify_on_success)")
     }
+    assert awaiting_delivery(history) == []
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,16 @@ def test_a_key_outside_the_tenants_prefix_is_refused() -> None:
         expired([StoredObject("acme/adhoc/../exports/x.csv", 1, NOW)], "acme", NOW)
 
 
+def test_a_file_the_platform_did_not_write_is_left_and_stops_nothing() -> None:
+    old = NOW - dt.timedelta(days=99)
+    listed = [
+        StoredObject("acme/adhoc/run/.DS_Store", 1, old),
+        StoredObject("acme/adhoc/run/sales (1).csv", 1, old),
+        StoredObject("acme/adhoc/run/sales.csv", 1, old),
+    ]
+    assert [item.key for item in expired(listed, "acme", NOW)] == ["acme/adhoc/run/sales.csv"]
+
+
 def test_s3_listing_and_deletion(s3_bucket: str) -> None:
     store = ArtifactStore(root=f"s3://{s3_bucket}/p").store
     s3 = boto3.client("s3")

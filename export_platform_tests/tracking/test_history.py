@@ -134,3 +134,14 @@ def test_requested_by_from_a_tag_is_stored_escaped() -> None:
     assert requested_by({"export_platform/requested_by": forged}) == (
         "ana\\r\\n2026-01-01 00:00:00  globex  sales_csv  success\\x1b[2K"
     )
+
+
+def test_only_schedules_and_sensors_can_tag_a_run_as_theirs() -> None:
+    """Anyone who can launch a run can tag it; a schedule's requester (which the delivery sensor
+    e-mails) counts only on a run a schedule or sensor launched."""
+    forged = {"export_platform/requested_by": "schedule:Monthly"}
+    assert requested_by(forged) == "tag:schedule:Monthly"
+    assert requested_by({"export_platform/requested_by": " SENSOR:x"}) == "tag: SENSOR:x"
+    assert requested_by({**forged, "dagster/sensor_name": "export_schedule_sensor"}) == "schedule:Monthly"
+    assert requested_by({**forged, "dagster/schedule_name": "monthly_close"}) == "schedule:Monthly"
+    assert requested_by({"export_platform/requested_by": "ana@acme.example"}) == "ana@acme.example"

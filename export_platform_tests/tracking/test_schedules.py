@@ -222,8 +222,8 @@ def test_a_schedule_saved_before_the_text_rules_still_runs_beside_the_others(
 
 @pytest.mark.parametrize(
     "damage",
-    [{"datasets": "[not json"}, {"timezone": "Mars/Olympus_Mons"}],
-    ids=["broken-json", "unknown-zone"],
+    [{"datasets": "[not json"}, {"timezone": "Mars/Olympus_Mons"}, {"formats": '["docx"]'}],
+    ids=["broken-json", "unknown-zone", "unknown-format"],
 )
 def test_one_broken_schedule_row_stops_no_other_tenants_schedules(
     instance, tmp_path, monkeypatch, damage: dict
@@ -242,7 +242,7 @@ def test_one_broken_schedule_row_stops_no_other_tenants_schedules(
         dg.build_sensor_context(instance=instance, resources={"history": history})
     )
     assert [r.partition_key for r in result.run_requests] == ["2026-11|globex"]
-    # Broken JSON is left out when the rows are read; an unknown zone when its due time is worked out.
+    # Broken JSON is left out when the rows are read; the others when their run is worked out.
     assert len(store.readable()[1]) == (1 if "datasets" in damage else 0)
 
 
