@@ -214,18 +214,20 @@ class ScheduleStore:
         return schedule
 
     def list(self, *, tenant: str | None = None, active_only: bool = False) -> list[Schedule]:
+        """The stored schedules; a row that cannot be read is an error here (see ``readable``)."""
+        schedules, problems = self.readable(tenant=tenant, active_only=active_only)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return schedules
+
+    def readable(
+        self, *, tenant: str | None = None, active_only: bool = False
+    ) -> tuple[list[Schedule], list[str]]:
+        """The stored schedules that can be read, and a line for each row that cannot (its stored JSON
+        broken): the sensor runs the others rather than failing the whole listing."""
         stmt = sa.select(export_schedules).order_by(export_schedules.c.tenant_id, export_schedules.c.name)
         if tenant is not None:
             stmt = stmt.where(export_schedules.c.tenant_id == tenant)
-        if active_only:
-            stmt = stmt.where(export_schedules.c.is_active.is_(True))
-        with self.engine.connect() as conn:
-            return [_schedule(row._mapping) for row in conn.execute(stmt)]
-
-    def readable(self, *, active_only: bool = False) -> tuple[list[Schedule], list[str]]:
-        """Like ``list``, but a row that cannot be read (its stored JSON broken) is left out and named
-        in the second list rather than failing the whole listing."""
-        stmt = sa.select(export_schedules).order_by(export_schedules.c.tenant_id, export_schedules.c.name)
         if active_only:
             stmt = stmt.where(export_schedules.c.is_active.is_(True))
         schedules, problems = [], []
@@ -234,9 +236,8 @@ class ScheduleStore:
                 try:
                     schedules.append(_schedule(row._mapping))
                 except (ValueError, TypeError) as exc:
-                    problems.append(
-                        f"schedule {row.id} of {row.tenant_id}: unreadable ({type(exc).__name__})"
-                    )
+                    reason = type(exc).__name__
+                    problems.append(f"schedule {row.id} of {row.tenant_id}: unreadable ({reason})")
         return schedules, problems
 
     def get(self, schedule_id: str) -> Schedule | None:
