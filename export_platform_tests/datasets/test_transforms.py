@@ -342,3 +342,44 @@ def test_accounts_exports_leave_out_inactive_accounts_but_keep_their_balances() 
     listed = exported_accounts(balances.lazy()).collect()
     assert listed["account_name"].to_list() == ["Expenses", "Expenses:Office"]
     assert listed.filter(pl.col("depth") == 0)["balance"].item() == D("12.50")
+
+
+def test_discount_shares_match_a_plain_computation_on_random_sales() -> None:
+    """Random sales (negative and zero line totals, sales whose lines sum to 0, negative discounts)
+    against the rule worked out line by line with ``Fraction``: running share rounded half away from
+    zero, less the lines before; the whole discount on the last line when the lines sum to 0."""
+    import random
+    from fractions import Fraction
+
+    rng = random.Random(7)
+    rows = []
+    for sale_id in range(400):
+        discount = D(rng.randint(-300, 900)) / 100
+        for _ in range(rng.randint(1, 5)):
+            rows.append((sale_id, discount, D(rng.choice([0, rng.randint(-2000, 10000)])) / 100))
+    items = money_frame(
+        {
+            "sale_id": [r[0] for r in rows],
+            "status": ["completed"] * len(rows),
+            "sale_discount": [str(r[1]) for r in rows],
+            "line_total": [str(r[2]) for r in rows],
+            "quantity": [1] * len(rows),
+            "unit_cost": ["1.00"] * len(rows),
+        },
+        ("sale_discount", "line_total", "unit_cost"),
+    )
+    expected = []
+    for sale_id in range(400):
+        lines = [r for r in rows if r[0] == sale_id]
+        base, running, before = sum(r[2] for r in lines), D(0), D(0)
+        for position, (_, discount, total) in enumerate(lines):
+            running += total
+            if base:
+                exact = Fraction(discount) * Fraction(running) / Fraction(base)
+                whole = int(abs(exact) * 100 + Fraction(1, 2))
+                shared = D(-whole if exact < 0 else whole) / 100
+            else:
+                shared = discount if position == len(lines) - 1 else D(0)
+            expected.append(shared - before)
+            before = shared
+    assert line_profit(items)["sale_discount_share"].to_list() == expected
