@@ -12,7 +12,11 @@ from pathlib import Path
 import dagster as dg
 from aiosmtpd.controller import Controller
 
-from export_platform.automation.delivery import deliver_scheduled_exports, export_delivery_sensor
+from export_platform.automation.delivery import (
+    deliver_scheduled_exports,
+    export_delivery_sensor,
+    export_failure_notice_sensor,
+)
 from export_platform.automation.mailer import Mailer
 from export_platform.datasets.assets import dataset_assets
 from export_platform.exports.assets import export_assets
@@ -124,3 +128,21 @@ def deliver(
         return export_delivery_sensor(dg.build_sensor_context(instance=instance, resources=resources))
     context = dg.build_sensor_context(instance=instance)
     return deliver_scheduled_exports(context, **resources, batch=batch)
+
+
+def notice_failure(
+    run: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, history: ExportHistory, smtp_url: str
+) -> None:
+    """One evaluation of the failure-notice sensor on ``run``'s failure, operators ops@platform.example."""
+    failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="export_failure_notice_sensor",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run.dagster_run,
+        resources={
+            "history": history,
+            "mailer": Mailer(smtp_url=smtp_url, operators=["ops@platform.example"]),
+        },
+    ).for_run_failure()
+    export_failure_notice_sensor(context)

@@ -10,7 +10,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from export_platform.automation.delivery import export_failure_notice_sensor
 from export_platform.automation.mailer import Mailer
 from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
@@ -24,6 +23,7 @@ from export_platform_tests.mail_delivery import (
     Inbox,
     add_schedule,
     deliver,
+    notice_failure,
     scheduled_run,
     smtp_inbox,
 )
@@ -125,7 +125,6 @@ def test_a_failed_export_sends_one_notice(platform, inbox, tmp_path: Path) -> No
     blocked.write_text("a file where the artifact root should be")
     run = scheduled_run(url, root, instance, "none", artifact_root=str(blocked))
     assert not run.success
-    failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
     # An export of the run that was written, then closed because the run failed, is not a failure.
     written = history.start(
         tenant="acme",
@@ -138,17 +137,7 @@ def test_a_failed_export_sends_one_notice(platform, inbox, tmp_path: Path) -> No
     history.move(written, "processing")
     history.move(written, "success", record_count=1, file_size_bytes=1, uri="file:///customers.csv")
     history.close_undelivered([written], f"not delivered: run {run.run_id} ended FAILURE")
-    context = dg.build_run_status_sensor_context(
-        sensor_name="export_failure_notice_sensor",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=run.dagster_run,
-        resources={
-            "history": history,
-            "mailer": Mailer(smtp_url=smtp_url, operators=["ops@platform.example"]),
-        },
-    ).for_run_failure()
-    export_failure_notice_sensor(context)
+    notice_failure(run, instance, history, smtp_url)
     assert len(handler.messages) == 1
     notice = handler.messages[0]
     assert set(handler.envelopes[0].rcpt_tos) == {
@@ -380,17 +369,6 @@ def test_a_failed_run_of_any_partition_is_noticed_without_stopping_the_sensor(
     run = weekly.execute_in_process(
         instance=instance, tags={"dagster/partition": partition}, raise_on_error=False
     )
-    failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="export_failure_notice_sensor",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=run.dagster_run,
-        resources={
-            "history": history,
-            "mailer": Mailer(smtp_url=smtp_url, operators=["ops@platform.example"]),
-        },
-    ).for_run_failure()
-    export_failure_notice_sensor(context)
+    notice_failure(run, instance, history, smtp_url)
     assert len(handler.messages) == 1 and set(handler.envelopes[0].rcpt_tos) == recipients
     assert handler.messages[0]["Bcc"] is None and "\n" not in handler.messages[0]["Subject"]
