@@ -50,9 +50,11 @@ class UrlCredentials:
         rest = _masked_query(self.rest)
         if self.username is None:
             return f"{self.scheme}://{rest}"
-        if any(_QUERY_INSIDE.search(part or "") for part in (self.username, self.password)):
-            # A "?name=" before the last "@": that "@" was a query value's, so the host, path and
-            # query all stand in the user-info. Nothing of it is shown.
+        in_user = _QUERY_INSIDE.search(self.username)
+        in_password = _QUERY_INSIDE.search(self.password or "") and not re.search(r"[/:]", self.rest)
+        if in_user or in_password:
+            # A "?name=" before the last "@", and no host:port or path after it: that "@" was a query
+            # value's, so the tail of a password may stand where the host should. Nothing is shown.
             return f"{self.scheme}://{MASK}"
         if self.password is None and _NOT_A_USER_NAME.search(self.username):
             # The last "@" was not the user-info's (a raw "@" further on, in a query value, say): what
