@@ -7,7 +7,7 @@ revenue, its cost and its profit, so that a sale's lines add up to its row of ``
   cents from the running total of the lines, so the shares add up exactly to the sale's discount:
   the share of lines 1..k together is the sale's discount x (line totals 1..k) / (all line totals),
   rounded half away from zero, and each line takes the difference to the lines before it. A sale
-  whose line totals are all 0 puts its whole discount on its last line.
+  whose line totals sum to 0 puts its whole discount on its last line.
 - ``revenue`` is ``line_total - sale_discount_share`` on a completed sale, 0 otherwise.
 - ``cogs`` is quantity x unit cost on a completed sale, 0 otherwise; ``profit`` is revenue - COGS.
 
