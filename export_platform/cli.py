@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from export_platform import settings
+from export_platform.errors import validation_message
 
 
 def _echo_err(message: str) -> None:
@@ -143,16 +144,6 @@ def tenants_sync(confirm_removals: bool) -> None:
         raise click.ClickException(plan.refusal)
 
 
-def _problems(error) -> str:
-    """A pydantic ValidationError on one line, each problem led by its field (once)."""
-    problems = []
-    for problem in error.errors():
-        field = ".".join(map(str, problem["loc"])) or "schedule"
-        message = problem["msg"].removeprefix("Value error, ")
-        problems.append(message if message.startswith(f"{field}:") else f"{field}: {message}")
-    return "; ".join(problems)
-
-
 def _schedule_store():
     from export_platform.tracking.history import ExportHistory
     from export_platform.tracking.schedules import ScheduleStore
@@ -235,7 +226,7 @@ def schedules_add(
             message=message,
         )
     except ValidationError as exc:
-        raise _Refused(f"invalid schedule: {_shown(_problems(exc))}") from None
+        raise _Refused(f"invalid schedule: {_shown(validation_message(exc, whole='schedule'))}") from None
     try:
         SourceDatabase(url=settings.source_url()).tenant(spec.tenant)
     except UnknownTenant as exc:

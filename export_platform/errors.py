@@ -7,6 +7,17 @@ URL that cannot be parsed is named by its setting, never quoted.
 from __future__ import annotations
 
 
+def validation_message(error, whole: str = "") -> str:
+    """A pydantic ``ValidationError`` on one line, each problem led by its field once (rules across
+    fields name their field in their own message); ``whole`` names a problem of no single field."""
+    problems = []
+    for problem in error.errors():
+        field = ".".join(map(str, problem["loc"])) or whole
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{field}: {message}" if field and not message.startswith(f"{field}:") else message)
+    return "; ".join(problems)
+
+
 class ExportPlatformError(Exception):
     """Base class for errors the platform raises on purpose."""
 

@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.window import ReportWindow
-from export_platform.errors import ExportPlatformError, UnknownTenant
+from export_platform.errors import ExportPlatformError, UnknownTenant, validation_message
 from export_platform.exports.assets import inputs_for, render_into, report_for
 from export_platform.exports.formats import (
     CSV,
@@ -288,17 +288,6 @@ def apply_filters(
     return frame.filter(*conditions) if conditions else frame
 
 
-def refusal_message(error: ValidationError) -> str:
-    """The problems on one line, each starting with the field it is about (rules across fields name
-    their field in their own message)."""
-    problems = []
-    for problem in error.errors():
-        message = problem["msg"].removeprefix("Value error, ")
-        field = ".".join(map(str, problem["loc"]))
-        problems.append(f"{field}: {message}" if field and not message.startswith(f"{field}:") else message)
-    return "; ".join(problems)
-
-
 def asked_options(request: dict[str, Any]) -> dict[str, Any]:
     """What a request asked for beyond tenant, dataset and formats, as given: its dates or preset,
     the filters it set and the CSV options (the shape of a successful export's ``filters``)."""
@@ -361,7 +350,7 @@ def run_adhoc_export(
     try:
         config = AdhocExportConfig(**context.op_config)
     except ValidationError as exc:
-        raise record_refusal(history, context, refusal_message(exc)) from None
+        raise record_refusal(history, context, validation_message(exc)) from None
     # One snapshot for every dataset the formats need: the workbook's sales and lines agree.
     with retry_only_transient_errors(), source.tenant_reads(config.tenant) as reads:
         try:
