@@ -116,9 +116,9 @@ def artifact_digests(root: Path) -> dict[str, str]:
 
 def seed_source(source_url: str, tenants: int) -> list[str]:
     from export_platform.resources import SourceDatabase
-    from export_platform.source.database import SourceUrl
     from export_platform.source.demo_data import SeedPlan
     from export_platform.source.seeding import seed
+    from export_platform.source.url import SourceUrl
 
     seed(SourceUrl(source_url), SeedPlan(tenants=tenants, months=1, sales_per_day=3, end_month=MONTH))
     return SourceDatabase(url=source_url).active_tenant_slugs()

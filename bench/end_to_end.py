@@ -111,9 +111,9 @@ def seed_once(items: int) -> tuple[str, str, dict]:
     and copied on the server (``replicate_month``)."""
     import psycopg
 
-    from export_platform.source.database import SourceUrl
     from export_platform.source.demo_data import SeedPlan
     from export_platform.source.seeding import seed
+    from export_platform.source.url import SourceUrl
 
     url = pg_url(items)
     admin, name = url.rsplit("/", 1)
@@ -294,15 +294,16 @@ def source_statement(source_url: str, tenant: str) -> tuple[str, int]:
     import psycopg
 
     from export_platform.datasets.sale_items import items_in_window
-    from export_platform.partitions import TenantMonth
-    from export_platform.resources import SourceDatabase
-    from export_platform.source.database import _as_the_driver_reads_best, _compile_inline
+    from export_platform.resources import TenantReads
+    from export_platform.source.column_types import as_the_driver_reads_best
+    from export_platform.source.reads import _compile_inline
+    from export_platform.source.url import SourceUrl
 
-    source = SourceDatabase(url=source_url)
-    window = source.window(TenantMonth(tenant, MONTH))
-    stmt = _as_the_driver_reads_best(source.source_url, items_in_window())
+    url = SourceUrl(source_url)
+    window = TenantReads(url, tenant).window(MONTH)
+    stmt = as_the_driver_reads_best(url, items_in_window())
     params = {"tenant": tenant, "start": window.start_utc, "end": window.end_utc}
-    sql = _compile_inline(source.source_url, stmt, params)
+    sql = _compile_inline(url, stmt, params)
     with psycopg.connect(source_url) as conn:
         rows = conn.execute(f"SELECT count(*) FROM ({sql}) AS q").fetchone()[0]
     return sql, rows
@@ -310,7 +311,7 @@ def source_statement(source_url: str, tenant: str) -> tuple[str, int]:
 
 def as_reader(tenant: str, statement: str) -> str:
     """``statement`` in a transaction under the reader role and the tenant's row-level security."""
-    from export_platform.source.database import READER_ROLE, TENANT_SETTING
+    from export_platform.source.security import READER_ROLE, TENANT_SETTING
 
     return (
         f'BEGIN; SET LOCAL ROLE "{READER_ROLE}"; '
@@ -354,7 +355,9 @@ def measure_driver_limit(source_url: str, tenant: str) -> dict:
     Parquet writing."""
     import adbc_driver_postgresql.dbapi as driver
 
-    from export_platform.source.database import READER_ROLE, TENANT_SETTING, SourceUrl, _batch_options
+    from export_platform.source.reads import _batch_options
+    from export_platform.source.security import READER_ROLE, TENANT_SETTING
+    from export_platform.source.url import SourceUrl
 
     sql, rows = source_statement(source_url, tenant)
     started = time.perf_counter()

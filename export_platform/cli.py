@@ -77,8 +77,8 @@ def seed(
 
     The same options always produce the same rows. Existing source tables are dropped first.
     """
-    from export_platform.source.database import SourceUrl
     from export_platform.source.seeding import seed as run_seed
+    from export_platform.source.url import SourceUrl
 
     url = SourceUrl(source_url or settings.source_url())
     plan = _plan(tenants, months, sales_per_day, end_month)
@@ -518,8 +518,8 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
 
     from export_platform.automation.tenants import sync_tenants
     from export_platform.resources import SourceDatabase
-    from export_platform.source.database import SourceUrl
     from export_platform.source.seeding import seed as run_seed
+    from export_platform.source.url import SourceUrl
 
     plan = _plan(tenant_count, 3, sales_per_day, month)
     url = SourceUrl(settings.source_url())

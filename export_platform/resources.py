@@ -9,9 +9,8 @@ config or the UI.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +22,10 @@ from pydantic import Field
 from export_platform import settings
 from export_platform.datasets.window import ReportWindow, Tenant
 from export_platform.errors import UnknownTenant
-from export_platform.partitions import TenantMonth
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, exported_snapshot, read_batches, read_frame
+from export_platform.source.reads import read_batches, read_frame
+from export_platform.source.snapshot import exported_snapshot
+from export_platform.source.url import SourceUrl
 
 
 @dataclass(frozen=True)
@@ -79,23 +79,8 @@ class SourceDatabase(dg.ConfigurableResource):
         with exported_snapshot(self.source_url) as snapshot:
             yield TenantReads(self.source_url, tenant, snapshot)
 
-    def read(self, stmt: sa.Select, *, tenant: str, **params: Any) -> pl.DataFrame:
-        """Run one statement scoped to ``tenant`` (its ``:tenant`` parameter and row-level security)."""
-        return TenantReads(self.source_url, tenant).read(stmt, **params)
-
-    def reader(self, tenant: str) -> Callable[..., pl.DataFrame]:
-        """``read`` bound to one tenant, each statement seeing the database as of its own start."""
-        return functools.partial(self.read, tenant=tenant)
-
-    def read_batches(self, stmt: sa.Select, *, tenant: str, **params: Any) -> Iterator[pl.DataFrame]:
-        """``read`` a batch at a time, with memory that does not grow with the row count."""
-        return TenantReads(self.source_url, tenant).read_batches(stmt, **params)
-
     def tenant(self, slug: str) -> Tenant:
         return TenantReads(self.source_url, slug).tenant_row()
-
-    def window(self, partition: TenantMonth) -> ReportWindow:
-        return TenantReads(self.source_url, partition.tenant).window(partition.month)
 
     def active_tenant_slugs(self) -> list[str]:
         t = schema.tenants

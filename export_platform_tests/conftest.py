@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from export_platform.datasets.assets import dataset_assets
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.resources import SourceDatabase
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform.storage.io_manager import DatasetParquetIOManager
 
 PG_ADMIN_URL = os.environ.get("EXPORT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

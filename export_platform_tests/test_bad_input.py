@@ -32,7 +32,8 @@ from export_platform.exports.formats import CsvExportConfig, PdfExportConfig, Xl
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK
 from export_platform.resources import SourceDatabase
 from export_platform.source import schema as s
-from export_platform.source.database import SourceUrl, create_engine, create_schema
+from export_platform.source.ddl import create_schema
+from export_platform.source.url import SourceUrl, create_engine
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import (
@@ -44,6 +45,7 @@ from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
 from export_platform.tracking.schema import export_schedules, notification_settings
 from export_platform_tests.conftest import ephemeral_instance, materialize_exports
 from export_platform_tests.mail_delivery import OPERATOR, deliver, scheduled_run, smtp_inbox
+from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 MONTH = "2026-10"
 LONG_TEXT = "".join(f"word{i} " for i in range(20_000))[:100_000]
@@ -388,11 +390,12 @@ def test_money_text_that_is_not_a_number_fails_clearly(bad_source: str, tmp_path
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE products SET unit_price = 'twelve' WHERE id = 100")
     engine.dispose()
-    source = SourceDatabase(url=url)
     with pytest.raises(InvalidSourceData, match="twelve"):
-        source.read(sa.select(s.products.c.unit_price).where(s.products.c.tenant_id == "acme"), tenant="acme")
-    globex = source.read(
-        sa.select(s.products.c.unit_price).where(s.products.c.tenant_id == "globex"), tenant="globex"
+        reads_outside_a_snapshot(url, "acme").read(
+            sa.select(s.products.c.unit_price).where(s.products.c.tenant_id == "acme")
+        )
+    globex = reads_outside_a_snapshot(url, "globex").read(
+        sa.select(s.products.c.unit_price).where(s.products.c.tenant_id == "globex")
     )
     assert globex["unit_price"].to_list() == [Decimal("2.50")]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore

@@ -38,9 +38,10 @@ from export_platform.errors import MalformedUrl
 from export_platform.exports.assets import export_assets
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.resources import export_history, mailer, source_database
-from export_platform.source.database import READER_ROLE, SourceUrl
 from export_platform.source.demo_data import SeedPlan
+from export_platform.source.security import READER_ROLE
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory

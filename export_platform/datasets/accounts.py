@@ -24,7 +24,7 @@ from export_platform.datasets.spec import Column, DatasetSpec, TenantReader, mon
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema
 from export_platform.source import schema as s
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 DEBIT_NORMAL_TYPES = ("assets", "expenses")
 

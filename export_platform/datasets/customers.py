@@ -19,7 +19,7 @@ from export_platform.datasets.exact import average_of
 from export_platform.datasets.spec import LOCAL_TIME, Column, DatasetSpec, TenantReader, money, tenant_of
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 # (column, first day, last day or None for open-ended): the one place the bucket edges are defined.
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (

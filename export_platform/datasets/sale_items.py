@@ -36,7 +36,7 @@ from export_platform.datasets.spec import (
 )
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 
 def items_in_window() -> sa.Select:

@@ -43,7 +43,7 @@ from export_platform.datasets.spec import (
 from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
 from export_platform.source.cents import Cents
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 SALE_COLUMNS = (
     Column("sale_id", pl.Int64, "Sale ID"),

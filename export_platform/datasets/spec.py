@@ -11,7 +11,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from export_platform.datasets.window import ReportWindow
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 LOCAL_TIME = pl.Datetime("us", "UTC")
 """Placeholder for a timestamp shown in the tenant's timezone; resolved per tenant by ``schema_for``."""

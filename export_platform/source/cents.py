@@ -2,7 +2,7 @@
 
 On PostgreSQL money is NUMERIC(18,2), so ``amount * 100`` is already a whole number. On SQLite it is
 decimal text, and SQLite's arithmetic on text goes through a double: ``round('1.005' * 100)`` is 100,
-while the reader (``database.conform``) rounds the same text half away from zero to 1.01, as
+while the reader (``column_types.conform``) rounds the same text half away from zero to 1.01, as
 PostgreSQL's NUMERIC(18,2) stores it. So on SQLite the cents are read off the digits of the text:
 whole part x 100, plus the first two decimals, plus one when the third is 5 or more, with the sign.
 """

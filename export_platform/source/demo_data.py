@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 TENANT_PROFILES = (
     ("acme", "Acme Café & Co.", "America/New_York", "USD"),

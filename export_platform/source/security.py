@@ -5,11 +5,12 @@ Every dataset query already filters each table by ``tenant_id = :tenant``. Row-l
 second wall, for the query that forgets: each source table gets the policy ``tenant_isolation``
 (``tenant_id = current_setting('app.tenant_id', true)``; ``id`` on ``tenants``) with ``FORCE ROW LEVEL
 SECURITY``, so the table's owner is bound by it too. The platform reads as ``READER_ROLE``: it is
-granted SELECT only, owns nothing, and is neither superuser nor ``BYPASSRLS``. ``read_frame`` switches
-to it with ``SET LOCAL ROLE`` and sets ``app.tenant_id`` for that one transaction, so whichever login
-the source URL names (a member of the reader role in production, ``postgres`` in a test), source rows
-are only ever read under the policies. An unset tenant matches no row: ``current_setting(.., true)``
-yields NULL (or ``''`` after an earlier transaction) and ``tenant_id = NULL`` is never true.
+granted SELECT only, owns nothing, and is neither superuser nor ``BYPASSRLS``. Every read switches
+to it (``enter_reader_role``: ``SET LOCAL ROLE``) and sets ``app.tenant_id`` for that one transaction,
+so whichever login the source URL names (a member of the reader role in production, ``postgres`` in a
+test), source rows are only ever read under the policies. An unset tenant matches no row:
+``current_setting(.., true)`` yields NULL (or ``''`` after an earlier transaction) and
+``tenant_id = NULL`` is never true.
 
 The one read across tenants is the tenant directory (which slugs exist and are active, for the tenant
 sensor): the extra policy ``tenant_directory`` on ``tenants`` alone lets a transaction that sets
@@ -18,16 +19,21 @@ sensor): the extra policy ``tenant_directory`` on ``tenants`` alone lets a trans
 
 from __future__ import annotations
 
+from typing import Any
+
+import adbc_driver_manager
 import sqlalchemy as sa
 
+from export_platform.errors import SourceAccessDenied, SourceUnavailable
 from export_platform.source import schema
-from export_platform.source.database import (
-    DIRECTORY_SETTING,
-    READER_ROLE,
-    TENANT_SETTING,
-    SourceUrl,
-    ddl_connection,
-)
+from export_platform.source.connection import first_line
+from export_platform.source.ddl import ddl_connection
+from export_platform.source.url import SourceUrl
+
+READER_ROLE = "export_reader"
+"""The PostgreSQL role every source read runs as; ``row_level_security_sql`` creates it and its policies."""
+TENANT_SETTING = "app.tenant_id"
+DIRECTORY_SETTING = "app.tenant_directory"
 
 
 def _tenant_column(table: sa.Table) -> str:
@@ -73,3 +79,21 @@ def enable_row_level_security(url: SourceUrl) -> None:
         db_schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
         for statement in row_level_security_sql(db_schema):
             conn.exec_driver_sql(statement)
+
+
+def enter_reader_role(url: SourceUrl, cursor: Any, *, tenant: str | None, tenant_directory: bool) -> None:
+    """Switch this transaction to the reader role and set the row-level security settings."""
+    try:
+        cursor.execute(f'SET LOCAL ROLE "{READER_ROLE}"')
+        if tenant is not None:
+            cursor.execute(f"SELECT set_config('{TENANT_SETTING}', $1, true)", parameters=(tenant,))
+        if tenant_directory:
+            cursor.execute(f"SELECT set_config('{DIRECTORY_SETTING}', 'on', true)")
+    except adbc_driver_manager.OperationalError as exc:
+        raise SourceUnavailable(f"source database {url.redacted} failed: {first_line(exc)}") from exc
+    except adbc_driver_manager.Error as exc:
+        raise SourceAccessDenied(
+            f"source database {url.redacted} does not let this login read as role {READER_ROLE!r} "
+            f"({first_line(exc)}): create the role and its policies (docs/reliability.md) and grant "
+            "it to the login"
+        ) from exc

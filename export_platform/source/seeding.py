@@ -7,9 +7,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from export_platform.source.database import SourceUrl, add_constraints, bulk_load, create_schema
+from export_platform.source.ddl import add_constraints, create_schema
 from export_platform.source.demo_data import SeedPlan, generate
+from export_platform.source.loading import bulk_load
 from export_platform.source.security import enable_row_level_security
+from export_platform.source.url import SourceUrl
 
 
 def seed(url: SourceUrl, plan: SeedPlan, *, progress: Callable[[str], None] = lambda _: None) -> Counter[str]:

@@ -30,7 +30,7 @@ from pydantic import Field
 
 from export_platform.errors import ExportPlatformError
 from export_platform.plain_text import escaped
-from export_platform.source.database import SourceUrl
+from export_platform.source.url import SourceUrl
 from export_platform.tracking.schema import create_platform_tables, engine_for, export_history
 
 # status -> the statuses it may be reached from

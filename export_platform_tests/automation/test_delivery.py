@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from export_platform.automation.mailer import Mailer
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schema import export_schedules, notification_settings

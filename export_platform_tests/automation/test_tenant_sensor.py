@@ -27,9 +27,9 @@ from export_platform.automation.tenants import (
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.resources import SourceDatabase
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, create_engine
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl, create_engine
 from export_platform_tests.conftest import free_port
 
 OPERATOR = "ops@platform.example"

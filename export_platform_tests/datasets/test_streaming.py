@@ -8,10 +8,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from export_platform.datasets import DATASETS
-from export_platform.partitions import TenantMonth
-from export_platform.resources import SourceDatabase
-from export_platform.source.database import read_batches
+from export_platform.source.reads import read_batches
 from export_platform_tests.conftest import MONTH, TENANT
+from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 STREAMED = {spec.name: spec for spec in DATASETS if spec.stream is not None}
 
@@ -24,15 +23,13 @@ def test_the_large_datasets_are_the_streamed_ones() -> None:
 @pytest.mark.parametrize("dataset", sorted(STREAMED))
 def test_batches_make_the_whole_dataset(source_url: str, dataset: str) -> None:
     spec = STREAMED[dataset]
-    source = SourceDatabase(url=source_url)
-    window = source.window(TenantMonth(TENANT, MONTH))
+    reads = reads_outside_a_snapshot(source_url, TENANT)
+    window = reads.window(MONTH)
 
     def small_batches(stmt, **params):
-        return read_batches(
-            source.source_url, stmt, {"tenant": TENANT, **params}, tenant=TENANT, batch_rows=37
-        )
+        return read_batches(reads.url, stmt, {"tenant": TENANT, **params}, tenant=TENANT, batch_rows=37)
 
-    whole = spec.compute(source.reader(TENANT), window)
+    whole = spec.compute(reads.read, window)
     batches = list(spec.compute_batches(small_batches, window))
     assert whole.height > 100, dataset
     assert_frame_equal(pl.concat(batches), whole)

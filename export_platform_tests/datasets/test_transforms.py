@@ -22,7 +22,7 @@ from export_platform.datasets.exact import average_of, percent, percent_of
 from export_platform.datasets.inventory import stock_status
 from export_platform.datasets.sale_items import line_profit, whole_sales, with_product_and_storefront
 from export_platform.datasets.window import ReportWindow, Tenant
-from export_platform.source.database import MONEY
+from export_platform.source.column_types import MONEY
 
 UTC = dt.UTC
 

@@ -23,8 +23,8 @@ import pytest
 import sqlalchemy as sa
 
 from export_platform.source import schema as s
-from export_platform.source.database import SourceUrl, create_engine
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl, create_engine
 from export_platform_tests.conftest import (
     MONTH,
     OTHER_TENANT,

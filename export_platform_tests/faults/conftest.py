@@ -11,9 +11,9 @@ import pytest
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import build_datasets_asset
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform_tests.conftest import create_database, database_url, drop_database, materialize_datasets
 
 BIG_PLAN = SeedPlan(tenants=1, months=1, sales_per_day=1500, end_month="2026-10")

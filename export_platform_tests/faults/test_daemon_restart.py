@@ -15,9 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
 from export_platform_tests.test_daemon import BIN

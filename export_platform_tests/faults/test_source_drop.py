@@ -9,12 +9,11 @@ import polars as pl
 from sqlalchemy.engine import make_url
 
 from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.partitions import TenantMonth
-from export_platform.resources import SourceDatabase
 from export_platform_tests.conftest import materialize_datasets
 from export_platform_tests.faults.conftest import BIG_PARTITION, SALE_ITEMS, BigSource
 from export_platform_tests.faults.exports import retries
 from export_platform_tests.faults.proxy import CuttableProxy
+from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 MID_READ = 1024 * 1024  # the line items' rows are ~10 MB on the wire; the tenant lookup is ~1 kB
 
@@ -60,10 +59,8 @@ def test_connection_dropped_on_the_first_attempt_is_retried_cleanly(
     assert proxy.drops_left == 0
     assert result.success and retries(result) == 1
     assert stored_files(tmp_path) == ["acme/data/sale_items/2026-10.parquet"]
-    source = SourceDatabase(url=big_source.url)
-    expected = DATASETS_BY_NAME["sale_items"].compute(
-        source.reader("acme"), source.window(TenantMonth("acme", "2026-10"))
-    )
+    reads = reads_outside_a_snapshot(big_source.url, "acme")
+    expected = DATASETS_BY_NAME["sale_items"].compute(reads.read, reads.window("2026-10"))
     stored = pl.read_parquet(tmp_path / "acme/data/sale_items/2026-10.parquet")
     assert stored.height == expected.height > 100_000
     assert stored.equals(expected)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, create_engine
+from export_platform.source.url import SourceUrl, create_engine
 
 
 class SourceOracle:

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from export_platform.source.cents import Cents
-from export_platform.source.database import SourceUrl, create_engine
+from export_platform.source.url import SourceUrl, create_engine
 
 # (text as stored, cents as PostgreSQL's NUMERIC(18,2) would store it)
 CASES = [

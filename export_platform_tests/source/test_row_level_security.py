@@ -14,8 +14,11 @@ from sqlalchemy.engine import make_url
 from export_platform.errors import SourceAccessDenied
 from export_platform.resources import SourceDatabase
 from export_platform.source import schema
-from export_platform.source.database import READER_ROLE, SourceUrl, read_frame
+from export_platform.source.reads import read_frame
+from export_platform.source.security import READER_ROLE
+from export_platform.source.url import SourceUrl
 from export_platform_tests.conftest import OTHER_TENANT, TENANT
+from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 
 def tenant_column(table: sa.Table) -> str:
@@ -35,7 +38,7 @@ def test_an_unfiltered_query_returns_only_the_tenants_rows(postgresql_source: st
 
     for tenant in (TENANT, OTHER_TENANT):
         # No WHERE clause at all: only the policies stand between this query and other tenants' rows.
-        rows = SourceDatabase(url=postgresql_source).read(sa.select(table), tenant=tenant)
+        rows = reads_outside_a_snapshot(postgresql_source, tenant).read(sa.select(table))
         assert rows.height == counts[tenant]
         assert set(rows[column]) == {tenant}
 
@@ -55,7 +58,7 @@ def test_the_tenant_directory_opens_the_tenants_table_and_nothing_else(postgresq
 
 
 def test_a_tenant_value_is_a_parameter_not_sql(postgresql_source: str) -> None:
-    rows = SourceDatabase(url=postgresql_source).read(sa.select(schema.sales), tenant="acme' OR '1'='1")
+    rows = reads_outside_a_snapshot(postgresql_source, "acme' OR '1'='1").read(sa.select(schema.sales))
     assert rows.is_empty()
 
 
@@ -95,9 +98,9 @@ def test_a_login_without_the_reader_role_is_refused_clearly(postgresql_source: s
         conn.execute(f"CREATE ROLE {login} LOGIN PASSWORD '{password}'")
     try:
         url = make_url(postgresql_source).set(username=login, password=password)
-        source = SourceDatabase(url=url.render_as_string(hide_password=False))
+        reads = reads_outside_a_snapshot(url.render_as_string(hide_password=False), TENANT)
         with pytest.raises(SourceAccessDenied, match=READER_ROLE) as failure:
-            source.read(sa.select(schema.sales), tenant=TENANT)
+            reads.read(sa.select(schema.sales))
         assert password not in str(failure.value)
     finally:
         with admin(postgresql_source) as conn:

@@ -28,9 +28,10 @@ from export_platform.exports.assets import export_assets
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.resources import SourceDatabase, TenantReads
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, read_frame
 from export_platform.source.demo_data import SeedPlan
+from export_platform.source.reads import read_frame
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.storage.layout import export_key
@@ -44,6 +45,7 @@ from export_platform_tests.conftest import (
     drop_database,
     ephemeral_instance,
 )
+from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 SALES = sa.select(sa.func.count().label("sales")).select_from(schema.sales).where(tenant_of(schema.sales))
 
@@ -95,7 +97,8 @@ def test_every_read_in_one_block_sees_the_source_as_of_its_start(live_source: st
         assert reads.snapshot is not None
         before = reads.read(SALES).item()
         commit_a_new_sale_product_and_customer(live_source)
-        assert source.read(SALES, tenant=TENANT).item() == before + 1  # committed, and visible outside
+        outside = reads_outside_a_snapshot(live_source, TENANT)
+        assert outside.read(SALES).item() == before + 1  # committed, and visible outside
         assert reads.read(SALES).item() == before
         assert pl.concat(reads.read_batches(SALES)).item() == before  # the COPY path, batched
         with ThreadPoolExecutor(max_workers=2) as pool:  # connections of their own, at once

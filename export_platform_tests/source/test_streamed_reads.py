@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from export_platform.datasets.sale_items import items_in_window
-from export_platform.resources import SourceDatabase
 from export_platform.source import schema
-from export_platform.source.database import SourceUrl, _compile_inline, read_batches, read_frame
+from export_platform.source.reads import _compile_inline, read_batches, read_frame
+from export_platform.source.url import SourceUrl
 from export_platform_tests.conftest import OTHER_TENANT, TENANT
+from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 OCTOBER = {
     "tenant": TENANT,
@@ -46,9 +47,10 @@ def test_a_read_with_no_rows_still_yields_the_typed_columns(source_url: str) -> 
 
 def test_an_unfiltered_batched_read_sees_only_its_tenant(postgresql_source: str) -> None:
     """Batched reads write their parameters into the SQL; row-level security still scopes them."""
-    source = SourceDatabase(url=postgresql_source)
     for tenant in (TENANT, OTHER_TENANT):
-        rows = pl.concat(source.read_batches(sa.select(schema.sale_items), tenant=tenant))
+        rows = pl.concat(
+            reads_outside_a_snapshot(postgresql_source, tenant).read_batches(sa.select(schema.sale_items))
+        )
         assert rows.height > 0 and set(rows["tenant_id"]) == {tenant}
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from export_platform.source.database import SourceUrl
+from export_platform.source.url import SourceUrl
 from export_platform.tracking import schema
 from export_platform_tests.conftest import create_database, database_url, drop_database
 

@@ -11,9 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform_tests.ui.harness import chromium_page, instance_home, webserver
 from export_platform_tests.ui.test_browser import dismiss_welcome
 

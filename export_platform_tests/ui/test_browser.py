@@ -14,9 +14,9 @@ from pathlib import Path
 from export_platform.consumer import latest_artifact
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import build_datasets_asset
-from export_platform.source.database import SourceUrl
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
 from export_platform_tests.conftest import MONTH, PARTITION, TENANT, materialize_datasets
 from export_platform_tests.ui.harness import ARTIFACTS, chromium_page, instance_home, webserver
 

@@ -1,0 +1,1 @@
+"""Helpers the tests share, each in a module named for what it helps with."""
