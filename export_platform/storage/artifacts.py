@@ -22,14 +22,11 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from export_platform.storage.files import file_sha256
 from export_platform.storage.layout import manifest_key, tenant_object_key
-from export_platform.storage.object_store import (
-    MULTIPART_PART_SIZE,
-    ObjectStore,
-    S3ObjectStore,
-    file_sha256,
-    object_store,
-)
+from export_platform.storage.object_store import ObjectStore, object_store
+from export_platform.storage.s3_store import S3ObjectStore
+from export_platform.storage.s3_upload import MULTIPART_PART_SIZE
 
 MANIFEST_SCHEMA_VERSION = 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from export_platform.storage import object_store
+from export_platform.storage import s3_upload
 from export_platform.storage.layout import export_key, manifest_key
 from export_platform_tests.faults.conftest import BIG_PARTITION, BigSource
 from export_platform_tests.faults.exports import PART_SIZE, history_of, retries, run_export
@@ -49,7 +49,7 @@ def test_s3_stopping_mid_multipart_upload(
     assert listing.get("KeyCount", 0) == 0  # neither the file nor a manifest
     open_uploads = direct.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
     assert [u["Key"] for u in open_uploads] == [f"platform/{KEY}"]  # the server went away before the abort
-    assert {u.upload_id for u in object_store.unfinished_uploads()} == {u["UploadId"] for u in open_uploads}
+    assert {u.upload_id for u in s3_upload.unfinished_uploads()} == {u["UploadId"] for u in open_uploads}
     attempts = history_of(failed, big_source.url)
     assert [r["status"] for r in attempts] == ["failed"] * 4
     assert all("Connect" in r["error_message"] for r in attempts), [r["error_message"] for r in attempts]
@@ -60,7 +60,7 @@ def test_s3_stopping_mid_multipart_upload(
 
     assert retried.success
     assert not direct.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")
-    assert not object_store.unfinished_uploads()
+    assert not s3_upload.unfinished_uploads()
     stored = direct.get_object(Bucket=s3_bucket, Key=f"platform/{KEY}")
     body = stored["Body"].read()
     assert body == expected_bytes

@@ -13,7 +13,8 @@ from export_platform.exports.assets import verify_artifact
 from export_platform.exports.formats import CSV, CsvExportConfig
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.layout import export_key
-from export_platform.storage.object_store import S3ObjectStore, s3_client, upload_atomic
+from export_platform.storage.s3_store import S3ObjectStore, s3_client
+from export_platform.storage.s3_upload import upload_atomic
 
 PART = 5 * 1024 * 1024
 

@@ -15,7 +15,7 @@ from export_platform.errors import InvalidSourceData
 from export_platform.partitions import InvalidPartitionKey, tenant_month_partitions
 from export_platform.storage.io_manager import DatasetParquetIOManager, ParquetSpool
 from export_platform.storage.layout import dataset_key
-from export_platform.storage.object_store import LocalObjectStore
+from export_platform.storage.local_store import LocalObjectStore
 from export_platform_tests.conftest import PARTITION, ephemeral_instance, materialize_datasets
 
 SALES = build_datasets_asset([DATASETS_BY_NAME["sales"]])

@@ -27,7 +27,7 @@ from export_platform.storage.layout import (
     manifest_key,
     tenant_object_key,
 )
-from export_platform.storage.object_store import LocalObjectStore
+from export_platform.storage.local_store import LocalObjectStore
 
 BAD_SLUGS = [
     "",
