@@ -3,9 +3,9 @@ repeated on every page and "Page X of Y" in the footer.
 
 Drawn with reportlab's canvas in one pass, page by page, and written to the file page by page:
 rows stream from the frame in batches, each finished page goes to the file at once (see
-``_StreamingCanvas``), and the total page count, unknown until the end, is a form XObject that every
-footer refers to and that is filled in last. What memory grows with is a cross-reference entry per
-page, a few hundred bytes.
+``reportlab_internals.StreamingCanvas``), and the total page count, unknown until the end, is a form
+XObject that every footer refers to and that is filled in last. What memory grows with is a
+cross-reference entry per page, a few hundred bytes.
 
 Text is drawn with embedded fonts shipped in the package (DejaVu Sans Condensed for Latin, Greek,
 Cyrillic, Armenian, Georgian, Hebrew and Arabic; Droid Sans Fallback for CJK; NanumGothic for Hangul),
@@ -24,29 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
 
 from reportlab.lib.colors import HexColor, white
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import (
-    PDFArray,
-    PDFCrossReferenceTable,
-    PDFDictionary,
-    PDFFile,
-    PDFFormXObject,
-    PDFIndirectObject,
-    PDFName,
-    PDFObjectReference,
-    PDFStream,
-    PDFTrailer,
-    xObjectName,
-)
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
@@ -54,6 +39,7 @@ from reportlab.pdfgen.textobject import PDFTextObject
 from export_platform.render.bidi_text import ArabicJoiner, display_order
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table
+from export_platform.render.reportlab_internals import StreamingCanvas, text_font
 
 FONT_DIR = Path(__file__).parent / "fonts"
 REGULAR_FONTS = (
@@ -143,7 +129,7 @@ class FontSet:
         """Add ``text`` at (x, y) to a text object, switching fonts only where the script changes."""
         lines.setTextOrigin(x, y)
         for font, run in self.runs(text):
-            if (lines._fontname, lines._fontsize) != (font, size):
+            if text_font(lines) != (font, size):
                 lines.setFont(font, size)
             lines.textOut(run)
 
@@ -246,7 +232,7 @@ class _PdfWriter:
     """Lays out and draws the report onto a canvas, page by page."""
 
     def __init__(
-        self, report: Report, canvas: _StreamingCanvas, row_cap: int | None, progress: Progress
+        self, report: Report, canvas: StreamingCanvas, row_cap: int | None, progress: Progress
     ) -> None:
         self.report, self.canvas, self.row_cap, self.progress = report, canvas, row_cap, progress
         self.heading = display_line(report.heading)  # the running head of every page
@@ -421,102 +407,6 @@ class _PdfWriter:
         )
 
 
-_WRITTEN = object()  # stands in for an object already written to the file
-
-
-class _FileOutput(PDFFile):
-    """reportlab's output collector, writing to a file instead of keeping the bytes in a list."""
-
-    def __init__(self, target: BinaryIO, pdf_version) -> None:
-        super().__init__(pdf_version)  # collects the header line into self.strings
-        target.writelines(self.strings)
-        self.strings = []
-        self.write = target.write
-
-
-class _StreamingCanvas(Canvas):
-    """A canvas that writes each page to the file as soon as the page is finished.
-
-    reportlab keeps every finished page (its drawing commands as text, about 21 KB a page here, and
-    its page objects) until ``save()``, and then assembles the whole file in memory before writing
-    it. Here a finished page is Flate-compressed (the encoding and ``/Filter`` reportlab itself
-    writes), written with its page dictionary straight to the file, and dropped; what stays is its
-    cross-reference entry. Objects shared by all pages (fonts, the page tree, the page-count form)
-    are written by ``save_streamed`` at the end. PDF allows objects in any order in the file; the
-    cross-reference table says where each one is.
-    """
-
-    def __init__(self, target: BinaryIO, **options) -> None:
-        super().__init__(None, **options)
-        self.output = _FileOutput(target, self._doc._pdfVersion)
-        self.page_count = PDFFormXObject(lowerx=0, lowery=-3, upperx=80, uppery=FOOTER_SIZE + 2)
-        self.page_count.compression = 1
-        # Registered now so finished pages can refer to it; its content is set when the count is known.
-        self._doc.Reference(self.page_count, xObjectName(PAGE_COUNT_FORM))
-
-    def showPage(self) -> None:
-        super().showPage()
-        doc = self._doc
-        page = doc.Pages.pages[-1]
-        raw = page.stream.encode("utf8") if isinstance(page.stream, str) else page.stream
-        page.Contents = PDFStream(
-            PDFDictionary({"Filter": PDFArray([PDFName("FlateDecode")])}), content=zlib.compress(raw)
-        )
-        page.stream = None
-        name = page.__InternalName__
-        self._write_now(name, page)  # registers its content stream, written next
-        self._write_now(page.Contents.__InternalName__, page.Contents)
-        doc.Pages.pages[-1] = PDFObjectReference(name)
-
-    def _write_now(self, name: str, obj) -> None:
-        doc = self._doc
-        doc.idToOffset[name] = self.output.add(PDFIndirectObject(name, obj).format(doc))
-        doc.idToObject[name] = _WRITTEN
-
-    def set_page_count(self, text: PDFTextObject) -> None:
-        self.page_count.setStreamList([text.getCode()])
-
-    def save_streamed(self) -> None:
-        """Write what is left: the shared objects, the cross-reference table and the trailer.
-
-        The steps of reportlab's ``PDFDocument.GetPDFData`` and ``format`` (reportlab 5.1; no
-        encryption, no signatures), skipping the objects already written.
-        """
-        if self._code:
-            self.showPage()
-        doc, output = self._doc, self.output
-        for font in doc.delayedFonts:
-            font.addObjects(doc)
-        doc.info.invariant = doc.invariant
-        doc.info.digest(doc.signature)
-        doc.Reference(doc.Catalog)
-        doc.Reference(doc.info)
-        doc.Outlines.prepare(doc, self)
-        if doc.Outlines.ready < 0:
-            doc.Catalog.Outlines = None
-        doc._PDFDocument__accum__ = output  # objects may ask where they are in the file
-        ids, number = [], 1
-        while number in doc.numberToId:  # formatting may register further objects as it goes
-            name = doc.numberToId[number]
-            if doc.idToObject[name] is not _WRITTEN:
-                self._write_now(name, doc.idToObject[name])
-            ids.append(name)
-            number += 1
-        del doc._PDFDocument__accum__
-        xref = PDFCrossReferenceTable()
-        xref.addsection(0, ids)
-        start = output.add(xref.format(doc))
-        trailer = PDFTrailer(
-            startxref=start,
-            Size=len(doc.numberToId) + 1,
-            Root=doc.Reference(doc.Catalog),
-            Info=doc.Reference(doc.info),
-            Encrypt=None,
-            ID=doc.ID(),
-        )
-        output.add(trailer.format(doc))
-
-
 def write_pdf(
     report: Report,
     path: Path,
@@ -530,7 +420,14 @@ def write_pdf(
         raise ValueError("row_cap must be at least 1")
     tables = tuple(t for t in report.tables if t.name not in skipped_tables)
     with path.open("wb") as target:
-        canvas = _StreamingCanvas(target, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
+        canvas = StreamingCanvas(
+            target,
+            page_count_form=PAGE_COUNT_FORM,
+            page_count_box=(0, -3, 80, FOOTER_SIZE + 2),
+            pagesize=(PAGE_WIDTH, PAGE_HEIGHT),
+            invariant=1,
+            pageCompression=1,
+        )
         canvas.setTitle(report.heading)
         canvas.setAuthor("export-platform")
         canvas.setSubject(f"{report.dataset} {report.tenant} {report.period}")

@@ -27,6 +27,7 @@ from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.pdf import MAX_CELL_LINES, display_line, write_pdf
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report, SummaryItem, Table
+from export_platform.render.reportlab_internals import StreamingCanvas
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK, write_workbook
 from export_platform_tests.pdf_reading import page_footer
 
@@ -224,13 +225,13 @@ def test_empty_pdf_is_one_page_saying_so(tmp_path: Path) -> None:
 def test_pdf_pages_leave_memory_as_they_are_finished(tmp_path: Path, monkeypatch) -> None:
     """Each finished page is written to the file at once; the document keeps only references to it."""
     canvases = []
-    original = pdf._StreamingCanvas.save_streamed
+    original = StreamingCanvas.save_streamed
 
     def keep_canvas(canvas):
         canvases.append(canvas)
         original(canvas)
 
-    monkeypatch.setattr(pdf._StreamingCanvas, "save_streamed", keep_canvas)
+    monkeypatch.setattr(StreamingCanvas, "save_streamed", keep_canvas)
     write_pdf(report(sample_frame(400)), tmp_path / "streamed.pdf")
     doc = canvases[0]._doc
     page_count = len(PdfReader(tmp_path / "streamed.pdf").pages)
