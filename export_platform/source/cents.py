@@ -9,10 +9,11 @@ whole part x 100, plus the first two decimals, plus one when the third is 5 or m
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -22,19 +23,20 @@ class Cents(ColumnElement):
 
     inherit_cache = True
     type = sa.BigInteger()
-    _traverse_internals: ClassVar = [("amount", InternalTraversal.dp_clauseelement)]
+    # A class attribute that SQLAlchemy's typing declares per instance, so it cannot be a ClassVar.
+    _traverse_internals = [("amount", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
 
     def __init__(self, amount: ColumnElement) -> None:
         self.amount = amount
 
 
 @compiles(Cents)
-def _cents_exact_numeric(element: Cents, compiler, **kw) -> str:
+def _cents_exact_numeric(element: Cents, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(sa.cast(sa.func.round(element.amount * 100), sa.BigInteger), **kw)
 
 
 @compiles(Cents, "sqlite")
-def _cents_from_decimal_text(element: Cents, compiler, **kw) -> str:
+def _cents_from_decimal_text(element: Cents, compiler: SQLCompiler, **kw: Any) -> str:
     text = sa.func.trim(sa.cast(element.amount, sa.Text))
     unsigned = sa.func.ltrim(text, "+-")
     point = sa.func.instr(unsigned, ".")

@@ -8,14 +8,19 @@ that the driver types from its first rows) and PostgreSQL (money sent as whole c
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
+from polars.datatypes import DataTypeClass
 
 from export_platform.errors import InvalidSourceData
 from export_platform.source.connection import first_line
 from export_platform.source.url import SourceUrl
+
+PolarsType: TypeAlias = pl.DataType | DataTypeClass
+"""A Polars type as its class (``pl.Int64``) or as an instance with parameters (``pl.Decimal(18, 2)``)."""
 
 MONEY = pl.Decimal(18, 2)
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
@@ -23,7 +28,7 @@ _SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 _ONE_CENT = pl.lit(Decimal("0.01"), pl.Decimal(38, 2))
 
 
-def polars_type(column_type: sa.types.TypeEngine) -> pl.DataType | None:
+def polars_type(column_type: sa.types.TypeEngine) -> PolarsType | None:
     """The exact Polars type for a SQLAlchemy column type, or None to keep what Arrow gave."""
     if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
         return MONEY

@@ -532,7 +532,7 @@ class _TenantGenerator:
         start = self.start - dt.timedelta(days=CREDIT_HISTORY_DAYS)
         horizon_days = (self.plan.end_day - self.plan.first_day).days + CREDIT_HISTORY_DAYS
         lag_choices = np.array([0, 15, 45, 75, 110, 10_000])
-        rows = []
+        rows: list[tuple[int, str, int, dt.datetime, dt.datetime | None, str]] = []
         limit_cents = (customers["credit_limit"].cast(pl.Float64) * 100).round().cast(pl.Int64).to_numpy()
         for row, customer_id in enumerate(customers["id"].to_list()):
             if self.rng.random() < 0.2:

@@ -55,7 +55,7 @@ def read_frame(
         url, stmt, params, tenant=tenant, tenant_directory=tenant_directory, snapshot=snapshot
     ) as cursor:
         table = without_type_sample(url, call_driver(url, cursor.fetch_arrow_table))
-    return conform(pl.from_arrow(without_extensions(table)), stmt)
+    return _typed_frame(table, stmt)
 
 
 def read_batches(
@@ -91,9 +91,16 @@ def read_batches(
             if table.num_rows == 0:
                 continue
             empty = False
-            yield conform(pl.from_arrow(without_extensions(table)), stmt)
+            yield _typed_frame(table, stmt)
         if empty:
-            yield conform(pl.from_arrow(without_extensions(reader.schema.empty_table())), stmt)
+            yield _typed_frame(reader.schema.empty_table(), stmt)
+
+
+def _typed_frame(table: pa.Table, stmt: sa.Select) -> pl.DataFrame:
+    """The driver's rows of ``stmt`` as a frame with the exact column types."""
+    frame = pl.from_arrow(without_extensions(table))
+    assert isinstance(frame, pl.DataFrame)  # an Arrow table always becomes a frame, never a series
+    return conform(frame, stmt)
 
 
 @contextlib.contextmanager
@@ -110,6 +117,7 @@ def _query(
 ) -> Iterator[Any]:
     """A cursor that has executed ``stmt`` in a transaction scoped by row-level security."""
     stmt_for_source = as_the_driver_reads_best(url, stmt)
+    values: list[Any]
     if inline and url.dialect == "postgresql":
         sql, values = _compile_inline(url, stmt_for_source, params), []
     else:
@@ -127,7 +135,7 @@ def _query(
         yield cursor
 
 
-def _compile(url: SourceUrl, stmt: sa.Executable, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+def _compile(url: SourceUrl, stmt: sa.Select, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """Compile ``stmt`` to the dialect's positional SQL and its parameter values, in order."""
     dialect = url.compile_dialect
     compiled = stmt.compile(dialect=dialect)
@@ -149,7 +157,7 @@ def _inlinable(value: Any) -> bool:
     return isinstance(value, str) and _SAFE_TEXT.fullmatch(value) is not None
 
 
-def _compile_inline(url: SourceUrl, stmt: sa.Executable, params: Mapping[str, Any]) -> str:
+def _compile_inline(url: SourceUrl, stmt: sa.Select, params: Mapping[str, Any]) -> str:
     """Compile ``stmt`` with its parameters written in as literals, refusing any value that could
     carry SQL."""
     unsafe = sorted(name for name, value in params.items() if not _inlinable(value))
