@@ -35,6 +35,7 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 from openpyxl import Workbook
@@ -56,6 +57,9 @@ from export_platform.render.xlsx_sheet import (
     sheet_tail,
     text_row,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer, StrPath
 
 __all__ = [
     "EXCEL_MAX_CELL_CHARS",
@@ -124,7 +128,7 @@ def write_workbook(
     return written
 
 
-def _cell(sheet: Worksheet, value, kind: Kind = Kind.TEXT, font: Font | None = None) -> WriteOnlyCell:
+def _cell(sheet: Worksheet, value: object, kind: Kind = Kind.TEXT, font: Font | None = None) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=_excel_value(value))
     if isinstance(cell.value, str):
         cell.data_type = "s"  # never a formula, whatever the text starts with
@@ -135,7 +139,7 @@ def _cell(sheet: Worksheet, value, kind: Kind = Kind.TEXT, font: Font | None = N
     return cell
 
 
-def _excel_value(value):
+def _excel_value(value: object) -> object:
     if isinstance(value, str):
         # XML 1.0 cannot carry control characters other than tab, LF and CR (openpyxl would raise).
         value = _ILLEGAL_XML_CHARACTERS.sub(CONTROL_CHARACTER_MARK, value)
@@ -178,10 +182,10 @@ def _sheet_names(name: str) -> Iterator[str]:
 
 def _column_widths(table: Table) -> list[float]:
     sample = table.frame.head(500).collect()
-    widths = []
+    widths: list[float] = []
     for column in table.columns:
         values = sample[column.name]
-        longest = values.cast(pl.String).str.len_chars().max() if values.len() else 0
+        longest = cast(int | None, values.cast(pl.String).str.len_chars().max())  # None: no text at all
         content = max(len(column.label), (longest or 0) + (2 if column.kind is Kind.MONEY else 0))
         widths.append(min(max(content + 2, 8), 60))
     return widths
@@ -272,7 +276,7 @@ class _WorkbookWriter(ExcelWriter):
         super().__init__(workbook, archive)
         self._streamed = streamed
 
-    def write_worksheet(self, ws) -> None:
+    def write_worksheet(self, ws: Worksheet) -> None:
         if ws not in self._streamed:
             super().write_worksheet(ws)
             return
@@ -284,22 +288,26 @@ class _WorkbookWriter(ExcelWriter):
 class _ReproducibleZip(zipfile.ZipFile):
     """A zip archive whose entries all carry one fixed date, so equal content gives equal bytes."""
 
-    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
+    def writestr(
+        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: SizedBuffer | str, *args: Any, **kwargs: Any
+    ) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             zinfo_or_arcname = self.entry(zinfo_or_arcname)
         super().writestr(zinfo_or_arcname, data, *args, **kwargs)
 
-    def write(self, filename, arcname=None, *args, **kwargs):
+    def write(self, filename: StrPath, arcname: StrPath | None = None, *args: Any, **kwargs: Any) -> None:
         size = os.path.getsize(filename)
+        name = os.fspath(filename if arcname is None else arcname)
         with (
             open(filename, "rb") as reader,
-            self.open(self.entry(arcname), "w", force_zip64=size > 2**31) as writer,
+            self.open(self.entry(name), "w", force_zip64=size > 2**31) as writer,
         ):
             shutil.copyfileobj(reader, writer, 1 << 20)
 
     def entry(self, name: str) -> zipfile.ZipInfo:
         entry = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
         entry.compress_type = zipfile.ZIP_DEFLATED
-        entry._compresslevel = self.compresslevel  # what ZipFile.open does for an entry given by name
+        # What ZipFile.open does for an entry given by name (a private attribute, so not in the stubs).
+        entry._compresslevel = self.compresslevel  # type: ignore[attr-defined]
         entry.external_attr = 0o600 << 16
         return entry
