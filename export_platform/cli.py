@@ -95,7 +95,9 @@ def _plan(tenants: int, months: int, sales_per_day: int, end_month: str | None):
     from export_platform.source.demo_data import SeedPlan
 
     try:
-        return SeedPlan(tenants, months, sales_per_day, **({"end_month": end_month} if end_month else {}))
+        if end_month:
+            return SeedPlan(tenants, months, sales_per_day, end_month)
+        return SeedPlan(tenants, months, sales_per_day)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 

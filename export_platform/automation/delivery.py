@@ -279,7 +279,7 @@ def deliver_scheduled_exports(
 )
 def export_delivery_sensor(
     context: dg.SensorEvaluationContext, history: ExportHistory, artifacts: ArtifactStore, mailer: Mailer
-):
+) -> dg.SkipReason | None:
     return deliver_scheduled_exports(context, history, artifacts, mailer)
 
 
@@ -318,7 +318,9 @@ def tenant_of_failed_run(partition_key: str | None, failures: list[dict]) -> str
     monitor_all_code_locations=False,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def export_failure_notice_sensor(context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer):
+def export_failure_notice_sensor(
+    context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer
+) -> None:
     run = context.dagster_run
     partition_key = run.tags.get("dagster/partition")
     # A failed row with a file was written and only not delivered: not an export that failed.

@@ -88,6 +88,7 @@ class Mailer(dg.ConfigurableResource):
         url = smtp_server(self.smtp_url)
         where = f"{url.hostname}:{url.port}"
         try:
+            client: smtplib.SMTP
             if url.scheme == "smtps":
                 client = smtplib.SMTP_SSL(
                     url.hostname,

@@ -27,7 +27,7 @@ def previous_month(instant: dt.datetime) -> str:
         "all their CSV, Excel and PDF files, one run per tenant."
     ),
 )
-def monthly_close(context: dg.ScheduleEvaluationContext):
+def monthly_close(context: dg.ScheduleEvaluationContext) -> dg.SkipReason | list[dg.RunRequest]:
     month = previous_month(context.scheduled_execution_time)
     tenants = sorted(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
     if not tenants:

@@ -8,6 +8,7 @@ one tenant, removes none until someone confirms it (``export-platform tenants sy
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -76,7 +77,9 @@ def is_mass_removal(removed: int, current: int) -> bool:
     return removed > 1 and removed * 100 > current * MAX_REMOVAL_PERCENT
 
 
-def plan_tenant_sync(active: list[str], known: list[str], *, confirm_removals: bool = False) -> TenantSync:
+def plan_tenant_sync(
+    active: Sequence[str], known: Sequence[str], *, confirm_removals: bool = False
+) -> TenantSync:
     """What to add and remove so the partitions equal the valid active slugs. Invalid slugs are rejected
     rather than added: they would become storage paths. A mass removal (``is_mass_removal``) is
     withheld unless ``confirm_removals``: a source that suddenly lists few tenants is more likely

@@ -24,13 +24,13 @@ def summarise_week(rows: list[dict], since: dt.datetime) -> dict:
     week = [r for r in rows if _utc(r["created_at"]) >= since]
     succeeded = [r for r in week if r["status"] in SUCCEEDED]
     failed = [r for r in week if r["status"] == "failed"]
-    finished = len(succeeded) + len(failed)
+    rate = percent(Decimal(len(succeeded)), Decimal(len(succeeded) + len(failed)))  # None: none finished
     return {
         "exports": len(week),
         "succeeded": len(succeeded),
         "failed": len(failed),
         # Exact, rounded once half away from zero; metadata takes a float, which holds two decimals.
-        "success_rate_pct": float(percent(Decimal(len(succeeded)), Decimal(finished))) if finished else None,
+        "success_rate_pct": float(rate) if rate is not None else None,
         "bytes": sum(r["file_size_bytes"] or 0 for r in succeeded),
         "failures": [
             f"{r['dataset']}_{r['format']} {r['partition_key'] or ''}: {r['error_message']}" for r in failed
@@ -72,7 +72,9 @@ def summary_email(tenant: str, since: dt.datetime, summary: dict, recipients: li
     kinds={source_kind()},
     retry_policy=TRANSIENT_RETRY_POLICY,
 )
-def weekly_export_summary(context: dg.AssetExecutionContext, history: ExportHistory, mailer: Mailer):
+def weekly_export_summary(
+    context: dg.AssetExecutionContext, history: ExportHistory, mailer: Mailer
+) -> dg.MaterializeResult:
     tenant = context.partition_key
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     summary = summarise_week(history.entries(tenant=tenant, limit=100_000), since)
@@ -105,7 +107,7 @@ weekly_summary_job = dg.define_asset_job(
     execution_timezone="UTC",
     description="Mondays at 07:00 UTC: every tenant's weekly export summary.",
 )
-def weekly_summary(context: dg.ScheduleEvaluationContext):
+def weekly_summary(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     week = context.scheduled_execution_time.strftime("%G-W%V")
     return [
         dg.RunRequest(run_key=f"weekly-summary:{week}:{tenant}", partition_key=tenant)

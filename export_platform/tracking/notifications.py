@@ -85,17 +85,17 @@ class NotificationSettingsStore:
             row = conn.execute(sa.select(t).where(t.c.tenant_id == tenant)).first()
         if row is None:
             return NotificationSettings(tenant)
-        row = row._mapping
+        stored = row._mapping
         return NotificationSettings(
             tenant,
-            row["notify_on_success"],
-            row["notify_on_failure"],
-            tuple(json.loads(row["default_recipients"])),
-            tuple(json.loads(row["failure_recipients"])),
-            row["sender_name"],
-            row["reply_to"],
-            tuple(json.loads(row["allowed_domains"])),
-            row["retention_days"],
+            stored["notify_on_success"],
+            stored["notify_on_failure"],
+            tuple(json.loads(stored["default_recipients"])),
+            tuple(json.loads(stored["failure_recipients"])),
+            stored["sender_name"],
+            stored["reply_to"],
+            tuple(json.loads(stored["allowed_domains"])),
+            stored["retention_days"],
         )
 
     def put(self, settings: NotificationSettings) -> None:
