@@ -90,7 +90,7 @@ def exported_accounts(accounts: pl.LazyFrame) -> pl.LazyFrame:
     return accounts.filter(pl.col("is_active") | ((pl.col("depth") == 0) & (pl.col("balance") != 0)))
 
 
-def accounting_equation(accounts: pl.DataFrame) -> dict[str, object]:
+def accounting_equation(accounts: pl.DataFrame) -> dict[str, str | bool]:
     """Root balances by type and whether assets = liabilities + equity + (income - expenses)."""
     roots = accounts.filter(pl.col("depth") == 0).group_by("account_type").agg(pl.col("balance").sum())
     totals = dict.fromkeys(schema.ACCOUNT_TYPES, 0)

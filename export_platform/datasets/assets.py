@@ -124,10 +124,11 @@ def materialization(
     key = dg.AssetKey(spec.name)
     rows = frame.select(pl.len()).collect().item()
     context.log.info(f"{spec.name} {partition.key}: {rows} rows, read in {dataset.read_s:.2f}s")
+    selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     checks = [
         check._replace(asset_key=key)
         for check in dataset_checks.evaluate(spec, frame, partition.tenant)
-        if dg.AssetCheckKey(key, check.check_name) in context.selected_asset_check_keys
+        if check.check_name in selected
     ]
     return dg.MaterializeResult(
         asset_key=key,

@@ -11,7 +11,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from export_platform.datasets.window import ReportWindow
-from export_platform.source.column_types import MONEY
+from export_platform.source.column_types import MONEY, PolarsType
 
 LOCAL_TIME = pl.Datetime("us", "UTC")
 """Placeholder for a timestamp shown in the tenant's timezone; resolved per tenant by ``schema_for``."""
@@ -33,7 +33,7 @@ class TenantBatchReader(Protocol):
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: pl.DataType
+    dtype: PolarsType
     label: str
     description: str = ""
 
@@ -78,13 +78,13 @@ class DatasetSpec:
         exprs = []
         for name, dtype in schema.items():
             expr = pl.col(name)
-            if isinstance(dtype, pl.Datetime) and dtype.time_zone != "UTC":
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone not in (None, "UTC"):
                 expr = expr.dt.convert_time_zone(dtype.time_zone)
             exprs.append(expr.cast(dtype).alias(name))
         return frame.select(exprs)
 
 
-def localise(dtype: pl.DataType, timezone: str) -> pl.DataType:
+def localise(dtype: PolarsType, timezone: str) -> PolarsType:
     """Replace every ``LOCAL_TIME`` placeholder in ``dtype``, nested ones too, by the tenant's zone."""
     if dtype == LOCAL_TIME:
         return pl.Datetime("us", timezone)
@@ -95,7 +95,7 @@ def localise(dtype: pl.DataType, timezone: str) -> pl.DataType:
     return dtype
 
 
-def tenant_of(table: sa.Table) -> sa.ColumnElement[bool]:
+def tenant_of(table: sa.FromClause) -> sa.ColumnElement[bool]:
     """The tenant filter every query applies to every table it reads."""
     return table.c.tenant_id == sa.bindparam("tenant")
 
