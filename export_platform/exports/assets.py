@@ -8,8 +8,9 @@ reads the published file back to check its row count and checksum against what i
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import dagster as dg
 import polars as pl
@@ -18,9 +19,9 @@ from export_platform import settings
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import OWNER, PREVIEW_ROWS, code_references
 from export_platform.datasets.checks import SALES_MATCH_LINE_ITEMS, sales_match_line_items
-from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportFormat
+from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportConfig, ExportFormat
 from export_platform.exports.progress import progress_logged
-from export_platform.partitions import parse_partition_key, tenant_month_partitions
+from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.layouts import (
     DEFAULT_OPTIONS,
@@ -44,7 +45,11 @@ EXPORT_GROUP = "exports"
 ARTIFACT_CHECK = "artifact_matches_metadata"
 
 # The code a reader of the UI's code references wants to see: how each format is written.
-WRITERS = {CSV.name: write_csv, XLSX.name: write_workbook, PDF.name: write_pdf}
+WRITERS: dict[str, Callable[..., object]] = {
+    CSV.name: write_csv,
+    XLSX.name: write_workbook,
+    PDF.name: write_pdf,
+}
 
 # Which datasets each report reads: the sales workbook and report carry the line items too.
 SALES_WITH_LINES = ("sales", "sale_items")
@@ -125,7 +130,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
     )
     def export_asset(
         context: dg.AssetExecutionContext,
-        config: config_type,
+        config: config_type,  # type: ignore[valid-type]  # Dagster reads each format's config class here
         source: SourceDatabase,
         artifacts: ArtifactStore,
         history: ExportHistory,
@@ -140,7 +145,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             fmt=fmt.name,
             partition_key=partition.key,
             run_id=context.run_id,
-            filters=config.model_dump(exclude={"progress_every_s"}),  # what was exported, not how it logged
+            filters=recorded_filters(config),
         )
         try:
             history.move(entry, "processing")
@@ -183,6 +188,11 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         )
 
     return export_asset
+
+
+def recorded_filters(config: ExportConfig) -> dict[str, Any]:
+    """What was exported, as the history records it: the run config without how progress was logged."""
+    return config.model_dump(exclude={"progress_every_s"})
 
 
 def written_columns(fmt: ExportFormat, report: Report) -> list[TableColumn]:
@@ -234,7 +244,12 @@ class Rendered(NamedTuple):
 
 
 def render_into(
-    artifacts: ArtifactStore, key: str, fmt: ExportFormat, report: Report, config, log: logging.Logger
+    artifacts: ArtifactStore,
+    key: str,
+    fmt: ExportFormat,
+    report: Report,
+    config: ExportConfig,
+    log: logging.Logger,
 ) -> Rendered:
     """Render ``report`` straight into the store's temporary file for ``key``, published whole on
     success, logging progress every ``config.progress_every_s`` seconds while it renders."""
@@ -253,8 +268,8 @@ def render_into(
 def publish_export(
     dataset: str,
     fmt: ExportFormat,
-    config,
-    partition,
+    config: ExportConfig,
+    partition: TenantMonth,
     frames: dict[str, pl.LazyFrame],
     source: SourceDatabase,
     artifacts: ArtifactStore,
@@ -283,7 +298,11 @@ def publish_export(
 
 
 def verify_artifact(
-    artifacts: ArtifactStore, published: PublishedFile, fmt: ExportFormat, config, report
+    artifacts: ArtifactStore,
+    published: PublishedFile,
+    fmt: ExportFormat,
+    config: ExportConfig,
+    report: Report,
 ) -> dg.AssetCheckResult:
     """Download what was published and compare it with what this materialization records."""
     with tempfile.TemporaryDirectory(prefix="export-check-") as folder:

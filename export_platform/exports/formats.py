@@ -4,10 +4,10 @@ is read back, with a reader independent of the writer, to count its rows for the
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import dagster as dg
 import numpy as np
@@ -165,7 +165,7 @@ def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     return parts
 
 
-def _first_cell(row) -> tuple[str | None, str | None] | None:
+def _first_cell(row: Any) -> tuple[str | None, str | None] | None:
     """A row's first cell as (type, text or shared-string index), kept after the row is cleared."""
     cell = row.find(f"{_MAIN}c")
     if cell is None:
@@ -207,22 +207,26 @@ def count_pdf_rows(path: Path) -> int:
 
     with path.open("rb") as file:
         reader = PdfReader(file, strict=True)
-        if not reader.trailer["/Root"]["/Pages"]["/Count"]:
+        # pypdf types every dictionary value as a PdfObject, which has no items; these are dictionaries.
+        if not reader.trailer["/Root"]["/Pages"]["/Count"]:  # type: ignore[index]
             raise ValueError("PDF has no pages")
-        metadata = reader.metadata or {}
+        metadata: Mapping[str, Any] = reader.metadata or {}
     keywords = dict(part.split("=", 1) for part in str(metadata.get("/Keywords", "")).split() if "=" in part)
     return int(keywords["record_count"])
 
 
+ConfigT = TypeVar("ConfigT", bound=ExportConfig)
+
+
 @dataclass(frozen=True)
-class ExportFormat:
+class ExportFormat(Generic[ConfigT]):
     name: str  # the file extension and the asset-key suffix
     label: str
     content_type: str
     kind: str
-    config_type: type[dg.Config]
-    render: Callable[[Report, Path, dg.Config, Progress], int]
-    count_rows: Callable[[Path, dg.Config, Report], int]
+    config_type: type[ConfigT]
+    render: Callable[[Report, Path, ConfigT, Progress], int]
+    count_rows: Callable[[Path, ConfigT, Report], int]
 
 
 CSV = ExportFormat(
