@@ -7,4 +7,5 @@ scripts/install.sh test
 scripts/ensure-postgres.sh
 scripts/ensure-chromium.sh
 .venv/bin/ruff check export_platform export_platform_downstream export_platform_tests
+.venv/bin/mypy export_platform
 exec .venv/bin/pytest "$@"
