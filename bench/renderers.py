@@ -103,7 +103,7 @@ def _write(kind: str, table, report, out: Path) -> None:
         write_workbook(report, out)
     elif kind == "baseline_openpyxl_write_only":  # the workbook writer before xlsx_sheet: one cell at a time
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package is not installed
-        from export_platform_tests.render.xlsx_write_only import write_workbook_per_cell
+        from export_platform_tests.support.xlsx_write_only import write_workbook_per_cell
 
         write_workbook_per_cell(report, out)
     elif kind == "pdf":

@@ -43,8 +43,8 @@ from export_platform.tracking.notifications import (
 )
 from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
 from export_platform.tracking.schema import export_schedules, notification_settings
-from export_platform_tests.conftest import ephemeral_instance, materialize_exports
-from export_platform_tests.mail_delivery import OPERATOR, deliver, scheduled_run, smtp_inbox
+from export_platform_tests.support.mail_delivery import OPERATOR, deliver, scheduled_run, smtp_inbox
+from export_platform_tests.support.materialize import ephemeral_instance, materialize_exports
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 MONTH = "2026-10"

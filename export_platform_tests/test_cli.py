@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from export_platform.cli import main
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schema import export_schedules
-
-BIN = Path(sys.executable).parent
+from export_platform_tests.support.project import BIN
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -21,14 +21,8 @@ from export_platform.storage.artifacts import ArtifactStore, PublishedFile
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.storage.layout import export_key, manifest_key
 from export_platform.tracking.history import ExportHistory
-from export_platform_tests.conftest import (
-    MONTH,
-    OTHER_TENANT,
-    PARTITION,
-    TENANT,
-    Exported,
-    ephemeral_instance,
-)
+from export_platform_tests.support.materialize import Exported, ephemeral_instance
+from export_platform_tests.support.seed_plan import MONTH, OTHER_TENANT, PARTITION, TENANT
 
 
 @pytest.fixture(scope="module")

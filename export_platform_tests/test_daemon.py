@@ -9,10 +9,10 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from export_platform.source.demo_data import SeedPlan
@@ -21,11 +21,12 @@ from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
-from export_platform_tests.automation.test_delivery import Inbox
-from export_platform_tests.conftest import free_port
-from export_platform_tests.test_instance import PROJECT
+from export_platform_tests.support.mail_delivery import Inbox
+from export_platform_tests.support.ports import free_port
+from export_platform_tests.support.project import BIN, PROJECT
 
-BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.daemon
+
 DEADLINE_SECONDS = 240
 
 

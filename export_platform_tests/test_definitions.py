@@ -6,21 +6,11 @@ import dagster as dg
 
 from export_platform.definitions import defs
 from export_platform.partitions import tenant_month_partitions, tenant_partitions
+from export_platform_tests.support.asset_keys import DATASET_KEYS, EXPORT_KEYS
 
 
 def test_definitions_load() -> None:
     dg.Definitions.validate_loadable(defs)
-
-
-DATASET_KEYS = ["accounts", "audit_log", "bills", "customers", "inventory", "sale_items", "sales"]
-EXPORT_KEYS = sorted(
-    [
-        f"{d}_{f}"
-        for d in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
-        for f in ("csv", "xlsx", "pdf")
-    ]
-    + ["sale_items_csv"]
-)
 
 
 def test_asset_keys_groups_and_partitions() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-PROJECT = Path(__file__).resolve().parents[1]
+from export_platform_tests.support.project import PROJECT
 
 
 def test_production_instance(tmp_path: Path, dagster_database: str) -> None:

@@ -47,13 +47,8 @@ from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schema import export_history as export_history_table
-from export_platform_tests.conftest import (
-    PG_ADMIN_URL,
-    create_database,
-    database_url,
-    drop_database,
-    free_port,
-)
+from export_platform_tests.support.ports import free_port
+from export_platform_tests.support.postgres import PG_ADMIN_URL, create_database, database_url, drop_database
 
 PARTITION = "2026-10|acme"
 

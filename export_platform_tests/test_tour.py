@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -19,9 +18,7 @@ from click.testing import CliRunner
 
 from export_platform.cli import main
 from export_platform.definitions import defs
-
-PROJECT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from export_platform_tests.support.project import BIN, PROJECT
 
 
 def tour() -> str:

@@ -17,8 +17,7 @@ from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.schema import export_schedules, notification_settings
-from export_platform_tests.conftest import ephemeral_instance
-from export_platform_tests.mail_delivery import (
+from export_platform_tests.support.mail_delivery import (
     OPERATOR,
     Inbox,
     add_schedule,
@@ -27,6 +26,7 @@ from export_platform_tests.mail_delivery import (
     scheduled_run,
     smtp_inbox,
 )
+from export_platform_tests.support.materialize import ephemeral_instance
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from export_platform.source import schema
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl, create_engine
-from export_platform_tests.conftest import free_port
+from export_platform_tests.support.ports import free_port
 
 OPERATOR = "ops@platform.example"
 SEEDED = ["acme", "globex", "initech"]

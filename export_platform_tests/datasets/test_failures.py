@@ -9,7 +9,8 @@ import pytest
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import build_datasets_asset
-from export_platform_tests.conftest import MONTH, ephemeral_instance, materialize_datasets
+from export_platform_tests.support.materialize import ephemeral_instance, materialize_datasets
+from export_platform_tests.support.seed_plan import MONTH
 
 SALES = [build_datasets_asset([DATASETS_BY_NAME["sales"]])]
 

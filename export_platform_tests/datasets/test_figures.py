@@ -12,8 +12,9 @@ import pytest
 from export_platform.datasets import DATASETS
 from export_platform.datasets.customers import AGING_BUCKETS
 from export_platform.source import schema
-from export_platform_tests.conftest import MONTH, OTHER_TENANT, TENANT, Materialized
 from export_platform_tests.oracle import SourceOracle
+from export_platform_tests.support.materialize import Materialized
+from export_platform_tests.support.seed_plan import MONTH, OTHER_TENANT, TENANT
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from export_platform.datasets import DATASETS
 from export_platform.source.reads import read_batches
-from export_platform_tests.conftest import MONTH, TENANT
+from export_platform_tests.support.seed_plan import MONTH, TENANT
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 STREAMED = {spec.name: spec for spec in DATASETS if spec.stream is not None}

@@ -13,15 +13,8 @@ from export_platform.partitions import TENANT_DIMENSION
 from export_platform.render.csv import FORMULA_TRIGGER
 from export_platform.render.layouts import export_columns
 from export_platform_downstream.definitions import CSV_DATASETS, Warehouse, defs, table_assets
-from export_platform_tests.conftest import (
-    MONTH,
-    OTHER_TENANT,
-    PARTITION,
-    TENANT,
-    Exported,
-    Materialized,
-    ephemeral_instance,
-)
+from export_platform_tests.support.materialize import Exported, Materialized, ephemeral_instance
+from export_platform_tests.support.seed_plan import MONTH, OTHER_TENANT, PARTITION, TENANT
 
 
 def test_tables_depend_on_the_csv_exports() -> None:

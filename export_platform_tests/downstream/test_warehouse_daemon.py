@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from export_platform.consumer import latest_artifact
 from export_platform.datasets.assets import dataset_assets
@@ -22,8 +23,11 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
 from export_platform_downstream.warehouse import table_key
-from export_platform_tests.conftest import MONTH, PARTITION, TENANT
-from export_platform_tests.ui.harness import PROJECT, instance_home
+from export_platform_tests.support.project import PROJECT
+from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
+from export_platform_tests.support.webserver import instance_home
+
+pytestmark = pytest.mark.daemon
 
 DEADLINE_SECONDS = 180
 

@@ -25,7 +25,8 @@ from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
-from export_platform_tests.conftest import PARTITION, TENANT, Materialized, ephemeral_instance
+from export_platform_tests.support.materialize import Materialized, ephemeral_instance
+from export_platform_tests.support.seed_plan import PARTITION, TENANT
 
 BOM = b"\xef\xbb\xbf"
 CSV_DEFAULTS = {"delimiter": ",", "include_bom": True, "include_header": True}

@@ -25,8 +25,9 @@ from export_platform.exports.formats import CSV, EXPORTS, CsvExportConfig
 from export_platform.render.layouts import SHEET_NAMES
 from export_platform.render.report import STREAMING_CHUNK_ROWS
 from export_platform.storage.artifacts import ArtifactStore
-from export_platform_tests.conftest import MONTH, TENANT, Exported, Materialized, materialize_exports
-from export_platform_tests.pdf_reading import drawn_texts, page_footer
+from export_platform_tests.support.materialize import Exported, Materialized, materialize_exports
+from export_platform_tests.support.pdf_reading import drawn_texts, page_footer
+from export_platform_tests.support.seed_plan import MONTH, TENANT
 
 EXPORT_NAMES = sorted(f"{dataset}_{fmt.name}" for dataset, fmt in EXPORTS)
 

@@ -25,16 +25,6 @@ import sqlalchemy as sa
 from export_platform.source import schema as s
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl, create_engine
-from export_platform_tests.conftest import (
-    MONTH,
-    OTHER_TENANT,
-    TENANT,
-    TEST_PLAN,
-    create_database,
-    database_url,
-    drop_database,
-    materialize_exports,
-)
 from export_platform_tests.oracle import SourceOracle
 from export_platform_tests.oracle.audit_log import expected_audit_log
 from export_platform_tests.oracle.customers import RECENT_TRANSACTIONS, expected_customers
@@ -42,6 +32,9 @@ from export_platform_tests.oracle.inventory import expected_inventory
 from export_platform_tests.oracle.ledger import expected_accounts, expected_bills
 from export_platform_tests.oracle.report import ExpectedReport, compare_csv, compare_workbook
 from export_platform_tests.oracle.sales import expected_sale_items, expected_sales
+from export_platform_tests.support.materialize import materialize_exports
+from export_platform_tests.support.postgres import create_database, database_url, drop_database
+from export_platform_tests.support.seed_plan import MONTH, OTHER_TENANT, TENANT, TEST_PLAN
 
 TENANTS = (TENANT, OTHER_TENANT)
 ZERO_REVENUE_DAY = dt.date(2026, 10, 3)

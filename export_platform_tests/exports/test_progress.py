@@ -16,7 +16,8 @@ from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
-from export_platform_tests.conftest import MONTH, TENANT, ephemeral_instance
+from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.seed_plan import MONTH, TENANT
 
 
 class _Lines(logging.Handler):

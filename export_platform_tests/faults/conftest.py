@@ -4,27 +4,15 @@ and one month of its line items as the dataset Parquet the exports read."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.datasets.assets import build_datasets_asset
-from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
-from export_platform_tests.conftest import create_database, database_url, drop_database, materialize_datasets
-
-BIG_PLAN = SeedPlan(tenants=1, months=1, sales_per_day=1500, end_month="2026-10")
-BIG_PARTITION = "2026-10|acme"
-SALE_ITEMS = [build_datasets_asset([DATASETS_BY_NAME["sale_items"]])]
-
-
-@dataclass(frozen=True)
-class BigSource:
-    name: str
-    url: str
+from export_platform_tests.support.big_source import BIG_PARTITION, BIG_PLAN, SALE_ITEMS, BigSource
+from export_platform_tests.support.materialize import materialize_datasets
+from export_platform_tests.support.postgres import create_database, database_url, drop_database
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,10 @@ import pytest
 
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import export_key
-from export_platform_tests.faults.conftest import BIG_PARTITION, BigSource
-from export_platform_tests.faults.exports import run_export
+from export_platform_tests.support.big_source import BIG_PARTITION, BigSource
+from export_platform_tests.support.export_runs import run_export
+
+pytestmark = pytest.mark.faults
 
 KEY = export_key("acme", "sale_items", "2026-10", "csv")
 ROUNDS = 2

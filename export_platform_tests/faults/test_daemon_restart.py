@@ -14,14 +14,16 @@ from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
-from export_platform_tests.test_daemon import BIN
-from export_platform_tests.test_instance import PROJECT
+from export_platform_tests.support.project import BIN, PROJECT
+
+pytestmark = [pytest.mark.faults, pytest.mark.daemon]
 
 DEADLINE_SECONDS = 300
 ANOTHER_TICK_SECONDS = 75  # export_schedule_sensor runs at most once a minute

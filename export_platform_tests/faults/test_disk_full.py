@@ -20,8 +20,10 @@ import pytest
 
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.storage.layout import dataset_key, export_key
-from export_platform_tests.faults.conftest import BIG_PARTITION, BigSource
-from export_platform_tests.faults.exports import history_of, run_export
+from export_platform_tests.support.big_source import BIG_PARTITION, BigSource
+from export_platform_tests.support.export_runs import history_of, run_export
+
+pytestmark = pytest.mark.faults
 
 DISK_BYTES = 4 * 1024 * 1024
 

@@ -13,6 +13,8 @@ import pytest
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile
 from export_platform.storage.layout import export_folder
 
+pytestmark = pytest.mark.faults
+
 WRITERS = 8
 ROUNDS = 5
 

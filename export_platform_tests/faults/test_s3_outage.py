@@ -11,9 +11,11 @@ import pytest
 
 from export_platform.storage import s3_upload
 from export_platform.storage.layout import export_key, manifest_key
-from export_platform_tests.faults.conftest import BIG_PARTITION, BigSource
-from export_platform_tests.faults.exports import PART_SIZE, history_of, retries, run_export
-from export_platform_tests.faults.proxy import CuttableProxy
+from export_platform_tests.support.big_source import BIG_PARTITION, BigSource
+from export_platform_tests.support.cuttable_proxy import CuttableProxy
+from export_platform_tests.support.export_runs import PART_SIZE, history_of, retries, run_export
+
+pytestmark = pytest.mark.faults
 
 KEY = export_key("acme", "sale_items", "2026-10", "csv")
 

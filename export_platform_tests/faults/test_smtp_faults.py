@@ -16,8 +16,11 @@ from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
-from export_platform_tests.automation.test_delivery import add_schedule, deliver, scheduled_run
-from export_platform_tests.conftest import ephemeral_instance, free_port
+from export_platform_tests.support.mail_delivery import add_schedule, deliver, scheduled_run
+from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.ports import free_port
+
+pytestmark = pytest.mark.faults
 
 
 class FlakyServer:

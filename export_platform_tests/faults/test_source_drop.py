@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 from sqlalchemy.engine import make_url
 
 from export_platform.datasets import DATASETS_BY_NAME
-from export_platform_tests.conftest import materialize_datasets
-from export_platform_tests.faults.conftest import BIG_PARTITION, SALE_ITEMS, BigSource
-from export_platform_tests.faults.exports import retries
-from export_platform_tests.faults.proxy import CuttableProxy
+from export_platform_tests.support.big_source import BIG_PARTITION, SALE_ITEMS, BigSource
+from export_platform_tests.support.cuttable_proxy import CuttableProxy
+from export_platform_tests.support.export_runs import retries
+from export_platform_tests.support.materialize import materialize_datasets
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
+
+pytestmark = pytest.mark.faults
 
 MID_READ = 1024 * 1024  # the line items' rows are ~10 MB on the wire; the tenant lookup is ~1 kB
 

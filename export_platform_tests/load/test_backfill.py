@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from export_platform_tests.test_instance import PROJECT
+from export_platform_tests.support.project import PROJECT
+
+pytestmark = [pytest.mark.load, pytest.mark.daemon]
 
 spec = importlib.util.spec_from_file_location("bench_backfill", PROJECT / "bench" / "backfill.py")
 backfill = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
@@ -31,7 +33,10 @@ def rabbitmq_listening() -> bool:
 
 def test_backfill_within_limits_then_on_celery(tmp_path: Path) -> None:
     if not rabbitmq_listening():
-        pytest.fail("the celery half of this test needs RabbitMQ on 127.0.0.1:5672")
+        pytest.fail(
+            "the celery half of this test needs RabbitMQ on 127.0.0.1:5672, "
+            "which scripts/ensure-rabbitmq.sh starts"
+        )
     queued, celery = backfill.benchmark(TENANTS, CELERY_TENANTS, tmp_path, TIMEOUT_SECONDS)
     print(queued, celery)
 

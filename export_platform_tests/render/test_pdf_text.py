@@ -18,7 +18,7 @@ from export_platform.render import pdf
 from export_platform.render.bidi_text import display_order
 from export_platform.render.pdf import write_pdf
 from export_platform.render.report import Report, Table
-from export_platform_tests.pdf_reading import NOTDEF, drawn_texts
+from export_platform_tests.support.pdf_reading import NOTDEF, drawn_texts
 
 ARABIC_NAME = "محمد عبد الله (19)"
 HEBREW_NAME = "דוד לוי (20)"

@@ -29,7 +29,7 @@ from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report, SummaryItem, Table
 from export_platform.render.reportlab_internals import StreamingCanvas
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK, write_workbook
-from export_platform_tests.pdf_reading import page_footer
+from export_platform_tests.support.pdf_reading import page_footer
 
 TZ = "Europe/Lisbon"
 

@@ -29,7 +29,7 @@ from export_platform.render.xlsx import (
     write_workbook,
 )
 from export_platform.render.xlsx_sheet import ILLEGAL_XML_CHARACTERS
-from export_platform_tests.render.xlsx_write_only import write_workbook_per_cell
+from export_platform_tests.support.xlsx_write_only import write_workbook_per_cell
 
 TZ = "Europe/Lisbon"
 TEXTS = [

@@ -17,7 +17,7 @@ from export_platform.source import schema
 from export_platform.source.reads import read_frame
 from export_platform.source.security import READER_ROLE
 from export_platform.source.url import SourceUrl
-from export_platform_tests.conftest import OTHER_TENANT, TENANT
+from export_platform_tests.support.seed_plan import OTHER_TENANT, TENANT
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 

@@ -36,15 +36,9 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.storage.layout import export_key
 from export_platform.tracking.history import ExportHistory
-from export_platform_tests.conftest import (
-    MONTH,
-    PARTITION,
-    TENANT,
-    create_database,
-    database_url,
-    drop_database,
-    ephemeral_instance,
-)
+from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.postgres import create_database, database_url, drop_database
+from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 SALES = sa.select(sa.func.count().label("sales")).select_from(schema.sales).where(tenant_of(schema.sales))

@@ -14,7 +14,7 @@ from export_platform.datasets.sale_items import items_in_window
 from export_platform.source import schema
 from export_platform.source.reads import _compile_inline, read_batches, read_frame
 from export_platform.source.url import SourceUrl
-from export_platform_tests.conftest import OTHER_TENANT, TENANT
+from export_platform_tests.support.seed_plan import OTHER_TENANT, TENANT
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 OCTOBER = {

@@ -16,7 +16,8 @@ from export_platform.partitions import InvalidPartitionKey, tenant_month_partiti
 from export_platform.storage.io_manager import DatasetParquetIOManager, ParquetSpool
 from export_platform.storage.layout import dataset_key
 from export_platform.storage.local_store import LocalObjectStore
-from export_platform_tests.conftest import PARTITION, ephemeral_instance, materialize_datasets
+from export_platform_tests.support.materialize import ephemeral_instance, materialize_datasets
+from export_platform_tests.support.seed_plan import PARTITION
 
 SALES = build_datasets_asset([DATASETS_BY_NAME["sales"]])
 

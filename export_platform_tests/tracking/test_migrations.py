@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 
 from export_platform.source.url import SourceUrl
 from export_platform.tracking import schema
-from export_platform_tests.conftest import create_database, database_url, drop_database
+from export_platform_tests.support.postgres import create_database, database_url, drop_database
 
 
 def differences(url: str) -> list:

@@ -14,8 +14,8 @@ from pathlib import Path
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
-from export_platform_tests.ui.harness import chromium_page, instance_home, webserver
-from export_platform_tests.ui.test_browser import dismiss_welcome
+from export_platform_tests.support.browser import chromium_page, dismiss_welcome
+from export_platform_tests.support.webserver import instance_home, webserver
 
 MONTH, TENANTS = "2026-10", ["acme", "globex"]
 

@@ -14,7 +14,7 @@ from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.checks import BELONGS_TO_TENANT, UNIQUE_KEY
 from export_platform.definitions import defs
 from export_platform.exports.adhoc import AdhocExportConfig
-from export_platform_tests.test_definitions import DATASET_KEYS, EXPORT_KEYS
+from export_platform_tests.support.asset_keys import DATASET_KEYS, EXPORT_KEYS
 
 PACKAGE = Path(__file__).resolve().parents[2] / "export_platform"
 FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "pdf": "pdf"}

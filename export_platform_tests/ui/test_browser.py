@@ -11,14 +11,20 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from export_platform.consumer import latest_artifact
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import build_datasets_asset
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
-from export_platform_tests.conftest import MONTH, PARTITION, TENANT, materialize_datasets
-from export_platform_tests.ui.harness import ARTIFACTS, chromium_page, instance_home, webserver
+from export_platform_tests.support.browser import ARTIFACTS, chromium_page, dismiss_welcome
+from export_platform_tests.support.materialize import materialize_datasets
+from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
+from export_platform_tests.support.webserver import instance_home, webserver
+
+pytestmark = pytest.mark.browser
 
 SCREENSHOTS = ARTIFACTS / "browser"
 RUN_SECONDS = 90
@@ -88,13 +94,3 @@ def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bu
     downloaded = urllib.request.urlopen(href, timeout=30).read()
     assert hashlib.sha256(downloaded).hexdigest() == artifact.sha256
     assert time.monotonic() - started < 150
-
-
-def dismiss_welcome(page) -> None:
-    """Dagster greets a new browser with a community dialog; close it if it shows."""
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.wait_for(timeout=5000)
-    except Exception:
-        return
-    skip.click()

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from export_platform.exports.adhoc import AdhocExportConfig
-from export_platform_tests.conftest import TENANT
-from export_platform_tests.ui.harness import graphql, instance_home, webserver
+from export_platform_tests.support.seed_plan import TENANT
+from export_platform_tests.support.webserver import graphql, instance_home, webserver
+
+pytestmark = pytest.mark.browser
 
 ASSETS = """
 { assetNodes {

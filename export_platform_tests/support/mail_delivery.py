@@ -25,7 +25,7 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
-from export_platform_tests.conftest import free_port
+from export_platform_tests.support.ports import free_port
 
 SALES_EXPORTS = ["sales", "sale_items", "sales_csv", "sales_xlsx", "sales_pdf"]
 OPERATOR = "ops@platform.example"

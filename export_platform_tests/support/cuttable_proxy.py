@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 
-from export_platform_tests.conftest import free_port
+from export_platform_tests.support.ports import free_port
 
 
 class CuttableProxy:

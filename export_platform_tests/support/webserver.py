@@ -1,6 +1,6 @@
-"""A real Dagster webserver on loopback for UI tests and the README's screenshot: a temporary
-DAGSTER_HOME with the tenants added, the project's workspace.yaml, and GraphQL and headless Chromium
-(Debian's package, driven by Playwright) against it."""
+"""A real Dagster webserver on loopback for the UI tests, the workspace test and the README's
+screenshot: a temporary DAGSTER_HOME with the tenants added, the project's workspace.yaml, and GraphQL
+against it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,11 +17,9 @@ from pathlib import Path
 import dagster as dg
 
 from export_platform.partitions import TENANT_DIMENSION
-from export_platform_tests.conftest import free_port
+from export_platform_tests.support.ports import free_port
+from export_platform_tests.support.project import BIN, PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT / "test-artifacts"
 STARTUP_SECONDS = 120
 INSTANCE_YAML = """\
 telemetry:
@@ -48,7 +45,7 @@ def webserver(env: dict[str, str], log: Path) -> Iterator[str]:
     """``dagster-webserver -w workspace.yaml`` in its own process group; yields its base URL once
     ``/server_info`` answers, and stops the group afterwards."""
     port = free_port()
-    command = [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml"]
+    command = [str(BIN / "dagster-webserver"), "-w", "workspace.yaml"]
     with log.open("w") as output:
         server = subprocess.Popen(
             [*command, "-h", "127.0.0.1", "-p", str(port)],
@@ -80,6 +77,7 @@ def webserver(env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    """The ``data`` of a GraphQL answer; an answer with errors fails the test with them."""
     request = urllib.request.Request(
         f"{base}/graphql",
         data=json.dumps({"query": query, "variables": variables or {}}).encode(),
@@ -89,21 +87,3 @@ def graphql(base: str, query: str, variables: dict | None = None) -> dict:
     if answer.get("errors"):
         raise AssertionError(answer["errors"])
     return answer["data"]
-
-
-@contextlib.contextmanager
-def chromium_page(width: int = 1600, height: int = 1000):
-    """A page of headless Debian Chromium; Playwright's own browser downloads are never used."""
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: scripts/ensure-chromium.sh installs Debian's package"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
