@@ -11,11 +11,15 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from export_platform import settings
 from export_platform.errors import validation_message
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def _echo_err(message: str) -> None:
@@ -191,18 +195,18 @@ def schedules() -> None:
 @click.option("--subject", default=None, help="E-mail subject.")
 @click.option("--message", default=None, help="E-mail message.")
 def schedules_add(
-    tenant,
-    name,
-    datasets,
-    formats,
-    cadence,
-    time_of_day,
-    day_of_week,
-    day_of_month,
-    timezone,
-    recipients,
-    subject,
-    message,
+    tenant: str,
+    name: str,
+    datasets: str,
+    formats: str,
+    cadence: str,
+    time_of_day: str,
+    day_of_week: str | None,
+    day_of_month: str | None,
+    timezone: str,
+    recipients: str,
+    subject: str | None,
+    message: str | None,
 ) -> None:
     """Add a schedule. Each run exports the month before the due day: a run on the 1st exports the
     month just ended, any other run the month to date."""
@@ -416,7 +420,9 @@ def history(tenant: str | None, status: str | None, limit: int) -> None:
         )
 
 
-def _run_partitions(instance, job_name: str, month: str, tenants: list[str]) -> list:
+def _run_partitions(
+    instance: dg.DagsterInstance, job_name: str, month: str, tenants: list[str]
+) -> list[tuple[str, dg.ExecuteInProcessResult]]:
     """Run ``job_name`` for each tenant's ``month`` in this process, one partition after another,
     printing a line as each starts and ends (with an estimate of the time left). The runs are recorded
     in ``instance``, so the UI shows them. Returns (tenant, result) pairs."""
@@ -424,7 +430,8 @@ def _run_partitions(instance, job_name: str, month: str, tenants: list[str]) -> 
     from export_platform.partitions import TenantMonth
 
     job = defs.resolve_job_def(job_name)
-    results, started = [], time.perf_counter()
+    results: list[tuple[str, dg.ExecuteInProcessResult]] = []
+    started = time.perf_counter()
     for number, slug in enumerate(tenants, start=1):
         key = TenantMonth(slug, month).key
         click.echo(f"    [{number}/{len(tenants)}] {key}: running {job_name} ...")
@@ -545,7 +552,12 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
             metadata = event.materialization.metadata
             where = metadata["uri"] if "uri" in metadata else metadata["path"]
             rows.append(
-                (slug, event.asset_key.to_user_string(), metadata["dagster/row_count"].value, where.value)
+                (
+                    slug,
+                    event.materialization.asset_key.to_user_string(),
+                    metadata["dagster/row_count"].value,
+                    where.value,
+                )
             )
 
     click.echo("")

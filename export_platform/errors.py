@@ -6,8 +6,13 @@ URL that cannot be parsed is named by its setting, never quoted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def validation_message(error, whole: str = "") -> str:
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+def validation_message(error: ValidationError, whole: str = "") -> str:
     """A pydantic ``ValidationError`` on one line, each problem led by its field once (rules across
     fields name their field in their own message); ``whole`` names a problem of no single field."""
     problems = []
