@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 import click
 
 from export_platform import settings
+from export_platform.api.config import ApiConfig
 from export_platform.errors import validation_message
+from export_platform.tracking.api_tokens import MAX_EXPIRY_DAYS
+from export_platform.tracking.schema import ROLES
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -568,6 +571,132 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
     click.echo("Open the Dagster UI on these results with:")
     click.echo(f"    DAGSTER_HOME={home} .venv/bin/dagster dev -w workspace.yaml")
     click.echo("then browse to http://127.0.0.1:3000 (Assets: groups 'datasets' and 'exports').")
+
+
+def _token_store():
+    from export_platform.tracking.api_tokens import ApiTokenStore
+    from export_platform.tracking.history import ExportHistory
+
+    return ApiTokenStore(ExportHistory(url=settings.source_url()).engine)
+
+
+@main.group(short_help="Issue, list or revoke tokens for the Export API.")
+def tokens() -> None:
+    """Bearer tokens for the Export API (`export-platform api`), each bound to one tenant, one user
+    of that tenant and one role: viewer (history, artifacts, downloads), exporter (and request
+    exports) or admin (and schedules and notification settings).
+
+    Tokens live, hashed, in the platform tables of the database in EXPORT_SOURCE_URL.
+    """
+
+
+@tokens.command("issue")
+@click.option("--tenant", required=True, help="Tenant slug, e.g. acme.")
+@click.option("--user", "user_id", required=True, type=int, help="The user's id (users.id) in that tenant.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@click.option(
+    "--expires-in-days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, MAX_EXPIRY_DAYS),
+    help="Days until the token stops working.",
+)
+@click.option("--label", default=None, help="A note saying what the token is for, e.g. 'finance laptop'.")
+def tokens_issue(tenant: str, user_id: int, role: str, expires_in_days: int, label: str | None) -> None:
+    """Issue a token and print it, on a line of its own, this one time: only its hash is stored.
+
+    \b
+    Example:
+        export-platform tokens issue --tenant acme --user 3 --role viewer --label 'finance laptop'
+    """
+    from export_platform.datasets.source_database import SourceDatabase
+    from export_platform.errors import UnknownTenant
+    from export_platform.partitions import InvalidPartitionKey, validate_tenant_slug
+    from export_platform.source.users import tenant_has_user
+
+    try:
+        validate_tenant_slug(tenant)
+    except InvalidPartitionKey as exc:
+        raise click.BadParameter(str(exc), param_hint="--tenant") from exc
+    source = SourceDatabase(url=settings.source_url())
+    try:
+        source.tenant(tenant)
+    except UnknownTenant as exc:
+        raise click.BadParameter(str(exc), param_hint="--tenant") from exc
+    if not tenant_has_user(source.source_url, tenant, user_id):
+        raise click.BadParameter(f"{tenant} has no user {user_id} (users.id)", param_hint="--user")
+    try:
+        issued = _token_store().issue(
+            tenant=tenant, user_id=user_id, role=role, expires_in_days=expires_in_days, label=label
+        )
+    except ValueError as exc:
+        raise _Refused(_shown(exc)) from None
+    token = issued.token
+    _echo_err(
+        f"issued token {token.id} for {tenant} user {user_id} ({role}), "
+        f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC; it is shown only now:"
+    )
+    click.echo(issued.bearer)
+
+
+@tokens.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's tokens.")
+def tokens_list(tenant: str | None) -> None:
+    """List tokens, oldest first: id, tenant, user, role, status and expiry (never the secret)."""
+    import datetime as dt
+
+    found = _token_store().list(tenant=tenant)
+    if not found:
+        click.echo("no tokens")
+    now = dt.datetime.now(dt.UTC)
+    for token in found:
+        click.echo(
+            f"{token.id}  {_shown(token.tenant):<10} user {token.user_id:<6} {token.role:<8} "
+            f"{token.status(now):<8} expires {token.expires_at:%Y-%m-%d %H:%M} UTC  {_shown(token.label)}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token for good: the API refuses it from the next request on."""
+    if not _token_store().revoke(token_id):
+        raise click.UsageError(f"no token {_shown(token_id)}")
+    click.echo(f"token {token_id} revoked")
+
+
+@main.command(short_help="Serve the Export API over HTTP.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option(
+    "--requests-per-minute",
+    default=ApiConfig.requests_per_minute,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Each token's sustained request rate; more answer 429 with Retry-After.",
+)
+@click.option(
+    "--burst",
+    default=ApiConfig.burst,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests a token may send at once before the rate applies.",
+)
+def api(host: str, port: int, requests_per_minute: int, burst: int) -> None:
+    """Serve the Export API: tenants' export history, notification settings and published files, for
+    the bearer tokens of `export-platform tokens issue`.
+
+    \b
+    Example, beside `dagster dev`:
+        export-platform api --port 8080
+        curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/tenants/acme/history
+
+    Reads EXPORT_SOURCE_URL and EXPORT_ARTIFACT_ROOT as the code location does; download links start
+    with EXPORT_API_URL. The OpenAPI document is at /v1/openapi.json, interactive docs at /docs.
+    """
+    from export_platform.api.server import serve
+
+    serve(ApiConfig(requests_per_minute=requests_per_minute, burst=burst), host, port)
 
 
 if __name__ == "__main__":

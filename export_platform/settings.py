@@ -13,6 +13,7 @@ SOURCE_URL_VAR = "EXPORT_SOURCE_URL"
 ARTIFACT_ROOT_VAR = "EXPORT_ARTIFACT_ROOT"
 SMTP_URL_VAR = "EXPORT_SMTP_URL"
 OPERATOR_EMAILS_VAR = "EXPORT_OPERATOR_EMAILS"
+API_URL_VAR = "EXPORT_API_URL"
 
 
 def local_state_dir() -> Path:
@@ -45,3 +46,8 @@ def artifact_store_kind() -> str:
 def source_kind() -> str:
     """The kind badge of the configured source database: ``postgres`` or ``sqlite``."""
     return "sqlite" if source_url().startswith("sqlite") else "postgres"
+
+
+def api_url() -> str:
+    """The Export API's public base URL, which download links start with (no trailing slash)."""
+    return (os.environ.get(API_URL_VAR) or "http://127.0.0.1:8080").rstrip("/")

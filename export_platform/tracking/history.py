@@ -80,8 +80,10 @@ class ExportHistory(dg.ConfigurableResource):
         partition_key: str | None,
         run_id: str | None,
         filters: Mapping[str, Any] | None = None,
+        user_id: int | None = None,
     ) -> str:
-        """Record a new attempt as ``pending`` and return its id."""
+        """Record a new attempt as ``pending`` and return its id. ``user_id`` is the source user
+        (``users.id``) an API token acts for; automation's attempts have none."""
         entry_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
             conn.execute(
@@ -89,6 +91,7 @@ class ExportHistory(dg.ConfigurableResource):
                     id=entry_id,
                     tenant_id=tenant,
                     requested_by=requested_by,
+                    user_id=user_id,
                     dataset=dataset,
                     format=fmt,
                     filters=json.dumps(dict(filters or {}), sort_keys=True, default=str),

@@ -5,7 +5,9 @@ On SQLite, which has no schemas, the tables sit beside the source tables in the 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import overload
 
 import sqlalchemy as sa
 
@@ -20,6 +22,7 @@ export_history = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("tenant_id", sa.String(63), nullable=False),
     sa.Column("requested_by", sa.Text, nullable=False, doc="a user, or schedule:<name> / sensor:<name>"),
+    sa.Column("user_id", sa.BigInteger, doc="users.id of who asked through the API"),
     sa.Column("dataset", sa.String(32), nullable=False),
     sa.Column("format", sa.String(8), nullable=False),
     sa.Column("filters", sa.Text, doc="JSON: the options and filters the export ran with"),
@@ -38,6 +41,7 @@ export_history = sa.Table(
     sa.CheckConstraint(f"status IN {EXPORT_STATUSES!r}", name="export_history_status"),
     sa.Index("ix_export_history_tenant_created", "tenant_id", "created_at"),
     sa.Index("ix_export_history_status", "status"),
+    sa.Index("ix_export_history_user", "user_id"),
 )
 
 CADENCES = ("daily", "weekly", "monthly")
@@ -78,6 +82,37 @@ notification_settings = sa.Table(
     sa.Column("allowed_domains", sa.Text, nullable=False, doc="JSON list of allowed recipient domains"),
     sa.Column("retention_days", sa.Integer, nullable=False, doc="How long ad-hoc exports are kept"),
 )
+
+ROLES = ("viewer", "exporter", "admin")
+"""API roles, each allowed what the one before it is, and more."""
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(63), nullable=False),
+    sa.Column("user_id", sa.BigInteger, nullable=False, doc="the source user (users.id) the token acts for"),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("label", sa.Text),
+    sa.Column("secret_sha256", sa.String(64), nullable=False, doc="sha256 of the secret, in hex"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(f"role IN {ROLES!r}", name="api_tokens_role"),
+    sa.Index("ix_api_tokens_tenant", "tenant_id"),
+)
+
+
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A timestamp read from these tables, with its zone: SQLite returns them without one, and they
+    are written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
 def engine_for(url: sa.URL, dialect: str) -> sa.Engine:

@@ -1,0 +1,23 @@
+"""The Export API: tenants' users reach their exports over HTTP with bearer tokens.
+
+The top layer, like ``cli.py``: it uses the platform's tables, artifact store and consumer API, and
+nothing else of ``export_platform`` imports it. Run it with ``export-platform api``.
+
+Layout, one job a module:
+
+- ``app.py``: ``create_app(config)`` assembles the FastAPI app; ``ROUTERS`` lists every resource
+  group, so a new one is a module under ``routes/`` and one line there.
+- ``config.py``: ``ApiConfig``, the settings (the code location's environment, rate and body limits).
+- ``platform.py``: ``Platform``, the handles routes reach the tables and stores through.
+- ``auth.py``: bearer tokens -> ``Caller``; ``tenant_router()`` for paths under
+  ``/v1/tenants/{tenant}``; the ``Viewer``, ``Exporter`` and ``Admin`` argument types a route
+  declares the role it needs with.
+- ``problems.py``: every error as an RFC 9457 problem document with a stable ``error_code``;
+  ``not_found()`` is the one 404, for what is missing and what is someone else's.
+- ``rate_limit.py``: a token bucket per API token (429 with ``Retry-After``).
+- ``body_limit.py``: 413 for a request body over the limit.
+- ``routes/``: one module per resource group, each with its ``router``.
+
+The tokens themselves (issue, list, revoke, verify) live in ``tracking.api_tokens``, beside the
+other platform tables; ``export-platform tokens`` manages them.
+"""

@@ -1,0 +1,26 @@
+"""What the Export API serves from and how much it lets a caller do: read once, when the app is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from export_platform import settings
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The API's settings. The first three default to the environment the code location reads
+    (``EXPORT_SOURCE_URL``, ``EXPORT_ARTIFACT_ROOT``, ``EXPORT_API_URL``); the limits to values a
+    person clicking through exports never reaches."""
+
+    source_url: str = field(default_factory=settings.source_url)
+    artifact_root: str = field(default_factory=settings.artifact_root)
+    public_url: str = field(default_factory=settings.api_url)
+    requests_per_minute: int = 600
+    burst: int = 60
+    max_body_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("requests_per_minute", "burst", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1")

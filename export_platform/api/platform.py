@@ -1,0 +1,44 @@
+"""What the routes reach the platform through: its tables (history, tokens, notification settings)
+in the configured database, the artifact root, and the per-token rate limiter. One per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from fastapi import Request
+
+from export_platform.api.config import ApiConfig
+from export_platform.api.rate_limit import RateLimiter
+from export_platform.tracking.api_tokens import ApiTokenStore
+from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.notifications import NotificationSettingsStore
+
+
+@dataclass(frozen=True)
+class Platform:
+    config: ApiConfig
+    limiter: RateLimiter
+
+    @property
+    def history(self) -> ExportHistory:
+        return ExportHistory(url=self.config.source_url)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The platform database; connected (and migrated) on first use, so the API starts, and
+        answers 503, while the database is down."""
+        return self.history.engine
+
+    @property
+    def tokens(self) -> ApiTokenStore:
+        return ApiTokenStore(self.engine)
+
+    @property
+    def notifications(self) -> NotificationSettingsStore:
+        return NotificationSettingsStore(self.engine)
+
+
+def current_platform(request: Request) -> Platform:
+    """The app's ``Platform``, as a dependency."""
+    return request.app.state.platform

@@ -1,0 +1,1 @@
+"""One module per resource group under ``/v1/tenants/{tenant}/``, each with its ``router``."""

@@ -1,0 +1,84 @@
+"""What the API tests serve: a source seeded like the shared ones (with the platform tables), acme's
+October sales published as CSV into a local folder, and a bearer token of every kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from export_platform.api.config import ApiConfig
+from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
+from export_platform.exports.assets import export_assets
+from export_platform.source.seeding import seed
+from export_platform.source.url import SourceUrl
+from export_platform.storage.artifacts import ArtifactStore
+from export_platform.storage.io_manager import DatasetParquetIOManager
+from export_platform.tracking.api_tokens import ApiTokenStore
+from export_platform.tracking.history import ExportHistory
+from export_platform.tracking.schema import api_tokens
+from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.seed_plan import OTHER_TENANT, PARTITION, TENANT, TEST_PLAN
+
+PUBLIC_URL = "https://exports.example"
+ACME_USER, GLOBEX_USER = 2, 7  # a users.id of each tenant in TEST_PLAN's data
+ROLES = ("viewer", "exporter", "admin")
+
+
+@dataclass(frozen=True)
+class ApiTestbed:
+    source_url: str
+    root: Path
+    tokens: dict[str, str]  # viewer, exporter, admin (acme's), other_tenant (globex admin), revoked, expired
+
+    @property
+    def history(self) -> ExportHistory:
+        return ExportHistory(url=self.source_url)
+
+    @property
+    def token_store(self) -> ApiTokenStore:
+        return ApiTokenStore(self.history.engine)
+
+    def config(self, **limits: int) -> ApiConfig:
+        return ApiConfig(
+            source_url=self.source_url, artifact_root=str(self.root), public_url=PUBLIC_URL, **limits
+        )
+
+
+def build_testbed(folder: Path) -> ApiTestbed:
+    source_url, root = f"sqlite:///{folder / 'source.db'}", folder / "artifacts"
+    seed(SourceUrl(source_url), TEST_PLAN)
+    result = dg.materialize(
+        [*dataset_assets, *export_assets],
+        selection=["sales", "sales_csv"],
+        partition_key=PARTITION,
+        instance=ephemeral_instance(TENANT),
+        resources={
+            "source": SourceDatabase(url=source_url),
+            "dataset_io_manager": DatasetParquetIOManager(root=str(root)),
+            "artifacts": ArtifactStore(root=str(root)),
+            "history": ExportHistory(url=source_url),
+        },
+    )
+    assert result.success
+    store = ApiTokenStore(ExportHistory(url=source_url).engine)
+
+    def issue(tenant: str = TENANT, user_id: int = ACME_USER, role: str = "admin") -> tuple[str, str]:
+        issued = store.issue(tenant=tenant, user_id=user_id, role=role, expires_in_days=1)
+        return issued.token.id, issued.bearer
+
+    tokens = {role: issue(role=role)[1] for role in ROLES}
+    tokens["other_tenant"] = issue(OTHER_TENANT, GLOBEX_USER)[1]
+    revoked_id, tokens["revoked"] = issue()
+    assert store.revoke(revoked_id)
+    expired_id, tokens["expired"] = issue()
+    with store.engine.begin() as conn:
+        an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        conn.execute(
+            sa.update(api_tokens).where(api_tokens.c.id == expired_id).values(expires_at=an_hour_ago)
+        )
+    return ApiTestbed(source_url, root, tokens)
