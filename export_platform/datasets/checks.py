@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import dagster as dg
 import numpy as np
 import polars as pl
@@ -14,6 +16,7 @@ BELONGS_TO_TENANT = "belongs_to_tenant"
 UNIQUE_KEY = "unique_key"
 ENTRIES_BALANCE = "entries_balance"
 ACCOUNTING_EQUATION = "accounting_equation"
+INVOICES_MATCH_CUSTOMER_BALANCES = "invoices_match_customer_balances"
 
 
 def check_specs(spec: DatasetSpec) -> list[dg.AssetCheckSpec]:
@@ -45,6 +48,19 @@ def check_specs(spec: DatasetSpec) -> list[dg.AssetCheckSpec]:
                 asset=spec.name,
                 blocking=True,
                 description="Assets = liabilities + equity + (income - expenses).",
+            )
+        )
+    if spec.name == "invoices":
+        specs.append(
+            dg.AssetCheckSpec(
+                INVOICES_MATCH_CUSTOMER_BALANCES,
+                asset=spec.name,
+                blocking=True,
+                description=(
+                    "Each customer's invoice balances add up to the customer's outstanding balance in "
+                    "customers (0 for a customer in credit), read in the same snapshot, and every invoice "
+                    "belongs to one of those customers; so the totals agree too."
+                ),
             )
         )
     return specs
@@ -146,3 +162,58 @@ def sales_match_line_items(sales: pl.LazyFrame, items: pl.LazyFrame) -> dg.Asset
             **{name: str(value) for name, value in totals.row(0, named=True).items()},
         },
     )
+
+
+def invoices_match_customer_balances(invoices: pl.LazyFrame, customers: pl.LazyFrame) -> dg.AssetCheckResult:
+    """Each customer's invoice balances add up to the customer's outstanding balance, or to 0 for a
+    customer in credit (payments beyond every charge sit on no invoice), and every invoice belongs to a
+    customer of the same partition; so the invoices' total balance is the customers' total outstanding
+    less their credit, which the metadata shows.
+
+    It sits on the invoices dataset, in the step that reads the datasets, rather than on the exports as
+    ``sales_match_line_items`` does: that check guards two sheets of one workbook, while this one is
+    about the data every invoices export shows, the CSV's too. In that step both datasets come from one
+    snapshot of the source, so they agree to the cent even while the month runs; and a failure, blocking
+    like the other dataset checks, fails that step, so the run writes no export from invoices that
+    disagree with the customers."""
+    zero = pl.lit(0).cast(pl.Decimal(18, 2))
+    per_customer = invoices.group_by("customer_id").agg(pl.col("balance").sum().alias("invoices_balance"))
+    compared = customers.select("customer_id", "outstanding_balance").join(
+        per_customer, on="customer_id", how="full", coalesce=True
+    )
+    owed = pl.max_horizontal(pl.col("outstanding_balance"), zero)
+    differs = owed.fill_null(zero) != pl.col("invoices_balance").fill_null(zero)
+    orphans = pl.col("outstanding_balance").is_null() & pl.col("invoices_balance").is_not_null()
+    bad = compared.filter(differs | orphans).sort("customer_id").collect()
+    totals = compared.select(
+        pl.col("outstanding_balance").sum().alias("customers_outstanding"),
+        pl.col("outstanding_balance")
+        .filter(pl.col("outstanding_balance") < 0)
+        .sum()
+        .alias("customers_credit"),
+        pl.col("invoices_balance").sum(),
+    ).collect()
+    return dg.AssetCheckResult(
+        check_name=INVOICES_MATCH_CUSTOMER_BALANCES,
+        passed=bad.is_empty(),
+        metadata={
+            "customers_not_matching": len(bad),
+            "first_not_matching": str(bad.head(5).to_dicts()),
+            **{name: str(value) for name, value in totals.row(0, named=True).items()},
+        },
+    )
+
+
+def compared_datasets(check_keys: Iterable[dg.AssetCheckKey]) -> set[str]:
+    """The datasets that the selected checks compare with the one they sit on: the step reads them in
+    the same snapshot, whether or not the run stores them."""
+    balances = dg.AssetCheckKey(dg.AssetKey("invoices"), INVOICES_MATCH_CUSTOMER_BALANCES)
+    return {"customers"} if balances in set(check_keys) else set()
+
+
+def evaluate_across(frames: Mapping[str, pl.LazyFrame]) -> dict[str, list[dg.AssetCheckResult]]:
+    """The checks that compare two datasets of one partition, by the dataset they sit on, for the
+    datasets of ``frames`` (all read in one snapshot) whose counterpart is among them."""
+    if "invoices" in frames and "customers" in frames:
+        return {"invoices": [invoices_match_customer_balances(frames["invoices"], frames["customers"])]}
+    return {}

@@ -12,6 +12,8 @@ once to the cent, half away from zero. Each column's own rule is in its descript
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -83,33 +85,52 @@ def completed_sales_as_of() -> sa.Select:
     )
 
 
-def credit_aging(transactions: pl.DataFrame, as_of_date, timezone: str) -> pl.DataFrame:
-    """Per customer: outstanding balance and its split into the aging buckets.
-
-    A charge's open remainder is ``min(amount, max(0, charges up to and including it - all payments))``
-    with charges in date order: exactly what applying payments to the oldest charges first leaves.
-    A customer who paid more than was charged has a negative balance (a credit) and nothing aged.
-    """
-    zero = pl.lit(0).cast(MONEY)
-    payments = (
+def payments_by_customer(transactions: pl.DataFrame) -> pl.DataFrame:
+    """Each customer's payments up to the as-of instant, summed (``paid``)."""
+    return (
         transactions.filter(pl.col("kind") == "payment")
         .group_by("customer_id")
         .agg(pl.col("amount").sum().alias("paid"))
     )
-    charges = (
+
+
+def settled_charges(transactions: pl.DataFrame) -> pl.DataFrame:
+    """Every charge with ``open``, the part of it still unpaid once the customer's payments settle the
+    oldest charges first (FIFO; at one instant, the lower transaction ID first), sorted in that order.
+
+    A charge's open remainder is ``min(amount, max(0, charges up to and including it - all payments))``
+    with charges in that order: exactly what applying payments to the oldest charges first leaves.
+    Payments beyond every charge (a credit) settle nothing further: every charge is then 0 open.
+    """
+    zero = pl.lit(0).cast(MONEY)
+    return (
         transactions.filter(pl.col("kind") == "charge")
-        .sort("customer_id", "occurred_at")
-        .join(payments, on="customer_id", how="left")
+        .join(payments_by_customer(transactions), on="customer_id", how="left")
+        .sort("customer_id", "occurred_at", "id")
         .with_columns(pl.col("paid").fill_null(zero))
         .with_columns(pl.col("amount").cum_sum().over("customer_id").alias("charged_so_far"))
         .with_columns(
             pl.min_horizontal(
                 pl.col("amount"), pl.max_horizontal(zero, pl.col("charged_so_far") - pl.col("paid"))
-            ).alias("open"),
-            (pl.lit(as_of_date) - pl.col("occurred_at").dt.convert_time_zone(timezone).dt.date())
-            .dt.total_days()
-            .alias("age_days"),
+            ).alias("open")
         )
+        .drop("paid", "charged_so_far")
+    )
+
+
+def credit_aging(transactions: pl.DataFrame, as_of_date: dt.date, timezone: str) -> pl.DataFrame:
+    """Per customer: outstanding balance and its split into the aging buckets.
+
+    Each charge's open remainder (``settled_charges``: payments settle the oldest charges first) is
+    aged by the days from its charge date to ``as_of_date``. A customer who paid more than was charged
+    has a negative balance (a credit) and nothing aged.
+    """
+    zero = pl.lit(0).cast(MONEY)
+    payments = payments_by_customer(transactions)
+    charges = settled_charges(transactions).with_columns(
+        (pl.lit(as_of_date) - pl.col("occurred_at").dt.convert_time_zone(timezone).dt.date())
+        .dt.total_days()
+        .alias("age_days")
     )
     buckets = [
         pl.col("open")

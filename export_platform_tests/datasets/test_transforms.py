@@ -40,6 +40,7 @@ def test_aging_bucket_edges_and_fifo() -> None:
 
     txns = money_frame(
         {
+            "id": list(range(1, 10)),
             "customer_id": [1] * 7 + [2, 2],
             "kind": ["charge"] * 6 + ["payment", "charge", "payment"],
             "amount": ["100.00", "10.00", "20.00", "30.00", "40.00", "50.00", "105.00", "5.00", "9.00"],
@@ -64,6 +65,7 @@ def test_aging_uses_the_tenants_calendar() -> None:
     # 23:30 UTC on Oct 1 is already Oct 2 in Tokyo: 29 days before Oct 31, not 30.
     txns = money_frame(
         {
+            "id": [1],
             "customer_id": [1],
             "kind": ["charge"],
             "amount": ["1.00"],
