@@ -16,7 +16,10 @@ Layout, one job a module:
   ``not_found()`` is the one 404, for what is missing and what is someone else's.
 - ``rate_limit.py``: a token bucket per API token (429 with ``Retry-After``).
 - ``body_limit.py``: 413 for a request body over the limit.
-- ``routes/``: one module per resource group, each with its ``router``.
+- ``downloads.py``: a published file, verified against its manifest, whole or one byte range.
+- ``export_entry.py``: a history row as the API shows it (the old system's export fields).
+- ``cursor.py``: opaque page cursors.
+- ``routes/``: ``history.py``, ``notifications.py``, ``artifacts.py``.
 
 The tokens themselves (issue, list, revoke, verify) live in ``tracking.api_tokens``, beside the
 other platform tables; ``export-platform tokens`` manages them.

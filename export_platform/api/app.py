@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from export_platform.api.access_log import AccessLog
@@ -16,10 +16,11 @@ from export_platform.api.config import ApiConfig
 from export_platform.api.platform import Platform
 from export_platform.api.problems import install_problem_handlers
 from export_platform.api.rate_limit import RateLimiter
+from export_platform.api.routes import artifacts, history, notifications
 
 log = logging.getLogger(__name__)
 
-ROUTERS: tuple[APIRouter, ...] = ()
+ROUTERS = (history.router, notifications.router, artifacts.router)
 """Every resource group the API serves; a new group is one more router here."""
 
 DESCRIPTION = """\

@@ -8,17 +8,19 @@ import hashlib
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from click.testing import CliRunner
 
+from export_platform.api.config import ApiConfig
 from export_platform.cli import main
 from export_platform.source.url import SourceUrl
 from export_platform.tracking import schema
-from export_platform.tracking.api_tokens import ApiTokenStore, TokenRefused
 from export_platform.tracking.history import ExportHistory
+from export_platform_tests.support.api_server import bearer, serving
 from export_platform_tests.support.api_testbed import ACME_USER, GLOBEX_USER
 from export_platform_tests.support.seed_plan import TENANT
 
@@ -38,7 +40,7 @@ def stored_text(source_url: str) -> str:
 
 
 def test_tokens_are_issued_listed_and_revoked_from_the_command_line(
-    source_url: str, monkeypatch: pytest.MonkeyPatch
+    source_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("EXPORT_SOURCE_URL", source_url)
     cli = CliRunner()
@@ -76,13 +78,14 @@ def test_tokens_are_issued_listed_and_revoked_from_the_command_line(
     )
     assert key not in listed.output
 
-    store = ApiTokenStore(ExportHistory(url=source_url).engine)
-    assert store.verify(secret).role == "exporter"
-    revoked = cli.invoke(main, ["tokens", "revoke", token_id])
-    assert revoked.exit_code == 0 and revoked.output == f"token {token_id} revoked\n"
-    with pytest.raises(TokenRefused) as refused:
-        store.verify(secret)
-    assert refused.value.reason == "revoked"
+    config = ApiConfig(source_url=source_url, artifact_root=str(tmp_path), public_url="https://x.example")
+    with serving(config) as base:
+        history = f"{base}/v1/tenants/{TENANT}/history"
+        assert httpx.get(history, headers=bearer(secret)).status_code == 200
+        revoked = cli.invoke(main, ["tokens", "revoke", token_id])
+        assert revoked.exit_code == 0 and revoked.output == f"token {token_id} revoked\n"
+        refused = httpx.get(history, headers=bearer(secret))
+    assert refused.status_code == 401 and refused.json()["error_code"] == "token_revoked"
     assert re.search(rf"^{token_id} .* revoked ", cli.invoke(main, ["tokens", "list"]).output, re.M)
     again = cli.invoke(main, ["tokens", "revoke", "0123456789abcdef"])
     assert again.exit_code == 2 and "no token 0123456789abcdef" in again.output
