@@ -198,7 +198,7 @@ def _wrap(text: str, width: float, size: float, font: FontSet, max_lines: int) -
     return lines
 
 
-def format_value(value, kind: Kind) -> str:
+def format_value(value: object, kind: Kind) -> str:
     if value is None:
         return ""
     if kind is Kind.MONEY:

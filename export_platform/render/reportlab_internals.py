@@ -31,6 +31,7 @@ from reportlab.pdfbase.pdfdoc import (
     PDFFormXObject,
     PDFIndirectObject,
     PDFName,
+    PDFObject,
     PDFObjectReference,
     PDFStream,
     PDFTrailer,
@@ -105,10 +106,10 @@ _WRITTEN = object()  # stands in for an object already written to the file
 class _FileOutput(PDFFile):
     """reportlab's output collector, writing to a file instead of keeping the bytes in a list."""
 
-    def __init__(self, target: BinaryIO, pdf_version) -> None:
+    def __init__(self, target: BinaryIO, pdf_version: tuple[int, int]) -> None:
         super().__init__(pdf_version)  # collects the header line into self.strings
         target.writelines(self.strings)
-        self.strings = []
+        self.strings: list[bytes] = []
         self.write = target.write
 
 
@@ -155,7 +156,7 @@ class StreamingCanvas(Canvas):
         self._write_now(page.Contents.__InternalName__, page.Contents)
         doc.Pages.pages[-1] = PDFObjectReference(name)
 
-    def _write_now(self, name: str, obj) -> None:
+    def _write_now(self, name: str, obj: PDFObject) -> None:
         doc = self._doc
         doc.idToOffset[name] = self.output.add(PDFIndirectObject(name, obj).format(doc))
         doc.idToObject[name] = _WRITTEN

@@ -21,7 +21,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _out_of_space(exc: BaseException) -> bool:
+def _out_of_space(exc: BaseException | None) -> bool:
     """Disk full (or a file-size limit hit), raised as OSError by Python or as text by Polars' Rust IO."""
     while exc is not None:
         if isinstance(exc, OSError) and exc.errno in OUT_OF_SPACE_ERRNOS:

@@ -13,14 +13,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from export_platform.errors import StorageConflict
 from export_platform.storage.files import file_sha256, naming_full_disk
 from export_platform.storage.object_store import StoredObject, UnfinishedWrite
-from export_platform.storage.s3_upload import MULTIPART_PART_SIZE, upload_atomic
+from export_platform.storage.s3_upload import MULTIPART_PART_SIZE, S3Client, upload_atomic
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 SHA256_METADATA = "sha256"  # S3 user metadata: the content's sha256, set when the object is published
 UPDATE_ATTEMPTS = 20  # conditional-write attempts before an update gives up
@@ -40,7 +43,7 @@ class S3ObjectStore:
         return f"s3://{self.bucket}/{self.key(key)}"
 
     @property
-    def s3(self):
+    def s3(self) -> S3Client:
         return self.client or s3_client()
 
     @contextlib.contextmanager
@@ -180,11 +183,11 @@ class S3ObjectStore:
                 raise
 
 
-def _missing(exc) -> bool:
+def _missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
 
 
-def _conflict(exc) -> bool:
+def _conflict(exc: ClientError) -> bool:
     """A conditional write lost to another writer: 412, or 409 for two conditional writes at once."""
     code = exc.response.get("Error", {}).get("Code")
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -201,7 +204,7 @@ _CLIENT_SETTINGS = (
 _client_lock = threading.Lock()
 
 
-def s3_client():
+def s3_client() -> S3Client:
     """The S3 client every S3 operation and presigned URL goes through.
 
     boto3 (imported only when S3 is used) honours AWS_ENDPOINT_URL and the other AWS_* variables. It
@@ -213,7 +216,7 @@ def s3_client():
 
 
 @functools.lru_cache(maxsize=4)
-def _s3_client_for(settings: tuple[str | None, ...]):
+def _s3_client_for(settings: tuple[str | None, ...]) -> S3Client:
     import boto3
     from botocore.config import Config
 

@@ -12,8 +12,12 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias
 
 log = logging.getLogger(__name__)
+
+S3Client: TypeAlias = Any
+"""A boto3 S3 client (boto3 ships no type information)."""
 
 MULTIPART_PART_SIZE = 8 * 1024 * 1024  # S3 needs at least 5 MiB for every part but the last
 
@@ -29,7 +33,7 @@ _unaborted: set[OpenUpload] = set()
 _unaborted_lock = threading.Lock()
 
 
-def abort_unfinished_uploads(client) -> None:
+def abort_unfinished_uploads(client: S3Client) -> None:
     """Abort the multipart uploads this process failed to abort, now that the server may answer."""
     from botocore.exceptions import ClientError
 
@@ -57,7 +61,7 @@ def unfinished_uploads() -> set[OpenUpload]:
 
 
 def upload_atomic(
-    client,
+    client: S3Client,
     bucket: str,
     key: str,
     path: Path,
