@@ -115,7 +115,7 @@ def artifact_digests(root: Path) -> dict[str, str]:
 
 
 def seed_source(source_url: str, tenants: int) -> list[str]:
-    from export_platform.resources import SourceDatabase
+    from export_platform.datasets.source_database import SourceDatabase
     from export_platform.source.demo_data import SeedPlan
     from export_platform.source.seeding import seed
     from export_platform.source.url import SourceUrl

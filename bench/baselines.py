@@ -28,8 +28,8 @@ def write_csv_baseline(kind: str, parquet: Path, out: Path, ours: Path) -> float
     import polars as pl
 
     from export_platform.render.csv import CsvOptions, write_csv
-    from export_platform.render.layouts import dataset_table
     from export_platform.render.report import small_streaming_chunks
+    from export_platform.reports.tables import dataset_table
 
     started = time.perf_counter()  # after the imports, which no contender should be charged for
     if kind == OURS_LOCAL:  # what the sale_items CSV export writes, formatting and neutralising

@@ -200,9 +200,9 @@ def measure_asset(asset: str, source_url: str, tenant: str) -> dict:
     import dagster as dg
 
     from export_platform.datasets.assets import dataset_assets
+    from export_platform.datasets.source_database import SourceDatabase
     from export_platform.exports.assets import export_assets
     from export_platform.partitions import TENANT_DIMENSION
-    from export_platform.resources import SourceDatabase
     from export_platform.storage.artifacts import ArtifactStore
     from export_platform.storage.io_manager import DatasetParquetIOManager
     from export_platform.tracking.history import ExportHistory
@@ -294,7 +294,7 @@ def source_statement(source_url: str, tenant: str) -> tuple[str, int]:
     import psycopg
 
     from export_platform.datasets.sale_items import items_in_window
-    from export_platform.resources import TenantReads
+    from export_platform.datasets.source_database import TenantReads
     from export_platform.source.column_types import as_the_driver_reads_best
     from export_platform.source.reads import _compile_inline
     from export_platform.source.url import SourceUrl

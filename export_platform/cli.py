@@ -17,9 +17,10 @@ import click
 
 from export_platform import settings
 from export_platform.api.config import ApiConfig
+from export_platform.catalog import EXPORT_FORMATS, FORMAT_NAMES
 from export_platform.errors import validation_message
 from export_platform.tracking.api_tokens import MAX_EXPIRY_DAYS
-from export_platform.tracking.schema import ROLES
+from export_platform.tracking.schema import CADENCES, ROLES, WEEKDAYS
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -138,7 +139,7 @@ def tenants_sync(confirm_removals: bool) -> None:
     import dagster as dg
 
     from export_platform.automation.tenants import sync_tenants
-    from export_platform.resources import SourceDatabase
+    from export_platform.datasets.source_database import SourceDatabase
 
     if not os.environ.get("DAGSTER_HOME"):
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance folder")
@@ -155,9 +156,9 @@ def tenants_sync(confirm_removals: bool) -> None:
 
 def _schedule_store():
     from export_platform.tracking.history import ExportHistory
-    from export_platform.tracking.schedules import ScheduleStore
+    from export_platform.tracking.tenant_schedules import TenantScheduleStore
 
-    return ScheduleStore(ExportHistory(url=settings.source_url()).engine)
+    return TenantScheduleStore(ExportHistory(url=settings.source_url()).engine)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -178,16 +179,16 @@ def schedules() -> None:
 @click.option(
     "--datasets",
     required=True,
-    help="Comma-separated: sales,customers,inventory,audit_log,bills,accounts,sale_items.",
+    help=f"Comma-separated: {','.join(EXPORT_FORMATS)}.",
 )
-@click.option("--formats", required=True, help="Comma-separated: csv,xlsx,pdf.")
-@click.option("--cadence", required=True, type=click.Choice(["daily", "weekly", "monthly"]))
+@click.option("--formats", required=True, help=f"Comma-separated: {','.join(FORMAT_NAMES)}.")
+@click.option("--cadence", required=True, type=click.Choice(CADENCES))
 @click.option(
     "--at", "time_of_day", default="06:00", show_default=True, help="Time of day, HH:MM, in --timezone."
 )
 @click.option(
     "--day-of-week",
-    type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
+    type=click.Choice(WEEKDAYS),
     help="For weekly schedules.",
 )
 @click.option(
@@ -215,12 +216,12 @@ def schedules_add(
     month just ended, any other run the month to date."""
     from pydantic import ValidationError
 
+    from export_platform.datasets.source_database import SourceDatabase
     from export_platform.errors import UnknownTenant
-    from export_platform.resources import SourceDatabase
-    from export_platform.tracking.schedules import WEEKDAYS, ScheduleSpec
+    from export_platform.tracking.tenant_schedules import TenantScheduleSpec
 
     try:
-        spec = ScheduleSpec(
+        spec = TenantScheduleSpec(
             tenant=tenant,
             name=name,
             datasets=_split(datasets),
@@ -253,7 +254,6 @@ def schedules_add(
 @click.option("--tenant", default=None, help="Only this tenant's schedules.")
 def schedules_list(tenant: str | None) -> None:
     """List schedules: when each runs, what it exports, and to whom."""
-    from export_platform.tracking.schedules import WEEKDAYS
 
     found = _schedule_store().list(tenant=tenant)
     if not found:
@@ -463,7 +463,7 @@ def _run_partitions(
     type=click.Choice(["exports_job", "datasets_job"]),
     default="exports_job",
     show_default=True,
-    help="exports_job: the seven datasets and all 19 CSV, Excel and PDF files; datasets_job: datasets only.",
+    help="exports_job: the eight datasets and all 22 CSV, Excel and PDF files; datasets_job: datasets only.",
 )
 def backfill(month: str, tenants: str | None, job_name: str) -> None:
     """Export one month for every tenant (or some), one run per tenant, with progress as it goes.
@@ -514,7 +514,7 @@ def backfill(month: str, tenants: str | None, job_name: str) -> None:
 @click.option("--month", default=None, help="The month to export, YYYY-MM [default: last month].")
 @click.option("--sales-per-day", default=20, show_default=True, help="Average sales per tenant per day.")
 def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
-    """Seed the embedded SQLite source, then materialize one month for each tenant: the seven datasets
+    """Seed the embedded SQLite source, then materialize one month for each tenant: the eight datasets
     and their CSV, Excel and PDF exports.
 
     Uses the local defaults (SQLite source, local artifact folder) and the Dagster instance in
@@ -529,7 +529,7 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int) -> None:
     import dagster as dg
 
     from export_platform.automation.tenants import sync_tenants
-    from export_platform.resources import SourceDatabase
+    from export_platform.datasets.source_database import SourceDatabase
     from export_platform.source.seeding import seed as run_seed
     from export_platform.source.url import SourceUrl
 

@@ -6,9 +6,9 @@ import dagster as dg
 
 from export_platform import settings
 from export_platform.automation.delivery import export_delivery_sensor, export_failure_notice_sensor
-from export_platform.automation.export_schedules import export_schedule_sensor
 from export_platform.automation.monthly_close import monthly_close
 from export_platform.automation.retention import retention_cleanup, retention_schedule
+from export_platform.automation.tenant_schedule_sensor import export_schedule_sensor
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.automation.unfinished_exports import unfinished_export_sensor
 from export_platform.automation.weekly_summary import (

@@ -59,3 +59,11 @@ class KeyOutsideTenant(ExportPlatformError, ValueError):
 class MalformedUrl(ExportPlatformError, ValueError):
     """A configured URL that cannot be parsed. The message names the setting and the fix, never the
     URL's text: a URL that does not parse may hold a password anywhere."""
+
+
+class TransientDeliveryError(ExportPlatformError):
+    """The SMTP server could not take the message now; try again later."""
+
+
+class DeliveryRefused(ExportPlatformError):
+    """The SMTP server refused the message for good (for example, an unknown recipient)."""

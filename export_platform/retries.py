@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from export_platform.automation.mailer import TransientDeliveryError
-from export_platform.errors import SourceUnavailable
+from export_platform.errors import SourceUnavailable, TransientDeliveryError
 
 TRANSIENT_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=1.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS

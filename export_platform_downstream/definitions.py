@@ -14,18 +14,21 @@ import warnings
 import dagster as dg
 from pydantic import Field
 
-from export_platform import settings
-from export_platform.consumer import latest_artifact
-from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.datasets.assets import OWNER
-from export_platform.exports.formats import EXPORTS
-from export_platform.partitions import parse_partition_key, tenant_month_partitions
-from export_platform.storage.object_store import object_store
+from export_platform.consumer import (
+    artifact_root,
+    dataset_title,
+    exported_datasets,
+    latest_artifact,
+    local_state_dir,
+    object_store,
+)
+from export_platform.consumer.assets import export_asset_spec, parse_partition_key, tenant_month_partitions
 from export_platform_downstream.warehouse import load_artifact, table_key
 
 WAREHOUSE_ROOT_VAR = "EXPORT_WAREHOUSE_ROOT"
 WAREHOUSE_GROUP = "warehouse"
-CSV_DATASETS = tuple(dataset for dataset, fmt in EXPORTS if fmt.name == "csv")
+CSV_DATASETS = exported_datasets("csv")
+OWNER = "team:data-platform"  # the team that runs this location
 
 # eager() without its "latest time window only" clause: a re-export of an old month reloads it too.
 WHEN_EXPORT_LANDS = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
@@ -39,22 +42,12 @@ class Warehouse(dg.ConfigurableResource):
 
 
 def default_warehouse() -> Warehouse:
-    root = os.environ.get(WAREHOUSE_ROOT_VAR) or str(settings.local_state_dir() / "warehouse")
-    return Warehouse(root=root, artifact_root=settings.artifact_root())
-
-
-def export_spec(dataset: str) -> dg.AssetSpec:
-    """The platform's CSV export asset, as this location sees it: same key, same partitions."""
-    return dg.AssetSpec(
-        f"{dataset}_csv",
-        partitions_def=tenant_month_partitions,
-        group_name="exports",
-        description=f"The platform's monthly CSV export of {dataset}, materialized in its own code location.",
-    )
+    root = os.environ.get(WAREHOUSE_ROOT_VAR) or str(local_state_dir() / "warehouse")
+    return Warehouse(root=root, artifact_root=artifact_root())
 
 
 def build_table_asset(dataset: str) -> dg.AssetsDefinition:
-    title = DATASETS_BY_NAME[dataset].title
+    title = dataset_title(dataset)
 
     @dg.asset(
         name=f"warehouse_{dataset}",
@@ -65,7 +58,7 @@ def build_table_asset(dataset: str) -> dg.AssetsDefinition:
         ),
         group_name=WAREHOUSE_GROUP,
         partitions_def=tenant_month_partitions,
-        deps=[export_spec(dataset)],
+        deps=[export_asset_spec(dataset, "csv")],
         automation_condition=WHEN_EXPORT_LANDS,
         kinds={"polars", "parquet", "csv"},
         owners=[OWNER],
@@ -103,7 +96,7 @@ with warnings.catch_warnings():
     table_assets = dg.with_source_code_references(table_assets)
 
 defs = dg.Definitions(
-    assets=[*(export_spec(dataset) for dataset in CSV_DATASETS), *table_assets],
+    assets=[*(export_asset_spec(dataset, "csv") for dataset in CSV_DATASETS), *table_assets],
     sensors=[
         dg.AutomationConditionSensorDefinition(
             "warehouse_automation",

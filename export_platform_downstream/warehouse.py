@@ -11,13 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from export_platform.consumer import Artifact
-from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.render.csv import FORMULA_TRIGGER
-from export_platform.render.layouts import export_columns
-
-# A text cell the CSV writer prefixed with an apostrophe so that a spreadsheet would not run it.
-GUARDED_FORMULA = "^'" + FORMULA_TRIGGER.removeprefix("^")
+from export_platform.consumer import GUARDED_FORMULA, Artifact, csv_columns
 
 
 def table_key(dataset: str, tenant: str, month: str) -> str:
@@ -28,15 +22,13 @@ def table_key(dataset: str, tenant: str, month: str) -> str:
 
 def warehouse_schema(dataset: str) -> pl.Schema:
     """The CSV's columns, by their dataset names, with the types they are loaded as."""
-    full = DATASETS_BY_NAME[dataset].schema_for("UTC")
-    return pl.Schema({name: full[name] for name in export_columns(dataset)})
+    return pl.Schema({column.name: column.dtype for column in csv_columns(dataset)})
 
 
 def load_csv(path: Path, dataset: str) -> pl.DataFrame:
     """A CSV export of ``dataset`` (default options: comma, BOM, header) as a typed frame."""
-    spec = DATASETS_BY_NAME[dataset]
     schema = warehouse_schema(dataset)
-    by_label = {spec.labels[name]: name for name in schema}
+    by_label = {column.label: column.name for column in csv_columns(dataset)}
     raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     if list(raw.columns) != list(by_label):
         raise ValueError(

@@ -26,11 +26,11 @@ from pydantic import ValidationError
 
 from export_platform.cli import main
 from export_platform.datasets.audit_log import INVALID_JSON_MARK, readable_json
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import InvalidSourceData
 from export_platform.exports.adhoc import AdhocExportConfig, adhoc_export
 from export_platform.exports.formats import CsvExportConfig, PdfExportConfig, XlsxExportConfig
 from export_platform.render.xlsx import EXCEL_MAX_CELL_CHARS, TRUNCATION_MARK
-from export_platform.resources import SourceDatabase
 from export_platform.source import schema as s
 from export_platform.source.ddl import create_schema
 from export_platform.source.url import SourceUrl, create_engine
@@ -41,8 +41,8 @@ from export_platform.tracking.notifications import (
     NotificationSettings,
     NotificationSettingsStore,
 )
-from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
 from export_platform.tracking.schema import export_schedules, notification_settings
+from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
 from export_platform_tests.support.mail_delivery import OPERATOR, deliver, scheduled_run, smtp_inbox
 from export_platform_tests.support.materialize import ephemeral_instance, materialize_exports
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
@@ -485,10 +485,10 @@ def test_hostile_text_fields_are_refused_where_they_are_saved() -> None:
     schedule = {"tenant": "acme", "name": "Monthly", "datasets": ("sales",), "formats": ("csv",)}
     for field, value in (("name", HOSTILE["schedule_name"]), ("subject", HOSTILE["subject"])):
         with pytest.raises(ValidationError) as refused:
-            ScheduleSpec(**{**schedule, "cadence": "daily", field: value})
+            TenantScheduleSpec(**{**schedule, "cadence": "daily", field: value})
         refusals.append((field, refused.value.errors()[0]["loc"][0], refused.value.errors()[0]["msg"]))
     with pytest.raises(ValidationError) as refused:
-        ScheduleSpec(**schedule, cadence="daily", message=HOSTILE["message"])
+        TenantScheduleSpec(**schedule, cadence="daily", message=HOSTILE["message"])
     refusals.append(("message", refused.value.errors()[0]["loc"][0], refused.value.errors()[0]["msg"]))
     for value in (HOSTILE["requested_by"], "schedule:fake", "Sensor:tenant_sensor", "ana\r\nbob"):
         with pytest.raises(ValidationError) as refused:
@@ -511,12 +511,12 @@ def test_a_hostile_tenant_disturbs_no_other_tenants_delivery_or_history(
     copy.write_bytes(Path(bad_source.removeprefix("sqlite:///")).read_bytes())
     url = f"sqlite:///{copy}"
     history = ExportHistory(url=url)
-    settings, schedules = NotificationSettingsStore(history.engine), ScheduleStore(history.engine)
+    settings, schedules = NotificationSettingsStore(history.engine), TenantScheduleStore(history.engine)
     ids = {}
     for tenant in ("acme", "globex"):
         settings.put(NotificationSettings(tenant, allowed_domains=(f"{tenant}.example",)))
         ids[tenant] = schedules.add(
-            ScheduleSpec(
+            TenantScheduleSpec(
                 tenant=tenant,
                 name="Monthly",
                 datasets=("sales",),

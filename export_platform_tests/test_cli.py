@@ -80,7 +80,7 @@ def test_seed_sync_and_materialize_from_the_command_line(tmp_path: Path) -> None
     listed = run(str(BIN / "export-platform"), "history", "--tenant", "acme", env=env)
     assert listed.returncode == 0, listed.stderr
     lines = [line for line in listed.stdout.splitlines() if " acme " in line]
-    assert len(lines) == 19 and all(" success " in line for line in lines)
+    assert len(lines) == 22 and all(" success " in line for line in lines)
     assert any("sales_pdf" in line and "sales_acme_2026-10.pdf" in line for line in lines)
     none_failed = run(str(BIN / "export-platform"), "history", "--status", "failed", env=env)
     assert none_failed.stdout.strip() == "no exports recorded with status failed"

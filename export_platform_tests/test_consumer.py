@@ -15,8 +15,8 @@ import pytest
 
 from export_platform.consumer import ArtifactIntegrityError, ArtifactNotFound, UnknownDataset, latest_artifact
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.assets import export_assets
-from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.storage.layout import export_key, manifest_key
@@ -115,6 +115,19 @@ def test_latest_month_and_what_is_missing(tmp_path: Path) -> None:
         latest_artifact(TENANT, "bills", "2026-11", "csv", root=str(tmp_path))
     with pytest.raises(ArtifactNotFound, match="for any month"):
         latest_artifact(TENANT, "bills", format="pdf", root=str(tmp_path))
+
+
+def test_a_folder_named_with_non_ascii_digits_is_not_a_month(tmp_path: Path) -> None:
+    """``\\d`` also matches "２" and "٢": such a folder, manifest and all, is not a published month."""
+    store = ArtifactStore(root=str(tmp_path))
+    publish(store, "2026-09", "csv", b"a\nb\n")
+    lookalike = "２０２７-01"
+    folder = tmp_path / TENANT / "exports" / "bills" / lookalike
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_bytes(
+        (tmp_path / TENANT / "exports" / "bills" / "2026-09" / "manifest.json").read_bytes()
+    )
+    assert latest_artifact(TENANT, "bills", format="csv", root=str(tmp_path)).month == "2026-09"
 
 
 def test_s3_artifact_is_verified_and_presigned(exported: Exported) -> None:

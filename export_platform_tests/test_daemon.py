@@ -20,7 +20,7 @@ from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
-from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
+from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
 from export_platform_tests.support.mail_delivery import Inbox
 from export_platform_tests.support.ports import free_port
 from export_platform_tests.support.project import BIN, PROJECT
@@ -41,7 +41,7 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
     NotificationSettingsStore(history.engine).put(
         NotificationSettings("acme", allowed_domains=("acme.example",))
     )
-    spec = ScheduleSpec(
+    spec = TenantScheduleSpec(
         tenant="acme",
         name="Daily ledger",
         datasets=("bills",),
@@ -50,7 +50,7 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
         time_of_day="00:00",
         recipients=("finance@acme.example",),
     )
-    ScheduleStore(history.engine).add(spec, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    TenantScheduleStore(history.engine).add(spec, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
 
     home = tmp_path / "home"
     home.mkdir()

@@ -30,11 +30,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from dagster._serdes import serialize_value
 from sqlalchemy.engine import make_url
 
-from export_platform.automation.mailer import DeliveryRefused, Mailer, TransientDeliveryError, smtp_server
+from export_platform.automation.mailer import Mailer, smtp_server
 from export_platform.automation.weekly_summary import weekly_export_summary
 from export_platform.credentials import masked_url
 from export_platform.datasets.assets import dataset_assets
-from export_platform.errors import MalformedUrl
+from export_platform.errors import DeliveryRefused, MalformedUrl, TransientDeliveryError
 from export_platform.exports.assets import export_assets
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.resources import export_history, mailer, source_database

@@ -17,6 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from export_platform.cli import main
+from export_platform.datasets import DATASETS
 from export_platform.definitions import defs
 from export_platform_tests.support.project import BIN, PROJECT
 
@@ -134,8 +135,9 @@ def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[0] == "Backfilling 2026-10 for 2 tenants with datasets_job"
-    assert re.fullmatch(r"    \[1/2\] 2026-10\|acme: 7 assets in [\d.]+s, about \d+s left", lines[2])
-    assert re.fullmatch(r"    \[2/2\] 2026-10\|globex: 7 assets in [\d.]+s", lines[4])
+    n = len(DATASETS)
+    assert re.fullmatch(rf"    \[1/2\] 2026-10\|acme: {n} assets in [\d.]+s, about \d+s left", lines[2])
+    assert re.fullmatch(rf"    \[2/2\] 2026-10\|globex: {n} assets in [\d.]+s", lines[4])
     assert re.fullmatch(r"Done in [\d.]+s: 2 succeeded", lines[-1])
     for tenant in ("acme", "globex"):
         assert (tmp_path / "artifacts" / tenant / "data" / "sales" / "2026-10.parquet").is_file()

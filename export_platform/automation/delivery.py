@@ -26,8 +26,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from export_platform.automation.mailer import DeliveryRefused, Mailer, TransientDeliveryError
-from export_platform.errors import ExportPlatformError
+from export_platform.automation.mailer import Mailer
+from export_platform.errors import DeliveryRefused, ExportPlatformError, TransientDeliveryError
 from export_platform.exports.formats import EXPORTS
 from export_platform.partitions import parse_partition_key, validate_tenant_slug
 from export_platform.plain_text import control_character_problem, escaped
@@ -35,7 +35,7 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import export_key
 from export_platform.tracking.history import BATCH, ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
-from export_platform.tracking.schedules import ScheduleStore
+from export_platform.tracking.tenant_schedules import TenantScheduleStore
 
 CONTENT_TYPES = {fmt.name: fmt.content_type for _, fmt in EXPORTS}
 SENDER_ADDRESS = "exports@export-platform.invalid"
@@ -144,7 +144,7 @@ def deliver_run(
     settings = NotificationSettingsStore(history.engine).get(tenant)
     if not settings.notify_on_success:
         raise Undeliverable(f"{tenant} turned delivery e-mails off (notify_on_success)", nothing_to_send=True)
-    schedule = ScheduleStore(history.engine).get(run.tags.get("export_platform/schedule_id", ""))
+    schedule = TenantScheduleStore(history.engine).get(run.tags.get("export_platform/schedule_id", ""))
     if schedule is not None and schedule.spec.tenant != tenant:
         raise Undeliverable(f"the run names a schedule of another tenant ({schedule.spec.tenant})")
     recipients = list(

@@ -21,17 +21,9 @@ import dagster as dg
 from pydantic import Field
 
 from export_platform.credentials import split_credentials
-from export_platform.errors import ExportPlatformError, MalformedUrl
+from export_platform.errors import DeliveryRefused, MalformedUrl, TransientDeliveryError
 
 log = logging.getLogger(__name__)
-
-
-class TransientDeliveryError(ExportPlatformError):
-    """The SMTP server could not take the message now; try again later."""
-
-
-class DeliveryRefused(ExportPlatformError):
-    """The SMTP server refused the message for good (for example, an unknown recipient)."""
 
 
 _HOST_AND_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:/?#]+)(?::([0-9]{1,5}))?/?")

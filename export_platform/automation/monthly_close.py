@@ -23,7 +23,7 @@ def previous_month(instant: dt.datetime) -> str:
     cron_schedule="0 6 1 * *",
     execution_timezone="UTC",
     description=(
-        "At 06:00 UTC on the 1st, exports the month just ended for every tenant: the seven datasets and "
+        "At 06:00 UTC on the 1st, exports the month just ended for every tenant: the eight datasets and "
         "all their CSV, Excel and PDF files, one run per tenant."
     ),
 )

@@ -14,15 +14,15 @@ from email.message import EmailMessage
 
 import dagster as dg
 
-from export_platform.automation.mailer import DeliveryRefused, Mailer, TransientDeliveryError
-from export_platform.errors import ExportPlatformError
+from export_platform.automation.mailer import Mailer
+from export_platform.datasets.source_database import SourceDatabase
+from export_platform.errors import DeliveryRefused, ExportPlatformError, TransientDeliveryError
 from export_platform.partitions import (
     TENANT_DIMENSION,
     InvalidPartitionKey,
     tenant_partitions,
     validate_tenant_slug,
 )
-from export_platform.resources import SourceDatabase
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import dagster as dg
 
+from export_platform.asset_metadata import OWNER
 from export_platform.automation.mailer import Mailer
-from export_platform.datasets.assets import OWNER
 from export_platform.datasets.exact import percent
 from export_platform.partitions import TENANT_DIMENSION, tenant_partitions
 from export_platform.retries import TRANSIENT_RETRY_POLICY

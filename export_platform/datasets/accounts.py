@@ -130,6 +130,15 @@ ACCOUNTS = DatasetSpec(
         Column("account_id", pl.Int64, "Account ID"),
         Column("tenant_id", pl.String, "Tenant"),
     ),
+    csv_columns=(
+        "account_name",
+        "account_type",
+        "parent_account",
+        "currency",
+        "balance",
+        "is_active",
+        "depth",
+    ),  # the ledger CSV schema
     key=("account_id",),
     build=build_accounts,
     kind="snapshot",

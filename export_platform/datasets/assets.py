@@ -1,42 +1,25 @@
-"""The seven datasets as tenant x month partitioned Dagster assets, materialized by one step that reads
+"""The eight datasets as tenant x month partitioned Dagster assets, materialized by one step that reads
 them all from one snapshot of the source."""
 
-import inspect
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
 
 from export_platform import settings
+from export_platform.asset_metadata import OWNER, PREVIEW_ROWS, code_references
 from export_platform.datasets import DATASETS
 from export_platform.datasets import checks as dataset_checks
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.datasets.spec import DatasetSpec
 from export_platform.datasets.window import ReportWindow
 from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
-from export_platform.resources import SourceDatabase
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.spool import ParquetSpool
 
 DATASET_GROUP = "datasets"
-OWNER = "team:data-platform"
-PREVIEW_ROWS = 10
-
-
-def code_references(*targets: tuple[str, Callable]) -> dict[str, dg.CodeReferencesMetadataValue]:
-    """Asset metadata that links the UI to the functions holding an asset's logic, besides the asset's
-    own body (which ``dg.with_source_code_references`` adds in the definitions)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)  # stable in use; only marked beta by Dagster
-        references = [
-            dg.LocalFileCodeReference(
-                file_path=inspect.getsourcefile(fn), line_number=inspect.getsourcelines(fn)[1], label=label
-            )
-            for label, fn in targets
-        ]
-        return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=references)}
 
 
 def column_schema(schema: pl.Schema, spec: DatasetSpec) -> dg.TableSchema:
@@ -116,10 +99,15 @@ def read_in_one_snapshot(
 
 
 def materialization(
-    context: dg.AssetExecutionContext, partition: TenantMonth, window: ReportWindow, dataset: ReadDataset
+    context: dg.AssetExecutionContext,
+    partition: TenantMonth,
+    window: ReportWindow,
+    dataset: ReadDataset,
+    across: Mapping[str, list[dg.AssetCheckResult]],
 ) -> dg.MaterializeResult:
     """The dataset's spool for the IO manager to store, with its metadata and selected checks, read
-    back from the spool lazily (a streamed partition is never held whole)."""
+    back from the spool lazily (a streamed partition is never held whole), and those of ``across``,
+    the checks comparing it with another dataset, which were run before anything was stored."""
     spec, frame = dataset.spec, dataset.spool.scan()
     key = dg.AssetKey(spec.name)
     rows = frame.select(pl.len()).collect().item()
@@ -127,7 +115,7 @@ def materialization(
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     checks = [
         check._replace(asset_key=key)
-        for check in dataset_checks.evaluate(spec, frame, partition.tenant)
+        for check in [*dataset_checks.evaluate(spec, frame, partition.tenant), *across.get(spec.name, [])]
         if check.check_name in selected
     ]
     return dg.MaterializeResult(
@@ -167,12 +155,23 @@ def build_datasets_asset(specs: Sequence[DatasetSpec]) -> dg.AssetsDefinition:
     def datasets(context: dg.AssetExecutionContext, source: SourceDatabase):
         partition = parse_partition_key(context.partition_key)
         selected = [spec for spec in specs if dg.AssetKey(spec.name) in context.selected_asset_keys]
-        window, read = read_in_one_snapshot(source, partition, selected)
-        for position, dataset in enumerate(read):
+        compared = dataset_checks.compared_datasets(context.selected_asset_check_keys)
+        only_compared = [spec for spec in specs if spec.name in compared and spec not in selected]
+        window, read = read_in_one_snapshot(source, partition, [*selected, *only_compared])
+        try:  # before anything is stored: the IO manager moves each spool away as it stores it
+            across = dataset_checks.evaluate_across({d.spec.name: d.spool.scan() for d in read})
+        except BaseException:
+            for dataset in read:
+                dataset.spool.discard()
+            raise
+        for dataset in read[len(selected) :]:  # read for a check only, never stored
+            dataset.spool.discard()
+        stored = read[: len(selected)]
+        for position, dataset in enumerate(stored):
             try:
-                yield materialization(context, partition, window, dataset)
+                yield materialization(context, partition, window, dataset, across)
             except BaseException:  # the IO manager removes the spools it was handed; these it never was
-                for unstored in read[position:]:
+                for unstored in stored[position:]:
                     unstored.spool.discard()
                 raise
 
@@ -185,6 +184,6 @@ datasets_job = dg.define_asset_job(
     "datasets_job",
     selection=dg.AssetSelection.groups(DATASET_GROUP),
     partitions_def=tenant_month_partitions,
-    description="Materialize all seven datasets for one tenant's month.",
+    description="Materialize all eight datasets for one tenant's month.",
     executor_def=dg.in_process_executor,
 )

@@ -139,6 +139,15 @@ BILLS = DatasetSpec(
         Column("line_id", pl.Int64, "Line ID"),
         Column("tenant_id", pl.String, "Tenant"),
     ),
+    csv_columns=(
+        "date",
+        "description",
+        "debit_account",
+        "credit_account",
+        "amount",
+        "currency",
+        "reference_id",
+    ),  # the ledger CSV schema
     key=("line_id",),
     build=build_bills,
     kind="period",

@@ -23,6 +23,9 @@ from export_platform.datasets.window import ReportWindow
 from export_platform.source import schema as s
 from export_platform.source.column_types import MONEY
 
+GOOD, OVER_LIMIT, BLOCKED = "good", "over_limit", "blocked"
+CREDIT_STATUSES = (GOOD, OVER_LIMIT, BLOCKED)
+
 # (column, first day, last day or None for open-ended): the one place the bucket edges are defined.
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("aging_0_30", 0, 30),
@@ -190,10 +193,10 @@ def build_customers(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
         .with_columns(
             (pl.col("credit_limit") - pl.col("outstanding_balance")).alias("available_credit"),
             pl.when(pl.col("is_blocked"))
-            .then(pl.lit("blocked"))
+            .then(pl.lit(BLOCKED))
             .when(pl.col("outstanding_balance") > pl.col("credit_limit"))
-            .then(pl.lit("over_limit"))
-            .otherwise(pl.lit("good"))
+            .then(pl.lit(OVER_LIMIT))
+            .otherwise(pl.lit(GOOD))
             .alias("credit_status"),
             average_of(pl.col("sales_total"), pl.col("sales_count")).alias("sales_average"),
         )
@@ -205,7 +208,7 @@ CUSTOMERS = DatasetSpec(
     title="Customers",
     description=(
         "Every customer on the books at the end of the month: contact details, credit limit, outstanding "
-        "balance and available credit, credit status (good, over_limit, blocked), the balance aged into "
+        f"balance and available credit, credit status ({', '.join(CREDIT_STATUSES)}), the balance aged into "
         "0-30, 31-60, 61-90 and 90+ day buckets (payments settle the oldest charges first), and lifetime "
         "completed-sales count, total and average up to the month's end."
     ),

@@ -50,6 +50,9 @@ class DatasetSpec:
     stream: Callable[[TenantBatchReader, ReportWindow], Iterator[pl.DataFrame]] | None = None
     """For datasets whose rows are computed one by one (no joins or totals across rows): the same rows
     as ``build``, a batch at a time, so the partition is written without ever being held whole."""
+    csv_columns: tuple[str, ...] | None = None
+    """The columns its CSV and tables list, where a published schema fixes them (the ledger CSVs);
+    otherwise every column but the tenant and nested lists."""
 
     def schema_for(self, timezone: str) -> pl.Schema:
         return pl.Schema({c.name: localise(c.dtype, timezone) for c in self.columns})

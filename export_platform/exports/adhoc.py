@@ -14,20 +14,23 @@ import re
 import time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from export_platform.catalog import EXPORT_FORMATS, FORMAT_NAMES
 from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.customers import CREDIT_STATUSES
+from export_platform.datasets.inventory import STOCK_STATUSES
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.datasets.window import ReportWindow
 from export_platform.errors import ExportPlatformError, UnknownTenant, validation_message
 from export_platform.exports.assets import inputs_for, render_into, report_for
 from export_platform.exports.formats import (
     CSV,
-    EXPORT_FORMATS,
     FORMATS_BY_NAME,
     PDF,
     XLSX,
@@ -38,9 +41,9 @@ from export_platform.exports.formats import (
 )
 from export_platform.partitions import validate_tenant_slug
 from export_platform.plain_text import refuse_control_characters
-from export_platform.render.layouts import ReportOptions, TenantInfo
-from export_platform.resources import SourceDatabase
+from export_platform.reports.tables import ReportOptions, TenantInfo
 from export_platform.retries import retry_only_transient_errors
+from export_platform.source.schema import ACCOUNT_TYPES, CUSTOMER_TYPES
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import adhoc_key
 from export_platform.tracking.history import ExportHistory, requested_by
@@ -56,6 +59,7 @@ FILTERS_BY_DATASET = {
     "audit_log": {"event_type", "user"},
     "bills": {"account_types"},
     "accounts": {"account_types", "include_inactive"},
+    "invoices": set(),
 }
 ALL_FILTERS = set().union(*FILTERS_BY_DATASET.values())
 FILTER_DEFAULTS = {"account_types": [], "include_inactive": False}
@@ -64,24 +68,23 @@ RESERVED_REQUESTERS = ("schedule:", "sensor:")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not \d: it also matches "２" and "٢"
 
 
-class Format(StrEnum):
-    csv = "csv"
-    xlsx = "xlsx"
-    pdf = "pdf"
-
-
-class AccountType(StrEnum):
-    assets = "assets"
-    liabilities = "liabilities"
-    equity = "equity"
-    income = "income"
-    expenses = "expenses"
-
-
 DatePreset = StrEnum("DatePreset", ["last_30_days", "last_90_days", "this_year", "all_time"])
-CustomerType = StrEnum("CustomerType", ["retail", "wholesale"])
-CreditStatus = StrEnum("CreditStatus", ["good", "over_limit", "blocked"])
-StockStatus = StrEnum("StockStatus", ["in_stock", "low_stock", "out_of_stock"])
+if TYPE_CHECKING:
+    # The choices below come from the catalog at run time, which a type checker does not follow: to it,
+    # they are the strings that their enum members and literals are.
+    Format: TypeAlias = str
+    AccountType: TypeAlias = str
+    CustomerType: TypeAlias = str
+    CreditStatus: TypeAlias = str
+    StockStatus: TypeAlias = str
+    DatasetName: TypeAlias = str
+else:
+    Format = StrEnum("Format", FORMAT_NAMES)
+    AccountType = StrEnum("AccountType", ACCOUNT_TYPES)
+    CustomerType = StrEnum("CustomerType", CUSTOMER_TYPES)
+    CreditStatus = StrEnum("CreditStatus", CREDIT_STATUSES)
+    StockStatus = StrEnum("StockStatus", STOCK_STATUSES)
+    DatasetName = Literal[tuple(DATASETS_BY_NAME)]
 
 
 class RequestRefused(ExportPlatformError):
@@ -100,13 +103,11 @@ class AdhocExportConfig(CsvOptionsConfig):
     """An ad-hoc request: whose data, what, when, which rows, and the CSV options the CSV exports take."""
 
     tenant: str = Field(description="Whose data: the tenant's slug, e.g. acme (the tenant partition names).")
-    dataset: Literal["sales", "sale_items", "customers", "inventory", "audit_log", "bills", "accounts"] = (
-        Field(
-            description="What to export: sales, sale_items, customers, inventory, audit_log, bills, accounts."
-        )
-    )
+    dataset: DatasetName = Field(description=f"What to export: {', '.join(DATASETS_BY_NAME)}.")
     formats: list[Format] = Field(
-        default=["csv"], description="File formats, one or more of csv, xlsx, pdf (sale_items: csv only)."
+        default=["csv"],
+        description=f"File formats, one or more of {', '.join(FORMAT_NAMES)} "
+        f"(sale_items: {', '.join(EXPORT_FORMATS['sale_items'])} only).",
     )
     date_from: str | None = Field(
         default=None,
@@ -125,8 +126,8 @@ class AdhocExportConfig(CsvOptionsConfig):
     )
     account_types: list[AccountType] = Field(
         default=[],
-        description="bills, accounts: only these account types (assets, liabilities, equity, income, "
-        "expenses); empty means all.",
+        description=f"bills, accounts: only these account types ({', '.join(ACCOUNT_TYPES)}); "
+        "empty means all.",
     )
     include_inactive: bool = Field(default=False, description="accounts, customers: also list inactive ones.")
     customer_type: CustomerType | None = Field(
@@ -325,7 +326,7 @@ def record_refusal(history: ExportHistory, context: dg.OpExecutionContext, messa
     return RequestRefused(message)
 
 
-@dg.op(
+@dg.op(  # type: ignore[call-overload]  # dagster's signature leaves out the Config schema it accepts
     description="Export one tenant's dataset over a date range, filtered, in the chosen formats.",
     config_schema=AdhocExportConfig.to_config_schema(),
 )
@@ -334,7 +335,7 @@ def run_adhoc_export(
     source: SourceDatabase,
     artifacts: ArtifactStore,
     history: ExportHistory,
-):
+) -> dg.Output:
     """Check the request, then export it, recording every file (or the refusal) in the history.
 
     The config is declared as ``AdhocExportConfig``'s schema and the request built from it here,
@@ -378,7 +379,7 @@ def run_adhoc_export(
     published = []
     for fmt_name in map(str, config.formats):
         fmt = FORMATS_BY_NAME[fmt_name]
-        entry = history.start(
+        with history.attempt(
             tenant=tenant.slug,
             requested_by=_asked_by(context),
             dataset=config.dataset,
@@ -391,10 +392,8 @@ def run_adhoc_export(
                 "date_to": str(last),
                 **config.model_dump(include=CSV_OPTIONS),
             },
-        )
-        history.move(entry, "processing")
-        started = time.perf_counter()
-        try:
+        ) as attempt:
+            started = time.perf_counter()
             lazy = {name: frame.lazy() for name, frame in frames.items()}
             options = ReportOptions(include_inactive=config.include_inactive)
             report = report_for(fmt, config.dataset, lazy, info, period, options)
@@ -407,11 +406,8 @@ def run_adhoc_export(
                 PDF: PdfExportConfig(),
             }[fmt]
             rows, size, sha256, _ = render_into(artifacts, key, fmt, report, render_config, context.log)
-        except Exception as exc:
-            history.move(entry, "failed", error_message=f"{type(exc).__name__}: {exc}"[:4000])
-            raise
-        uri = artifacts.store.uri(key)
-        history.move(entry, "success", record_count=rows, file_size_bytes=size, sha256=sha256, uri=uri)
+            uri = artifacts.store.uri(key)
+            attempt.published(record_count=rows, file_size_bytes=size, sha256=sha256, uri=uri)
         published.append(
             {
                 "format": fmt_name,

@@ -16,26 +16,19 @@ import dagster as dg
 import polars as pl
 
 from export_platform import settings
+from export_platform.asset_metadata import OWNER, PREVIEW_ROWS, code_references
 from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.datasets.assets import OWNER, PREVIEW_ROWS, code_references
 from export_platform.datasets.checks import SALES_MATCH_LINE_ITEMS, sales_match_line_items
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportConfig, ExportFormat
 from export_platform.exports.progress import progress_logged
 from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
 from export_platform.render.csv import csv_frame, write_csv
-from export_platform.render.layouts import (
-    DEFAULT_OPTIONS,
-    LAYOUTS,
-    SHEET_NAMES,
-    ReportOptions,
-    TenantInfo,
-    build_report,
-    flat_report,
-)
 from export_platform.render.pdf import write_pdf
 from export_platform.render.report import Report, Table, TableColumn, small_streaming_chunks
 from export_platform.render.xlsx import write_workbook
-from export_platform.resources import SourceDatabase
+from export_platform.reports.layouts import LAYOUTS, SHEET_NAMES, build_report, flat_report
+from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.layout import export_key
@@ -138,7 +131,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
     ):
         started = time.perf_counter()
         partition = parse_partition_key(context.partition_key)
-        entry = history.start(
+        with history.attempt(
             tenant=partition.tenant,
             requested_by=requested_by(context.run.tags),
             dataset=dataset,
@@ -146,25 +139,17 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             partition_key=partition.key,
             run_id=context.run_id,
             filters=recorded_filters(config),
-        )
-        try:
-            history.move(entry, "processing")
+        ) as attempt:
             with retry_only_transient_errors():
                 published, report, render_s = publish_export(
                     dataset, fmt, config, partition, frames, source, artifacts, context.log
                 )
-        except Exception as exc:
-            cause = exc.__cause__ if isinstance(exc, dg.Failure) and exc.__cause__ else exc
-            history.move(entry, "failed", error_message=f"{type(cause).__name__}: {cause}"[:4000])
-            raise
-        history.move(
-            entry,
-            "success",
-            record_count=published.record_count,
-            file_size_bytes=published.size,
-            sha256=published.sha256,
-            uri=published.uri,
-        )
+            attempt.published(
+                record_count=published.record_count,
+                file_size_bytes=published.size,
+                sha256=published.sha256,
+                uri=published.uri,
+            )
         checks = [verify_artifact(artifacts, published, fmt, config, report)]
         if set(inputs) == set(SALES_WITH_LINES):
             checks.append(sales_match_line_items(frames["sales"], frames["sale_items"]))
@@ -180,7 +165,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
                 "download": dg.MetadataValue.url(link) if link else dg.MetadataValue.path(published.uri),
                 "duration_s": round(time.perf_counter() - started, 3),
                 "render_s": render_s,
-                "history_id": entry,
+                "history_id": attempt.id,
                 "preview": preview_table(report.main_table, dataset),
                 "dagster/column_schema": table_schema(written_columns(fmt, report), dataset),
             },
@@ -327,5 +312,5 @@ exports_job = dg.define_asset_job(
     "exports_job",
     selection=dg.AssetSelection.groups("datasets", EXPORT_GROUP),
     partitions_def=tenant_month_partitions,
-    description="One tenant's month end to end: the seven datasets, then every CSV, Excel and PDF export.",
+    description="One tenant's month end to end: the eight datasets, then every CSV, Excel and PDF export.",
 )

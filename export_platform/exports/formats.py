@@ -13,12 +13,13 @@ import dagster as dg
 import numpy as np
 from pydantic import Field
 
+from export_platform.catalog import EXPORT_FORMATS
 from export_platform.exports.progress import DEFAULT_EVERY_S
 from export_platform.render.csv import CsvOptions, write_csv
-from export_platform.render.layouts import PDF_SKIPPED_TABLES
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report
 from export_platform.render.xlsx import EXCEL_MAX_ROWS, SHEET_NAME_LIMIT, write_workbook
+from export_platform.reports.layouts import PDF_SKIPPED_TABLES
 
 
 class ExportConfig(dg.Config):
@@ -257,17 +258,8 @@ PDF = ExportFormat(
     lambda path, config, report: count_pdf_rows(path),
 )
 
-# Every export the platform offers: three formats per dataset, and the line items as CSV only (the sales
-# workbook and report carry them already).
-EXPORTS: tuple[tuple[str, ExportFormat], ...] = (
-    *(
-        (dataset, fmt)
-        for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
-        for fmt in (CSV, XLSX, PDF)
-    ),
-    ("sale_items", CSV),
-)
 FORMATS_BY_NAME: dict[str, ExportFormat] = {fmt.name: fmt for fmt in (CSV, XLSX, PDF)}
-EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
-    dataset: tuple(fmt.name for other, fmt in EXPORTS if other == dataset) for dataset, _ in EXPORTS
-}
+# Every export the platform offers, in the order of ``catalog.EXPORT_FORMATS``.
+EXPORTS: tuple[tuple[str, ExportFormat], ...] = tuple(
+    (dataset, FORMATS_BY_NAME[name]) for dataset, names in EXPORT_FORMATS.items() for name in names
+)

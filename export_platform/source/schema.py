@@ -198,3 +198,4 @@ journal_lines = sa.Table(
 TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
 
 ACCOUNT_TYPES = ("assets", "liabilities", "equity", "income", "expenses")
+CUSTOMER_TYPES = ("retail", "wholesale")

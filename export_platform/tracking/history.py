@@ -16,12 +16,14 @@ backwards or twice: an attempt to do so raises ``InvalidTransition``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -47,6 +49,29 @@ BATCH = 1000
 
 class InvalidTransition(ExportPlatformError):
     """A history row was asked to move to a status it cannot reach from where it is."""
+
+
+@dataclass
+class Attempt:
+    """One export attempt inside ``ExportHistory.attempt``: the block records its file with ``published``."""
+
+    id: str
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def published(self, *, record_count: int, file_size_bytes: int, sha256: str, uri: str) -> None:
+        self.result = {
+            "record_count": record_count,
+            "file_size_bytes": file_size_bytes,
+            "sha256": sha256,
+            "uri": uri,
+        }
+
+
+def failure_message(exc: BaseException) -> str:
+    """What a failed row says: the error's type and message; for a ``dg.Failure`` raised on behalf of
+    another error (a retry giving up, for example), that error's, which names what went wrong."""
+    cause = exc.__cause__ if isinstance(exc, dg.Failure) and exc.__cause__ else exc
+    return f"{type(cause).__name__}: {cause}"[:4000]
 
 
 def _now() -> dt.datetime:
@@ -102,6 +127,24 @@ class ExportHistory(dg.ConfigurableResource):
                 )
             )
         return entry_id
+
+    @contextlib.contextmanager
+    def attempt(self, **start: Any) -> Iterator[Attempt]:
+        """Record one export attempt around the block that makes its file: ``pending`` then
+        ``processing`` on entry; ``success`` with what the block passed to ``Attempt.published``, or
+        ``failed`` with ``failure_message`` if the block raises (the error then goes on). ``start``
+        takes ``start``'s arguments."""
+        entry = Attempt(self.start(**start))
+        self.move(entry.id, "processing")
+        try:
+            yield entry
+        except Exception as exc:
+            self.move(entry.id, "failed", error_message=failure_message(exc))
+            raise
+        if not entry.result:
+            self.move(entry.id, "failed", error_message="the export finished without publishing a file")
+            raise InvalidTransition(f"export {entry.id} finished without publishing a file")
+        self.move(entry.id, "success", **entry.result)
 
     def move(self, entry_id: str, status: str, **values: Any) -> None:
         """Move an attempt to ``status``, setting the given columns, if its current status allows it."""

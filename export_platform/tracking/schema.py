@@ -45,6 +45,8 @@ export_history = sa.Table(
 )
 
 CADENCES = ("daily", "weekly", "monthly")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+"""``day_of_week`` is an index into this tuple, as Python's ``date.weekday()``."""
 
 export_schedules = sa.Table(
     "export_schedules",

@@ -24,8 +24,8 @@ from export_platform.automation.tenants import (
     sync_tenants,
     tenant_sensor,
 )
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.partitions import TENANT_DIMENSION
-from export_platform.resources import SourceDatabase
 from export_platform.source import schema
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed

@@ -69,8 +69,12 @@ def test_transient_failures_are_retried_and_others_are_not(sqlite_source: str, t
 def test_which_errors_are_transient() -> None:
     from botocore.exceptions import ClientError, EndpointConnectionError
 
-    from export_platform.automation.mailer import DeliveryRefused, TransientDeliveryError
-    from export_platform.errors import SourceUnavailable, UnknownTenant
+    from export_platform.errors import (
+        DeliveryRefused,
+        SourceUnavailable,
+        TransientDeliveryError,
+        UnknownTenant,
+    )
     from export_platform.retries import is_transient
 
     def client_error(status: int) -> ClientError:

@@ -175,6 +175,7 @@ def test_no_row_of_another_tenant(materialized: Materialized) -> None:
         "audit_log": ("event_id", schema.audit_events),
         "bills": ("line_id", schema.journal_lines),
         "accounts": ("account_id", schema.accounts),
+        "invoices": ("invoice_id", schema.credit_transactions),
     }
     for dataset, (column, table) in id_columns.items():
         frame = materialized.frame(dataset)
@@ -194,6 +195,7 @@ def test_metadata_and_checks(materialized: Materialized) -> None:
         "unique_key",
         "entries_balance",
         "accounting_equation",
+        "invoices_match_customer_balances",
     }
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.render.csv import FORMULA_TRIGGER
-from export_platform.render.layouts import export_columns
+from export_platform.reports.tables import export_columns
 from export_platform_downstream.definitions import CSV_DATASETS, Warehouse, defs, table_assets
 from export_platform_tests.support.materialize import Exported, Materialized, ephemeral_instance
 from export_platform_tests.support.seed_plan import MONTH, OTHER_TENANT, PARTITION, TENANT
@@ -21,7 +21,7 @@ def test_tables_depend_on_the_csv_exports() -> None:
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert sorted(CSV_DATASETS) == sorted(
-        ["sales", "sale_items", "customers", "inventory", "audit_log", "bills", "accounts"]
+        ["sales", "sale_items", "customers", "inventory", "audit_log", "bills", "accounts", "invoices"]
     )
     for dataset in CSV_DATASETS:
         node = graph.get(dg.AssetKey(f"warehouse_{dataset}"))

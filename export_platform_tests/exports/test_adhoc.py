@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from export_platform.cli import main
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.adhoc import AdhocExportConfig, adhoc_export
 from export_platform.exports.assets import export_assets
-from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
@@ -64,6 +64,7 @@ def run(source_url: str, root: Path, **request) -> dg.ExecuteInProcessResult:
         ({"dataset": "bills", "include_inactive": True}, "include_inactive"),
         ({"dataset": "sale_items", "formats": ["pdf"]}, "formats"),
         ({"dataset": "customers", "min_balance": "lots"}, "min_balance"),
+        ({"dataset": "invoices", "customer_type": "retail"}, "customer_type"),
         ({"dataset": "sales", "date_from": "2026-13-01", "date_to": "2026-12-31"}, "date_from"),
     ],
 )

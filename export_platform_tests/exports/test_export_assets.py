@@ -22,8 +22,8 @@ from pypdf import PdfReader
 from export_platform.definitions import defs
 from export_platform.exports.assets import render_into
 from export_platform.exports.formats import CSV, EXPORTS, CsvExportConfig
-from export_platform.render.layouts import SHEET_NAMES
 from export_platform.render.report import STREAMING_CHUNK_ROWS
+from export_platform.reports.layouts import SHEET_NAMES
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform_tests.support.materialize import Exported, Materialized, materialize_exports
 from export_platform_tests.support.pdf_reading import drawn_texts, page_footer
@@ -32,12 +32,12 @@ from export_platform_tests.support.seed_plan import MONTH, TENANT
 EXPORT_NAMES = sorted(f"{dataset}_{fmt.name}" for dataset, fmt in EXPORTS)
 
 
-def test_nineteen_exports_in_their_group() -> None:
+def test_twenty_two_exports_in_their_group() -> None:
     graph = defs.resolve_asset_graph()
     exports = sorted(
         k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name == "exports"
     )
-    assert exports == EXPORT_NAMES and len(exports) == 19
+    assert exports == EXPORT_NAMES and len(exports) == 22
     for key in exports:
         node = graph.get(dg.AssetKey(key))
         assert node.partitions_def == graph.get(dg.AssetKey("sales")).partitions_def
@@ -95,7 +95,7 @@ def test_metadata_matches_what_was_written(exported: Exported, materialized_sqli
     checks = [
         c for c in exported.first.get_asset_check_evaluations() if c.check_name == "artifact_matches_metadata"
     ]
-    assert len(checks) == 19 and all(c.passed for c in checks)
+    assert len(checks) == 22 and all(c.passed for c in checks)
 
 
 def test_a_pdf_schema_lists_the_columns_its_pages_draw(exported: Exported, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_bills_and_accounts_csv_have_the_seed_columns(exported: Exported, tmp_pa
 
 
 def test_workbooks_have_typed_cells_and_the_seed_sheets(exported: Exported, tmp_path: Path) -> None:
-    for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts"):
+    for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts", "invoices"):
         workbook = load_workbook(exported.download(dataset, "xlsx", tmp_path), read_only=True)
         assert workbook.sheetnames == ["Summary", *SHEET_NAMES[dataset]], dataset
         workbook.close()
@@ -266,7 +266,7 @@ def test_every_export_attempt_is_in_the_history(exported: Exported, sqlite_sourc
         for r in ExportHistory(url=sqlite_source).entries(tenant=TENANT, limit=10_000)
         if r["run_id"] in run_ids
     ]
-    assert len(rows) == 38 and {r["status"] for r in rows} == {"success"}
+    assert len(rows) == 44 and {r["status"] for r in rows} == {"success"}  # 22 exports, twice
     for row in rows:
         meta = exported.metadata(
             f"{row['dataset']}_{row['format']}",

@@ -1,13 +1,16 @@
 """Every figure of one month of two tenants, recomputed from the source rows by the oracle with plain
 ``Decimal`` and compared with the exported CSV and workbook cell by cell, on SQLite and PostgreSQL.
 
-Sales, line items, customers (with their credit aging and transactions), inventory, audit log, bills
-and accounts: the flat table of each CSV, and every sheet and Summary figure of each workbook.
+Sales, line items, customers (with their credit aging and transactions), inventory, audit log, bills,
+accounts and invoices: the flat table of each CSV, and every sheet and Summary figure of each workbook.
 
 The source is the demo seed made awkward on purpose: a zero-revenue day (every sale of it cancelled),
 sales whose margins sit exactly on or just below a half hundredth (half away from zero, rounded once),
-a sale discount that does not split evenly over its lines, and an inactive account that carries a
-balance. Returns, cancellations and credit sales come with the seed.
+a sale discount that does not split evenly over its lines, an inactive account that carries a
+balance, and invoices at the edges of their rules: due the month's last day or the day before, in the
+tenant's calendar but not in UTC's; two charged at one instant with a payment that covers one and part
+of the other; and a customer who paid more than was charged. Returns, cancellations and credit sales
+come with the seed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -29,6 +33,7 @@ from export_platform_tests.oracle import SourceOracle
 from export_platform_tests.oracle.audit_log import expected_audit_log
 from export_platform_tests.oracle.customers import RECENT_TRANSACTIONS, expected_customers
 from export_platform_tests.oracle.inventory import expected_inventory
+from export_platform_tests.oracle.invoices import expected_invoices
 from export_platform_tests.oracle.ledger import expected_accounts, expected_bills
 from export_platform_tests.oracle.report import ExpectedReport, compare_csv, compare_workbook
 from export_platform_tests.oracle.sales import expected_sale_items, expected_sales
@@ -47,6 +52,61 @@ EDGE_MARGINS = (
 )
 ODD_DISCOUNT = Decimal("0.07")
 INACTIVE_ACCOUNT = "Expenses:Office:Legacy"
+DUE_DAY_BEFORE, DUE_LAST_DAY = "EDGE-DUE-OCT-30", "EDGE-DUE-OCT-31"
+SAME_INSTANT = ("EDGE-SAME-INSTANT-1", "EDGE-SAME-INSTANT-2")
+PAID_AHEAD = "EDGE-PAID-AHEAD"
+
+
+def add_invoice_edges(conn: sa.Connection, tenant: str, zone: ZoneInfo, amount: Callable) -> None:
+    """Three customers whose invoices sit on the edges the module docstring lists. Due times are late
+    on October 30th and early on the 31st in the tenant's zone, so that in New York the first falls on
+    the 31st in UTC and in Tokyo the second on the 30th."""
+
+    def local(day: int, hour: int, minute: int = 0, month: int = 10) -> dt.datetime:
+        return dt.datetime(2026, month, day, hour, minute, tzinfo=zone).astimezone(dt.UTC)
+
+    customer = conn.execute(sa.select(sa.func.max(s.customers.c.id))).scalar() + 1
+    txn = conn.execute(sa.select(sa.func.max(s.credit_transactions.c.id))).scalar() + 1
+    for offset, name in enumerate(("Due Days Ltd", "Same Instant Ltd", "Paid Ahead Ltd")):
+        conn.execute(
+            s.customers.insert().values(
+                id=customer + offset,
+                tenant_id=tenant,
+                name=name,
+                email=None,
+                phone=None,
+                address=None,
+                customer_type="wholesale",
+                credit_limit=amount(Decimal("1000.00")),
+                is_active=True,
+                is_blocked=False,
+                created_at=local(1, 9, month=1),
+            )
+        )
+    charged = local(2, 10)
+    rows = [  # (customer offset, kind, amount, occurred_at, due_at, reference)
+        (0, "charge", "100.00", local(1, 10, month=9), local(30, 23, 30), DUE_DAY_BEFORE),
+        (0, "payment", "30.00", local(5, 12), None, "EDGE-PAY-1"),
+        (0, "charge", "50.00", local(1, 10), local(31, 0, 30), DUE_LAST_DAY),
+        (1, "charge", "40.00", charged, local(1, 10, month=11), SAME_INSTANT[0]),
+        (1, "charge", "60.00", charged, local(1, 10, month=11), SAME_INSTANT[1]),
+        (1, "payment", "50.00", local(3, 12), None, "EDGE-PAY-2"),
+        (2, "charge", "20.00", local(2, 10), local(1, 10, month=11), PAID_AHEAD),
+        (2, "payment", "25.00", local(3, 12), None, "EDGE-PAY-3"),
+    ]
+    for number, (offset, kind, value, occurred_at, due_at, reference) in enumerate(rows):
+        conn.execute(
+            s.credit_transactions.insert().values(
+                id=txn + number,
+                tenant_id=tenant,
+                customer_id=customer + offset,
+                kind=kind,
+                amount=amount(Decimal(value)),
+                occurred_at=occurred_at,
+                due_at=due_at,
+                reference=reference,
+            )
+        )
 
 
 def make_awkward(url: str, tenant: str) -> None:
@@ -139,6 +199,7 @@ def make_awkward(url: str, tenant: str) -> None:
                     currency="USD",
                 )
             )
+        add_invoice_edges(conn, tenant, oracle.timezone, amount)
     engine.dispose()
 
 
@@ -179,6 +240,7 @@ EXPECTED: dict[str, Callable[[SourceOracle, str], ExpectedReport]] = {
     "audit_log": expected_audit_log,
     "bills": expected_bills,
     "accounts": expected_accounts,
+    "invoices": expected_invoices,
 }
 CSV_ONLY = {"sale_items": expected_sale_items}  # the line items' workbook is the sales workbook
 
@@ -241,6 +303,19 @@ def test_the_awkward_cases_are_in_the_files(awkward_source: str) -> None:
     events = expected_audit_log(oracle, MONTH).main_rows
     assert any(r["User"] is None for r in events) and any(r["User"] for r in events)
     assert any(r["Entity Type"] and r["Entity ID"] is None for r in events)
+    invoices = expected_invoices(oracle, MONTH).main_rows
+    assert {r["Status"] for r in invoices} == {"open", "partly_paid", "paid", "overdue"}
+    edges = {r["Reference"]: r for r in invoices if r["Reference"].startswith("EDGE-")}
+    shown = {ref: (r["Status"], r["Paid"], r["Balance"], r["Days Overdue"]) for ref, r in edges.items()}
+    assert shown == {
+        DUE_DAY_BEFORE: ("overdue", Decimal("30.00"), Decimal("70.00"), 1),
+        DUE_LAST_DAY: ("open", Decimal("0.00"), Decimal("50.00"), 0),  # due on the as-of day
+        SAME_INSTANT[0]: ("paid", Decimal("40.00"), Decimal("0.00"), 0),  # the lower ID first
+        SAME_INSTANT[1]: ("partly_paid", Decimal("10.00"), Decimal("50.00"), 0),
+        PAID_AHEAD: ("paid", Decimal("20.00"), Decimal("0.00"), 0),
+    }
+    paid_ahead = next(r for r in details if r["Customer ID"] == edges[PAID_AHEAD]["Customer ID"])
+    assert paid_ahead["Outstanding"] == Decimal("-5.00")  # a credit, which no invoice carries
 
 
 @pytest.mark.parametrize("tenant", TENANTS)
@@ -255,3 +330,20 @@ def test_sales_exports_check_their_line_items(exported: dict, tenant: str) -> No
         ("sales_xlsx", "sales_match_line_items"): True,
         ("sales_pdf", "sales_match_line_items"): True,
     }
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_invoices_match_the_customers_balances(exported: dict, tenant: str) -> None:
+    """Checked on the invoices dataset, against customers read in the same snapshot; the credit of the
+    customer who paid ahead is the one difference between the two totals."""
+    _, result = exported[tenant]
+    evaluations = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "invoices_match_customer_balances"
+    ]
+    assert [(e.asset_key.to_user_string(), e.passed) for e in evaluations] == [("invoices", True)]
+    metadata = evaluations[0].metadata
+    credit, outstanding, balance = (
+        Decimal(metadata[name].value)
+        for name in ("customers_credit", "customers_outstanding", "invoices_balance")
+    )
+    assert credit == Decimal("-5.00") and balance == outstanding - credit > 0

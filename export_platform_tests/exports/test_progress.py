@@ -9,10 +9,10 @@ from pathlib import Path
 import dagster as dg
 
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.assets import export_assets
 from export_platform.exports.progress import progress_line, progress_logged
 from export_platform.render.progress import Progress
-from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory

@@ -20,7 +20,7 @@ from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
-from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
+from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
 from export_platform_tests.support.project import BIN, PROJECT
 
 pytestmark = [pytest.mark.faults, pytest.mark.daemon]
@@ -29,8 +29,8 @@ DEADLINE_SECONDS = 300
 ANOTHER_TICK_SECONDS = 75  # export_schedule_sensor runs at most once a minute
 
 
-def schedule(tenant: str, name: str, dataset: str) -> ScheduleSpec:
-    return ScheduleSpec(
+def schedule(tenant: str, name: str, dataset: str) -> TenantScheduleSpec:
+    return TenantScheduleSpec(
         tenant=tenant, name=name, datasets=(dataset,), formats=("csv",), cadence="daily", time_of_day="00:00"
     )
 
@@ -62,7 +62,7 @@ def test_killed_daemon_restarts_and_runs_each_due_export_once(tmp_path: Path, da
     source_url = f"sqlite:///{tmp_path / 'source.db'}"
     seed(SourceUrl(source_url), SeedPlan(tenants=2, months=1, sales_per_day=2, end_month="2026-10"))
     history = ExportHistory(url=source_url)
-    store = ScheduleStore(history.engine)
+    store = TenantScheduleStore(history.engine)
     two_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     due_before_kill = [
         store.add(schedule("acme", "Ledger", "bills"), now=two_days_ago).id,

@@ -45,10 +45,10 @@ def test_backfill_within_limits_then_on_celery(tmp_path: Path) -> None:
     assert queued.peak_runs_per_tenant <= queued.per_tenant_limit == 1
     assert queued.peak_source_connections >= 1
     assert queued.step_processes == TENANTS  # in_process: each run's steps in the run's own process
-    assert len(queued.artifacts) == TENANTS * (7 + 19)  # seven Parquet datasets and 19 exports each
+    assert len(queued.artifacts) == TENANTS * (8 + 22)  # eight Parquet datasets and 22 exports each
 
     assert celery.runs == CELERY_TENANTS and celery.failed_runs == 0
     assert celery.step_processes == 2  # the two workers (checked by name inside the benchmark)
     assert celery.peak_runs_per_tenant <= 1 and celery.peak_concurrent_runs <= 8
     assert celery.artifacts == {k: v for k, v in queued.artifacts.items() if k in celery.artifacts}
-    assert len(celery.artifacts) == CELERY_TENANTS * (7 + 19)
+    assert len(celery.artifacts) == CELERY_TENANTS * (8 + 22)

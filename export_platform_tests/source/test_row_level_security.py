@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from psycopg import errors as pg_errors
 from sqlalchemy.engine import make_url
 
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import SourceAccessDenied
-from export_platform.resources import SourceDatabase
 from export_platform.source import schema
 from export_platform.source.reads import read_frame
 from export_platform.source.security import READER_ROLE

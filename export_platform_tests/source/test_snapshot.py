@@ -21,12 +21,12 @@ import sqlalchemy as sa
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase, TenantReads
 from export_platform.datasets.spec import tenant_of
 from export_platform.errors import InvalidSourceData, SourceUnavailable
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.exports.assets import export_assets
 from export_platform.partitions import TENANT_DIMENSION
-from export_platform.resources import SourceDatabase, TenantReads
 from export_platform.source import schema
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.reads import read_frame

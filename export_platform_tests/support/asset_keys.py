@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-DATASET_KEYS = ["accounts", "audit_log", "bills", "customers", "inventory", "sale_items", "sales"]
+DATASET_KEYS = ["accounts", "audit_log", "bills", "customers", "inventory", "invoices", "sale_items", "sales"]
 EXPORT_KEYS = sorted(
     [
         f"{d}_{f}"
-        for d in ("sales", "customers", "inventory", "audit_log", "bills", "accounts")
+        for d in ("sales", "customers", "inventory", "audit_log", "bills", "accounts", "invoices")
         for f in ("csv", "xlsx", "pdf")
     ]
     + ["sale_items_csv"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.assets import export_assets
-from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory

@@ -19,12 +19,12 @@ from export_platform.automation.delivery import (
 )
 from export_platform.automation.mailer import Mailer
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.assets import export_assets
-from export_platform.resources import SourceDatabase
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
-from export_platform.tracking.schedules import ScheduleSpec, ScheduleStore
+from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
 from export_platform_tests.support.ports import free_port
 
 SALES_EXPORTS = ["sales", "sale_items", "sales_csv", "sales_xlsx", "sales_pdf"]
@@ -104,7 +104,7 @@ def add_schedule(history: ExportHistory, recipients: tuple[str, ...], *, tenant:
         "subject": f"{tenant.title()} monthly sales",
         **spec,
     }
-    return ScheduleStore(history.engine).add(ScheduleSpec(**values)).id
+    return TenantScheduleStore(history.engine).add(TenantScheduleSpec(**values)).id
 
 
 def deliver(

@@ -10,8 +10,8 @@ import dagster as dg
 import polars as pl
 
 from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.partitions import TENANT_DIMENSION
-from export_platform.resources import SourceDatabase
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform_tests.support.seed_plan import MONTH, TENANT
 

@@ -8,7 +8,7 @@ own start instead: that is these reads.
 
 from __future__ import annotations
 
-from export_platform.resources import TenantReads
+from export_platform.datasets.source_database import TenantReads
 from export_platform.source.url import SourceUrl
 
 

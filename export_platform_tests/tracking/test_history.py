@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import psycopg
 import pytest
 
@@ -145,3 +146,28 @@ def test_only_schedules_and_sensors_can_tag_a_run_as_theirs() -> None:
     assert requested_by({**forged, "dagster/sensor_name": "export_schedule_sensor"}) == "schedule:Monthly"
     assert requested_by({**forged, "dagster/schedule_name": "monthly_close"}) == "schedule:Monthly"
     assert requested_by({"export_platform/requested_by": "ana@acme.example"}) == "ana@acme.example"
+
+
+def _row(history: ExportHistory, entry_id: str) -> dict:
+    return next(r for r in history.entries(tenant="acme", limit=1000) if r["id"] == entry_id)
+
+
+def test_an_attempt_records_its_file_or_its_error(history: ExportHistory) -> None:
+    """The monthly exports and the ad-hoc job record attempts through this one block; a ``dg.Failure``
+    raised for another error (a retry giving up) records that error, whichever path raised it."""
+    with history.attempt(**START) as done:
+        assert _row(history, done.id)["status"] == "processing"
+        done.published(record_count=3, file_size_bytes=40, sha256="cd" * 32, uri="file:///x.csv")
+    assert _row(history, done.id)["status"] == "success" and _row(history, done.id)["record_count"] == 3
+
+    with pytest.raises(dg.Failure), history.attempt(**START) as failed:
+        try:
+            raise ConnectionResetError("S3 went away")
+        except ConnectionResetError as exc:
+            raise dg.Failure("gave up after 3 tries") from exc
+    row = _row(history, failed.id)
+    assert row["status"] == "failed" and row["error_message"] == "ConnectionResetError: S3 went away"
+
+    with pytest.raises(InvalidTransition, match="without publishing"), history.attempt(**START) as empty:
+        pass
+    assert _row(history, empty.id)["status"] == "failed"

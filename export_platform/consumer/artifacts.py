@@ -1,29 +1,10 @@
-"""The API for downstream consumers of the exports: find a published file through its partition's
-``manifest.json``, make sure it is the file the manifest describes (size and sha256), then open it or
-hand out a download link.
-
-    from export_platform.consumer import latest_artifact
-
-    artifact = latest_artifact("acme", "sales", "2026-10", "csv")  # root: EXPORT_ARTIFACT_ROOT
-    artifact.record_count, artifact.sha256                           # what the manifest says
-    with artifact.open() as file:                                    # a verified local copy
-        header = file.readline()
-    url = artifact.url(expires_in=3600)                              # verified, then presigned (S3)
-
-``month=None`` takes the newest month whose manifest lists the format. A file that differs from its
-manifest entry raises ``ArtifactIntegrityError``; a missing manifest, format or file
-``ArtifactNotFound``. Only the tenant's own files are ever served: ``dataset`` must be one of the
-platform's datasets, and a manifest entry whose ``key`` is not inside the tenant's prefix (see
-``tenant_object_key``) is treated as absent, with the very answer a missing file gets, so a caller
-learns nothing about another tenant's objects. Nothing here needs Dagster running: only read access
-to the artifact root.
-"""
+"""Find a published export through its partition's ``manifest.json`` and check it is the file the
+manifest describes (size and sha256) before opening it or handing out a link."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,14 +14,13 @@ from typing import BinaryIO
 from export_platform import settings
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.errors import ExportPlatformError, KeyOutsideTenant
-from export_platform.partitions import validate_month, validate_tenant_slug
+from export_platform.partitions import InvalidPartitionKey, validate_month, validate_tenant_slug
 from export_platform.storage.artifacts import ArtifactStore, sha256_of
 from export_platform.storage.layout import export_folder, tenant_object_key
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL_EXPIRY_SECONDS = 3600
-MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 class ArtifactNotFound(ExportPlatformError):
@@ -221,4 +201,14 @@ def published_months(artifacts: ArtifactStore, tenant: str, dataset: str) -> lis
         for item in artifacts.store.list(prefix)
         if item.key.endswith("/manifest.json")
     }
-    return sorted((m for m in months if MONTH.fullmatch(m)), reverse=True)
+    return sorted((m for m in months if _is_month(m)), reverse=True)
+
+
+def _is_month(name: str) -> bool:
+    """A folder named like a month (``YYYY-MM`` in ASCII digits); anything else under the dataset's
+    folder is not a published month."""
+    try:
+        validate_month(name)
+    except InvalidPartitionKey:
+        return False
+    return True

@@ -18,7 +18,12 @@ from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.plain_text import escaped
 from export_platform.tracking.history import ExportHistory
-from export_platform.tracking.schedules import Schedule, ScheduleStore, latest_due, partition_month
+from export_platform.tracking.tenant_schedules import (
+    TenantSchedule,
+    TenantScheduleStore,
+    latest_due,
+    partition_month,
+)
 
 
 def now_utc() -> dt.datetime:
@@ -27,7 +32,7 @@ def now_utc() -> dt.datetime:
 
 @dataclass(frozen=True)
 class DueExport:
-    schedule: Schedule
+    schedule: TenantSchedule
     due: dt.datetime
 
     @property
@@ -61,7 +66,7 @@ class DueExport:
 
 
 def plan_due_exports(
-    schedules: list[Schedule],
+    schedules: list[TenantSchedule],
     now: dt.datetime,
     cursor: dict[str, str],
     tenants: set[str],
@@ -102,8 +107,10 @@ def plan_due_exports(
     target=dg.AssetSelection.groups("datasets", "exports"),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def export_schedule_sensor(context: dg.SensorEvaluationContext, history: ExportHistory):
-    schedules, problems = ScheduleStore(history.engine).readable(active_only=True)
+def export_schedule_sensor(
+    context: dg.SensorEvaluationContext, history: ExportHistory
+) -> dg.SkipReason | dg.SensorResult:
+    schedules, problems = TenantScheduleStore(history.engine).readable(active_only=True)
     tenants = set(context.instance.get_dynamic_partitions(TENANT_DIMENSION))
     due, cursor = plan_due_exports(
         schedules, now_utc(), json.loads(context.cursor or "{}"), tenants, problems

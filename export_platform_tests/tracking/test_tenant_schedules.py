@@ -11,25 +11,31 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from export_platform.automation import export_schedules as sensor_module
-from export_platform.automation.export_schedules import export_schedule_sensor, plan_due_exports
+from export_platform.automation import tenant_schedule_sensor as sensor_module
+from export_platform.automation.tenant_schedule_sensor import export_schedule_sensor, plan_due_exports
 from export_platform.cli import main
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.tracking.history import ExportHistory
-from export_platform.tracking.schedules import Schedule, ScheduleSpec, ScheduleStore, due_at, latest_due
 from export_platform.tracking.schema import export_schedules
+from export_platform.tracking.tenant_schedules import (
+    TenantSchedule,
+    TenantScheduleSpec,
+    TenantScheduleStore,
+    due_at,
+    latest_due,
+)
 
 UTC = dt.UTC
 BASE = {"tenant": "acme", "name": "Monthly close", "datasets": ("sales",), "formats": ("csv", "xlsx")}
 
 
-def spec(**changes) -> ScheduleSpec:
+def spec(**changes) -> TenantScheduleSpec:
     values = {**BASE, "cadence": "daily", **changes}
-    return ScheduleSpec(**values)
+    return TenantScheduleSpec(**values)
 
 
-def schedule(created: dt.datetime = dt.datetime(2026, 1, 1, tzinfo=UTC), **changes) -> Schedule:
-    return Schedule("s1", spec(**changes), True, created)
+def schedule(created: dt.datetime = dt.datetime(2026, 1, 1, tzinfo=UTC), **changes) -> TenantSchedule:
+    return TenantSchedule("s1", spec(**changes), True, created)
 
 
 @pytest.mark.parametrize(
@@ -144,18 +150,18 @@ def test_exactly_once_and_catch_up() -> None:
 
 def test_paused_new_and_unknown_tenant_schedules_do_not_run() -> None:
     now = dt.datetime(2026, 11, 21, 7, tzinfo=UTC)
-    paused = Schedule("p", spec(), False, dt.datetime(2026, 1, 1, tzinfo=UTC))
+    paused = TenantSchedule("p", spec(), False, dt.datetime(2026, 1, 1, tzinfo=UTC))
     created_after_due = schedule(created=dt.datetime(2026, 11, 21, 6, 30, tzinfo=UTC))
     assert plan_due_exports([paused, created_after_due], now, {}, {"acme"})[0] == []
     assert plan_due_exports([schedule()], now, {}, {"globex"})[0] == []
 
 
 @pytest.fixture
-def store(source_url: str) -> ScheduleStore:
-    return ScheduleStore(ExportHistory(url=source_url).engine)
+def store(source_url: str) -> TenantScheduleStore:
+    return TenantScheduleStore(ExportHistory(url=source_url).engine)
 
 
-def test_store_round_trip(store: ScheduleStore) -> None:
+def test_store_round_trip(store: TenantScheduleStore) -> None:
     added = store.add(
         spec(
             tenant="initech",
@@ -181,7 +187,9 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 def test_sensor_requests_one_run_per_due_time(instance, tmp_path, monkeypatch) -> None:
     history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
-    ScheduleStore(history.engine).add(spec(time_of_day="06:00"), now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    TenantScheduleStore(history.engine).add(
+        spec(time_of_day="06:00"), now=dt.datetime(2026, 1, 1, tzinfo=UTC)
+    )
     monkeypatch.setattr(sensor_module, "now_utc", lambda: dt.datetime(2026, 11, 21, 7, tzinfo=UTC))
     context = dg.build_sensor_context(instance=instance, resources={"history": history})
     result = export_schedule_sensor(context)
@@ -201,7 +209,7 @@ def test_a_schedule_saved_before_the_text_rules_still_runs_beside_the_others(
     stored: re-validating it on read would stop every tenant's schedules. Its delivery is checked when
     it is built (test_delivery.py)."""
     history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
-    store = ScheduleStore(history.engine)
+    store = TenantScheduleStore(history.engine)
     created = dt.datetime(2026, 1, 1, tzinfo=UTC)
     old = store.add(spec(name="Old"), now=created)
     store.add(spec(tenant="globex"), now=created)
@@ -230,7 +238,7 @@ def test_one_broken_schedule_row_stops_no_other_tenants_schedules(
 ) -> None:
     """A stored row the sensor cannot use is skipped and named in the log; the others run this tick."""
     history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
-    store = ScheduleStore(history.engine)
+    store = TenantScheduleStore(history.engine)
     created = dt.datetime(2026, 1, 1, tzinfo=UTC)
     broken = store.add(spec(name="Broken"), now=created)
     store.add(spec(tenant="globex"), now=created)

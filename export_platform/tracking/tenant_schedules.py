@@ -10,6 +10,7 @@ day past the month's end (31 in April, 29-31 in February) and ``last`` both mean
 
 from __future__ import annotations
 
+import builtins
 import calendar
 import datetime as dt
 import json
@@ -21,17 +22,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from export_platform.exports.formats import EXPORT_FORMATS
+from export_platform.catalog import EXPORT_FORMATS, FORMAT_NAMES
 from export_platform.partitions import validate_tenant_slug
 from export_platform.plain_text import refuse_control_characters
 from export_platform.tracking.notifications import EMAIL_ADDRESS
 from export_platform.tracking.schema import CADENCES, export_schedules
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
-class ScheduleSpec(BaseModel):
+class TenantScheduleSpec(BaseModel):
     """A schedule as a tenant asks for it. Invalid input fails here, naming the field."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -58,7 +58,7 @@ class ScheduleSpec(BaseModel):
     @classmethod
     def _one_line(cls, value: str | None, info: ValidationInfo) -> str | None:
         # The name is in the default subject, in requested_by ("schedule:<name>") and in logs.
-        return refuse_control_characters(info.field_name, value)
+        return refuse_control_characters(str(info.field_name), value)
 
     @field_validator("message")
     @classmethod
@@ -76,9 +76,9 @@ class ScheduleSpec(BaseModel):
     @field_validator("formats")
     @classmethod
     def _formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [f for f in value if f not in ("csv", "xlsx", "pdf")]
+        unknown = [f for f in value if f not in FORMAT_NAMES]
         if unknown:
-            raise ValueError(f"unknown format(s) {unknown}; choose from csv, xlsx, pdf")
+            raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMAT_NAMES)}")
         return tuple(dict.fromkeys(value))
 
     @field_validator("cadence")
@@ -120,7 +120,7 @@ class ScheduleSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> ScheduleSpec:
+    def _consistent(self) -> TenantScheduleSpec:
         if (self.cadence == "weekly") != (self.day_of_week is not None):
             raise ValueError("day_of_week is required for weekly schedules and only for them")
         if (self.cadence == "monthly") != (self.day_of_month is not None):
@@ -132,9 +132,9 @@ class ScheduleSpec(BaseModel):
 
 
 @dataclass(frozen=True)
-class Schedule:
+class TenantSchedule:
     id: str
-    spec: ScheduleSpec
+    spec: TenantScheduleSpec
     is_active: bool
     created_at: dt.datetime
 
@@ -143,17 +143,18 @@ class Schedule:
         return [f"{d}_{f}" for d in self.spec.datasets for f in self.spec.formats]
 
 
-def _days_matching(spec: ScheduleSpec, day: dt.date) -> bool:
+def _days_matching(spec: TenantScheduleSpec, day: dt.date) -> bool:
     if spec.cadence == "daily":
         return True
     if spec.cadence == "weekly":
         return day.weekday() == spec.day_of_week
+    assert spec.day_of_month is not None  # required of monthly schedules
     last = calendar.monthrange(day.year, day.month)[1]
     wanted = last if spec.day_of_month == "last" else min(int(spec.day_of_month), last)
     return day.day == wanted
 
 
-def due_at(spec: ScheduleSpec, day: dt.date) -> dt.datetime:
+def due_at(spec: TenantScheduleSpec, day: dt.date) -> dt.datetime:
     """The UTC instant the schedule is due on ``day`` (a date in the schedule's timezone)."""
     hour, minute = map(int, spec.time_of_day.split(":"))
     # fold=0: a repeated (fall-back) time is its first occurrence; a skipped (spring-forward) time is
@@ -161,7 +162,7 @@ def due_at(spec: ScheduleSpec, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), ZoneInfo(spec.timezone)).astimezone(dt.UTC)
 
 
-def latest_due(schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
+def latest_due(schedule: TenantSchedule, now: dt.datetime) -> dt.datetime | None:
     """The most recent due instant at or before ``now`` and not before the schedule existed."""
     zone = ZoneInfo(schedule.spec.timezone)
     today = now.astimezone(zone).date()
@@ -175,21 +176,21 @@ def latest_due(schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
     return None
 
 
-def partition_month(schedule: Schedule, due: dt.datetime) -> str:
+def partition_month(schedule: TenantSchedule, due: dt.datetime) -> str:
     """The month a run exports: the month of the day before it is due, in the schedule's timezone.
     A run on the 1st exports the month just ended; any other run the month to date."""
     local_day = due.astimezone(ZoneInfo(schedule.spec.timezone)).date() - dt.timedelta(days=1)
     return local_day.strftime("%Y-%m")
 
 
-class ScheduleStore:
+class TenantScheduleStore:
     """Schedules in the platform's ``export_schedules`` table."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def add(self, spec: ScheduleSpec, now: dt.datetime | None = None) -> Schedule:
-        schedule = Schedule(uuid.uuid4().hex, spec, True, now or dt.datetime.now(dt.UTC))
+    def add(self, spec: TenantScheduleSpec, now: dt.datetime | None = None) -> TenantSchedule:
+        schedule = TenantSchedule(uuid.uuid4().hex, spec, True, now or dt.datetime.now(dt.UTC))
         values = spec.model_dump()
         with self.engine.begin() as conn:
             conn.execute(
@@ -213,7 +214,7 @@ class ScheduleStore:
             )
         return schedule
 
-    def list(self, *, tenant: str | None = None, active_only: bool = False) -> list[Schedule]:
+    def list(self, *, tenant: str | None = None, active_only: bool = False) -> list[TenantSchedule]:
         """The stored schedules; a row that cannot be read is an error here (see ``readable``)."""
         schedules, problems = self.readable(tenant=tenant, active_only=active_only)
         if problems:
@@ -222,7 +223,7 @@ class ScheduleStore:
 
     def readable(
         self, *, tenant: str | None = None, active_only: bool = False
-    ) -> tuple[list[Schedule], list[str]]:
+    ) -> tuple[builtins.list[TenantSchedule], builtins.list[str]]:
         """The stored schedules that can be read, and a line for each row that cannot (its stored JSON
         broken): the sensor runs the others rather than failing the whole listing."""
         stmt = sa.select(export_schedules).order_by(export_schedules.c.tenant_id, export_schedules.c.name)
@@ -230,7 +231,8 @@ class ScheduleStore:
             stmt = stmt.where(export_schedules.c.tenant_id == tenant)
         if active_only:
             stmt = stmt.where(export_schedules.c.is_active.is_(True))
-        schedules, problems = [], []
+        schedules: builtins.list[TenantSchedule] = []
+        problems: builtins.list[str] = []
         with self.engine.connect() as conn:
             for row in conn.execute(stmt):
                 try:
@@ -240,7 +242,7 @@ class ScheduleStore:
                     problems.append(f"schedule {row.id} of {row.tenant_id}: unreadable ({reason})")
         return schedules, problems
 
-    def get(self, schedule_id: str) -> Schedule | None:
+    def get(self, schedule_id: str) -> TenantSchedule | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(export_schedules).where(export_schedules.c.id == schedule_id)
@@ -266,12 +268,12 @@ class ScheduleStore:
             )
 
 
-def _schedule(row) -> Schedule:
+def _schedule(row: sa.RowMapping) -> TenantSchedule:
     """A stored schedule, read as it was saved: it was checked then, and re-checking it here would let
     one row saved before a newer rule (a subject with a line break) stop every tenant's schedules.
     What reaches an e-mail header is checked again when the delivery is built."""
     created = row["created_at"]
-    spec = ScheduleSpec.model_construct(
+    spec = TenantScheduleSpec.model_construct(
         tenant=row["tenant_id"],
         name=row["name"],
         datasets=tuple(json.loads(row["datasets"])),
@@ -285,6 +287,6 @@ def _schedule(row) -> Schedule:
         subject=row["subject"],
         message=row["message"],
     )
-    return Schedule(
+    return TenantSchedule(
         row["id"], spec, row["is_active"], created if created.tzinfo else created.replace(tzinfo=dt.UTC)
     )

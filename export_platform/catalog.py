@@ -1,0 +1,13 @@
+"""What the platform offers: which datasets export to which formats. The export assets, tenants'
+schedules, the ad-hoc job, the CLI and the consumer API all read this one table."""
+
+FORMAT_NAMES: tuple[str, ...] = ("csv", "xlsx", "pdf")
+"""Each format's name is its file extension and its export assets' key suffix."""
+
+EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("sales", "customers", "inventory", "audit_log", "bills", "accounts", "invoices"), FORMAT_NAMES
+    ),
+    "sale_items": ("csv",),  # the sales workbook and report carry the line items already
+}
+"""The formats each dataset is exported to, in the order its export assets are listed."""
