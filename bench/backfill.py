@@ -150,7 +150,7 @@ def run_backfill(
     work.mkdir(parents=True)
     home, artifacts, log = work / "home", work / "artifacts", work / "processes.log"
     home.mkdir()
-    shutil.copyfile(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(PROJECT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     (work / "workspace.yaml").write_text(
         f"load_from:\n  - python_file:\n      relative_path: {PROJECT / 'bench' / 'backfill_location.py'}\n"
         f"      working_directory: {PROJECT}\n      location_name: backfill\n"

@@ -54,7 +54,7 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
 
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copyfile(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(PROJECT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     handler, port = Inbox(), free_port()
     smtp = Controller(handler, hostname="127.0.0.1", port=port)
     smtp.start()

@@ -9,7 +9,7 @@ import yaml
 from export_platform import settings
 
 VALUES = Path(__file__).resolve().parents[1] / "deploy" / "helm" / "values.yaml"
-INSTANCE = Path(__file__).resolve().parents[1] / "dagster.yaml"
+INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 
 
 def values() -> dict:

@@ -12,7 +12,7 @@ from export_platform_tests.support.project import PROJECT
 
 
 def test_production_instance(tmp_path: Path, dagster_database: str) -> None:
-    shutil.copyfile(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copyfile(PROJECT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"

@@ -41,7 +41,7 @@ def code_blocks(text: str) -> list[list[str]]:
 def parse(args: list[str]) -> None:
     """Parse ``args`` as the CLI would, down to the last subcommand, without running anything."""
     program, *rest = args
-    group = main if program == "export-platform" else dg_cli()
+    group = {"export-platform": main, "dg": dg_cli()}[program]
     context = group.make_context(program, list(rest), resilient_parsing=False)
     command = group
     while isinstance(command, click.Group):
@@ -50,7 +50,7 @@ def parse(args: list[str]) -> None:
 
 
 def dg_cli() -> click.Group:
-    from dagster._cli import cli
+    from dagster_dg_cli.cli import cli
 
     return cli
 
@@ -68,18 +68,18 @@ def test_tour_has_two_setup_commands_a_screenshot_and_five_tasks() -> None:
         args = shlex.split(command)
         programs.append(args[0])
         parse(args)
-        if args[:3] == ["dagster", "job", "execute"]:
+        if args[:2] == ["dg", "launch"] and "--job" in args:
             config = yaml.safe_load((PROJECT / args[args.index("-c") + 1]).read_text())
-            job = defs.resolve_job_def(args[args.index("-j") + 1])
+            job = defs.resolve_job_def(args[args.index("--job") + 1])
             assert dg.validate_run_config(job, config)
-    assert set(programs) == {"dagster", "export-platform"}
+    assert set(programs) == {"dg", "export-platform"}
 
 
 def test_a_wrong_option_in_a_task_would_be_caught() -> None:
     with pytest.raises(click.UsageError):
         parse(["export-platform", "backfill", "--month", "2026-10", "--tenant", "acme"])
     with pytest.raises(click.UsageError):
-        parse(["dagster", "asset", "materialize", "--partitions", "2026-10|acme"])
+        parse(["dg", "launch", "--partitions", "2026-10|acme"])
 
 
 @pytest.mark.parametrize(

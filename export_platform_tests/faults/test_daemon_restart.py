@@ -70,7 +70,7 @@ def test_killed_daemon_restarts_and_runs_each_due_export_once(tmp_path: Path, da
     ]
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copyfile(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(PROJECT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
