@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,6 +47,7 @@ from export_platform.tracking.schema import export_schedules, notification_setti
 from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
 from export_platform_tests.support.mail_delivery import OPERATOR, deliver, scheduled_run, smtp_inbox
 from export_platform_tests.support.materialize import ephemeral_instance, materialize_exports
+from export_platform_tests.support.project import BIN
 from export_platform_tests.support.source_reads import reads_outside_a_snapshot
 
 MONTH = "2026-10"
@@ -622,3 +625,90 @@ def test_a_hostile_tenant_disturbs_no_other_tenants_delivery_or_history(
         r["tenant_id"] for r in history.entries(limit=1000)
     )
     assert not any(char in listed.output for char in "\r\x00\x1b\x07\u202e")
+
+
+def command(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``export-platform args`` run as a user would."""
+    return subprocess.run(
+        [str(BIN / "export-platform"), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_an_adhoc_request_with_several_mistakes_is_refused_with_all_of_them(tmp_path: Path) -> None:
+    request = tmp_path / "request.yaml"
+    request.write_text(
+        "ops:\n"
+        "  run_adhoc_export:\n"
+        "    config:\n"
+        "      tenant: ../acme\n"
+        "      dataset: bills\n"
+        "      formats: [csv, docx]\n"
+        "      date_from: '2026-02-30'\n"
+        "      date_to: 20261031\n"
+        "      requested_by: schedule:monthly\n"
+        "      colour: blue\n"
+    )
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "EXPORT_SOURCE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+
+    refused = command("adhoc", "--config", str(request), env=env)
+
+    assert refused.returncode == 2 and refused.stdout == ""
+    heading, *problems = refused.stderr.splitlines()
+    assert heading == f"Error: {request} is refused, nothing was run:"
+    assert [line.split(":")[0].strip() for line in problems] == [
+        "colour",
+        "tenant",
+        "formats[1]",
+        "date_from",
+        "date_to",
+        "requested_by",
+    ]
+    assert "not a field of an ad-hoc request; the fields are delimiter, " in problems[0]
+    assert "invalid tenant slug '../acme'" in problems[1]
+    assert problems[2].endswith("'csv', 'xlsx' or 'pdf' (got 'docx')")
+    assert "'2026-02-30' is not a date: write YYYY-MM-DD" in problems[3]
+    assert problems[4].endswith("(got 20261031)")
+    assert "names a schedule or sensor" in problems[5]
+    assert not list(tmp_path.glob("history*")) and not (tmp_path / "s.db").exists()  # nothing ran
+
+    request.write_text("ops: {run_adhoc_export: {config: [tenant, acme]}}\n")
+    shapeless = command("adhoc", "--config", str(request), env=env)
+    assert shapeless.returncode == 2 and len(shapeless.stderr.splitlines()) == 1
+    assert "holds no request: write ops: {run_adhoc_export: {config: {tenant: " in shapeless.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "sqlite:/relative/nope.db", "postgresql://ana:s3cret@db:port/x"]
+)
+def test_a_source_url_that_does_not_parse_is_refused_naming_its_setting(url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "EXPORT_SOURCE_URL": url, "DAGSTER_HOME": str(tmp_path)}
+    for args, origin in [
+        (("history",), "EXPORT_SOURCE_URL"),
+        (("seed", "--source-url", url), "--source-url"),
+    ]:
+        refused = command(*args, env=env)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert refused.stderr.splitlines() == [
+            f"Error: {origin} is not a database URL (not shown, as it may hold a password): write "
+            "postgresql://user:password@host:port/database, sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db"
+        ]
+        assert refused.stdout == "" and "s3cret" not in refused.stderr
+
+
+def test_errors_are_one_or_two_lines_and_a_stack_trace_needs_verbose(tmp_path: Path) -> None:
+    env = {**os.environ, "EXPORT_SOURCE_URL": f"sqlite:///{tmp_path / 'missing' / 'folder' / 'x.db'}"}
+
+    unreadable = command("history", env=env)
+    assert unreadable.returncode == 1
+    assert unreadable.stderr == (
+        "Error: cannot open the source database (EXPORT_SOURCE_URL): unable to open database file\n"
+    )
+    traced = command("history", "--verbose", env=env)
+    assert traced.returncode == 1 and "Traceback (most recent call last)" in traced.stderr
+
+    missing = command("backfill", env=env)
+    assert missing.returncode == 2 and missing.stderr.splitlines() == [
+        "Error: Missing option '--month'.",
+        "Try 'export-platform backfill --help' for help.",
+    ]

@@ -3,6 +3,8 @@ what it prints of users' text."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -11,17 +13,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from export_platform.cli import main
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
-from export_platform.tracking.schema import export_schedules
+from export_platform.tracking.schema import export_history, export_schedules
 from export_platform_tests.support.project import BIN
 
 
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
+def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``args`` run as a user would, in ``cwd`` (where commands keep .export_platform/logs/)."""
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_seed_sync_and_materialize_from_the_command_line(tmp_path: Path) -> None:
@@ -187,3 +191,136 @@ def test_schedules_refuse_a_subject_with_a_line_break_and_list_stored_ones_escap
     [line] = [line for line in listed.output.splitlines() if name in line]
     assert f"{name}\\r\\nfake-id  globex" in line and "a\\x1b[8m@acme.example" in line
     assert "fake-id" not in listed.output.replace(line, "")
+
+
+def seeded_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a small seeded SQLite source, its artifacts and a Dagster home in ``tmp_path``."""
+    env = {
+        **os.environ,
+        "EXPORT_SOURCE_URL": f"sqlite:///{tmp_path / 'source.db'}",
+        "EXPORT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    seeded = run(*SEED, env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    return env
+
+
+SEED = (str(BIN / "export-platform"), "seed", "--tenants", "2", "--months", "1", "--sales-per-day", "1")
+
+
+def test_seed_refuses_a_source_that_holds_data_unless_told_to_replace_it(tmp_path: Path) -> None:
+    env = seeded_env(tmp_path)
+    source = sa.create_engine(env["EXPORT_SOURCE_URL"])
+    with source.connect() as conn:
+        sales = conn.exec_driver_sql("SELECT count(*) FROM sales").scalar_one()
+
+    refused = run(*SEED, "--sales-per-day", "5", env=env)
+
+    assert refused.returncode == 2 and refused.stdout == ""
+    what, fix = refused.stderr.splitlines()
+    assert what.startswith("Error: sqlite:///") and "holds 2 tenants (acme, globex) and " in what
+    assert f"sales {sales:,}" in what and "tenants 2" in what and what.endswith("which seed would drop.")
+    assert fix == "Run `export-platform seed --replace` to drop them and seed anew."
+    with source.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM sales").scalar_one() == sales
+
+    replaced = run(*SEED, "--sales-per-day", "5", "--replace", env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.splitlines()[1].startswith("dropping 2 tenants (acme, globex) and ")
+    with source.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM sales").scalar_one() > sales
+
+
+def test_history_says_when_it_shows_part_filters_by_day_and_prints_json_lines(
+    platform_db: ExportHistory,
+) -> None:
+    recent = [
+        platform_db.start(
+            tenant="acme", requested_by="ana", dataset="sales", fmt="csv", partition_key=None, run_id=f"r{n}"
+        )
+        for n in range(53)
+    ]
+    with platform_db.engine.begin() as conn:  # three of them made on 2026-01-05
+        conn.execute(
+            export_history.update()
+            .where(export_history.c.id.in_(recent[:3]))
+            .values(created_at=dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC))
+        )
+    env = dict(os.environ)
+    cli = str(BIN / "export-platform")
+
+    shown = run(cli, "history", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert len(shown.stdout.splitlines()) == 1 + 50
+    assert shown.stderr == "showing 50 of 53 (use --limit)\n"
+    every = run(cli, "history", "--limit", "60", env=env)
+    assert len(every.stdout.splitlines()) == 1 + 53 and every.stderr == ""
+
+    since = run(cli, "history", "--since", "2026-01-06", "--limit", "60", env=env)
+    assert len(since.stdout.splitlines()) == 1 + 50 and since.stderr == ""
+    assert (
+        run(cli, "history", "--since", "2099-01-01", env=env).stdout
+        == "no exports recorded since 2099-01-01\n"
+    )
+
+    as_json = run(cli, "history", "--json", "--limit", "2", env=env)
+    assert as_json.returncode == 0 and as_json.stderr == "showing 2 of 53 (use --limit)\n"
+    rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [row["id"] for row in rows] == [entry["id"] for entry in platform_db.entries(limit=2)]
+    assert rows[0]["tenant_id"] == "acme" and rows[0]["status"] == "pending" and rows[0]["filters"] == {}
+    assert dt.datetime.fromisoformat(rows[0]["created_at"]).tzinfo is not None
+    old = run(cli, "history", "--json", "--since", "2026-01-01", "--limit", "100", env=env)
+    assert len(old.stdout.splitlines()) == 53
+    assert "JSON Lines" in run(cli, "history", "--help", env=env).stdout
+
+    wrong = run(cli, "history", "--since", "2026-13-01", env=env)
+    assert wrong.returncode == 2 and len(wrong.stderr.splitlines()) == 2 and "--since" in wrong.stderr
+
+
+def test_adhoc_checks_a_request_whole_then_runs_it_and_lists_its_files(
+    sqlite_source: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "source.db"
+    copy.write_bytes(Path(sqlite_source.removeprefix("sqlite:///")).read_bytes())
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        **os.environ,
+        "EXPORT_SOURCE_URL": f"sqlite:///{copy}",
+        "EXPORT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    request = tmp_path / "request.yaml"
+    cli = str(BIN / "export-platform")
+
+    request.write_text("ops: {run_adhoc_export: {config: {tenant: initech, dataset: sales}}}\n")
+    unknown = run(cli, "adhoc", "--config", str(request), env=env)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.splitlines()[1:] == [
+        "  tenant: unknown tenant 'initech': no such row in the source's tenants table"
+    ]
+
+    request.write_text(
+        "ops: {run_adhoc_export: {config: {tenant: acme, dataset: sales, formats: [csv, pdf],\n"
+        "  date_from: '2026-10-01', date_to: '2026-10-31', requested_by: ana@acme.example}}}\n"
+    )
+    done = run(cli, "adhoc", "--config", str(request), env=env, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    heading, *files = done.stdout.splitlines()
+    assert heading.startswith("Exported sales for acme (run ")
+    assert [line.split()[0] for line in files] == ["csv", "pdf"]
+    for line in files:
+        assert Path(line.split()[-1]).is_file() and Path(line.split()[-1]).is_relative_to(tmp_path)
+    [log_line] = done.stderr.splitlines()
+    log = tmp_path / log_line.removeprefix("Dagster's logs: ").split(" (")[0]
+    assert log.is_relative_to(tmp_path / ".export_platform" / "logs") and "RUN_SUCCESS" in log.read_text()
+    run_id = heading.removeprefix("Exported sales for acme (run ").removesuffix("):")
+    rows = ExportHistory(url=env["EXPORT_SOURCE_URL"]).entries(run_id=run_id)
+    assert {(r["format"], r["status"], r["requested_by"]) for r in rows} == {
+        ("csv", "success", "ana@acme.example"),
+        ("pdf", "success", "ana@acme.example"),
+    }

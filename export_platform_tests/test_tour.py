@@ -4,6 +4,7 @@ newcomer can follow, and a backfill that reports its progress."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shlex
@@ -98,8 +99,17 @@ def test_help_explains_each_command(command: list[str]) -> None:
         assert not line.rstrip().endswith("..."), line  # no truncated summaries
 
 
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
+def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``args`` run as a user would, in ``cwd`` (where commands keep .export_platform/logs/)."""
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+
+
+def logged_to(stderr: str, folder: Path) -> Path:
+    """The log file a quiet command names on stderr, which must lie in ``folder``/.export_platform/logs."""
+    [line] = [line for line in stderr.splitlines() if line.startswith("Dagster's logs: ")]
+    path = folder / line.removeprefix("Dagster's logs: ").removesuffix(" (and each run's page in the UI)")
+    assert path.parent == folder / ".export_platform" / "logs" and path.is_file(), line
+    return path
 
 
 def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) -> None:
@@ -110,6 +120,7 @@ def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) ->
         "DAGSTER_HOME": str(tmp_path / "home"),
     }
     (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "dagster.yaml").write_bytes((PROJECT / "dagster.local.yaml").read_bytes())
     cli = str(BIN / "export-platform")
     seeded = run(
         cli,
@@ -130,9 +141,20 @@ def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) ->
     assert run(cli, "tenants", "sync", env=env).returncode == 0
     unknown = run(cli, "backfill", "--month", "2026-10", "--tenants", "initech", env=env)
     assert unknown.returncode == 2 and "initech" in unknown.stderr
+    for month in ("2027-05", "2023-12"):  # after this month, before the partitions start
+        outside = run(cli, "backfill", "--month", month, env=env)
+        assert outside.returncode == 2 and outside.stdout == ""
+        assert outside.stderr.splitlines() == [
+            f"Error: --month {month}: no such month partition; the months are 2024-01 to "
+            f"{dt.date.today():%Y-%m}"
+        ]
 
-    result = run(cli, "backfill", "--month", "2026-10", "--job", "datasets_job", env=env)
+    result = run(cli, "backfill", "--month", "2026-10", "--job", "datasets_job", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    # Progress and the result only: Dagster's logs are in the file named on stderr, and the runs' own.
+    assert len(result.stdout.splitlines()) == 6 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "DEBUG" not in result.stdout + result.stderr
+    assert logged_to(result.stderr, tmp_path).read_text().count("RUN_SUCCESS") == 2
     lines = result.stdout.splitlines()
     assert lines[0] == "Backfilling 2026-10 for 2 tenants with datasets_job"
     n = len(DATASETS)
@@ -145,3 +167,46 @@ def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) ->
         runs = instance.get_runs()
         assert sorted(r.tags["dagster/partition"] for r in runs) == ["2026-10|acme", "2026-10|globex"]
         assert all(r.is_success for r in runs)
+
+
+def test_demo_prints_progress_and_its_table_and_replaces_its_data_only_when_told(tmp_path: Path) -> None:
+    """The demo on a fresh folder and a second time, as scripts/demo.sh runs it (with --replace)."""
+    (tmp_path / "dagster.local.yaml").write_bytes((PROJECT / "dagster.local.yaml").read_bytes())
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("EXPORT_SOURCE_URL", "EXPORT_ARTIFACT_ROOT", "DAGSTER_HOME")
+    }
+    demo = [
+        str(BIN / "export-platform"),
+        "demo",
+        "--tenants",
+        "1",
+        "--sales-per-day",
+        "1",
+        "--month",
+        "2026-10",
+    ]
+
+    first = run(*demo, env=env, cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Traceback" not in first.stderr and "DEBUG" not in first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    header = lines.index(f"{'tenant':<10} {'asset':<16} {'rows':>8}  where")
+    table = lines[header + 1 : lines.index("", header)]
+    assert len(table) == 30 and all(line.startswith("acme ") for line in table)  # 8 datasets, 22 exports
+    assert len(lines) - len(table) <= 16 and len(first.stderr.splitlines()) == 1, first.stdout
+    assert logged_to(first.stderr, tmp_path).read_text().count("RUN_SUCCESS") == 1
+
+    again = run(*demo, env=env, cwd=tmp_path)
+    assert again.returncode == 2 and again.stdout == ""
+    what, fix = again.stderr.splitlines()
+    assert what.startswith("Error: sqlite:///") and " holds 1 tenant (acme) and " in what
+    assert fix == "Run `export-platform demo --replace` to drop them and seed anew."
+    assert "--replace" in (PROJECT / "scripts" / "demo.sh").read_text()
+
+    replaced = run(*demo, "--replace", env=env, cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert replaced.stdout.splitlines()[1].startswith("    dropping 1 tenant (acme) and ")
+    assert len(replaced.stdout.splitlines()) == len(lines) + 1
