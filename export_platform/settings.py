@@ -14,6 +14,7 @@ ARTIFACT_ROOT_VAR = "EXPORT_ARTIFACT_ROOT"
 SMTP_URL_VAR = "EXPORT_SMTP_URL"
 OPERATOR_EMAILS_VAR = "EXPORT_OPERATOR_EMAILS"
 API_URL_VAR = "EXPORT_API_URL"
+DAGSTER_URL_VAR = "EXPORT_DAGSTER_URL"
 
 
 def local_state_dir() -> Path:
@@ -51,3 +52,8 @@ def source_kind() -> str:
 def api_url() -> str:
     """The Export API's public base URL, which download links start with (no trailing slash)."""
     return (os.environ.get(API_URL_VAR) or "http://127.0.0.1:8080").rstrip("/")
+
+
+def dagster_url() -> str:
+    """Where the Export API reaches Dagster's webserver (its GraphQL API) to launch and follow runs."""
+    return (os.environ.get(DAGSTER_URL_VAR) or "http://127.0.0.1:3000").rstrip("/")

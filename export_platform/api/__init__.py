@@ -19,7 +19,14 @@ Layout, one job a module:
 - ``downloads.py``: a published file, verified against its manifest, whole or one byte range.
 - ``export_entry.py``: a history row as the API shows it (the old system's export fields).
 - ``cursor.py``: opaque page cursors.
-- ``routes/``: ``history.py``, ``notifications.py``, ``artifacts.py``.
+- ``dagster_runs.py``: Dagster's webserver through its GraphQL API: launch a run, read one back for its
+  tenant only. ``run_tags.py``: the tags of a run launched for a caller (tenant, user, who asked).
+- ``export_run.py``: an export the API launched, as it shows it: status from the run, files from the
+  history rows it made.
+- ``request_bodies.py``: request bodies made from the platform's own request models (the ad-hoc
+  request, a schedule), and their refusals as field errors.
+- ``routes/``: ``history.py``, ``notifications.py``, ``artifacts.py``, ``exports.py``,
+  ``schedules.py``.
 
 The tokens themselves (issue, list, revoke, verify) live in ``tracking.api_tokens``, beside the
 other platform tables; ``export-platform tokens`` manages them.

@@ -16,6 +16,8 @@ class ApiConfig:
     source_url: str = field(default_factory=settings.source_url)
     artifact_root: str = field(default_factory=settings.artifact_root)
     public_url: str = field(default_factory=settings.api_url)
+    dagster_url: str = field(default_factory=settings.dagster_url)
+    """Dagster's webserver, whose GraphQL API launches and reports the runs (``EXPORT_DAGSTER_URL``)."""
     requests_per_minute: int = 600
     burst: int = 60
     max_body_bytes: int = 64 * 1024

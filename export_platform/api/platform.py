@@ -1,5 +1,6 @@
-"""What the routes reach the platform through: its tables (history, tokens, notification settings)
-in the configured database, the artifact root, and the per-token rate limiter. One per app."""
+"""What the routes reach the platform through: its tables (history, tokens, notification settings,
+schedules) in the configured database, the artifact root, Dagster's webserver, and the per-token rate
+limiter. One per app."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import sqlalchemy as sa
 from fastapi import Request
 
 from export_platform.api.config import ApiConfig
+from export_platform.api.dagster_runs import DagsterRuns
 from export_platform.api.rate_limit import RateLimiter
 from export_platform.tracking.api_tokens import ApiTokenStore
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettingsStore
+from export_platform.tracking.tenant_schedules import TenantScheduleStore
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class Platform:
     @property
     def notifications(self) -> NotificationSettingsStore:
         return NotificationSettingsStore(self.engine)
+
+    @property
+    def schedules(self) -> TenantScheduleStore:
+        return TenantScheduleStore(self.engine)
+
+    @property
+    def dagster(self) -> DagsterRuns:
+        """Dagster's webserver; a new client each time, as a client is not shared between requests."""
+        return DagsterRuns(self.config.dagster_url)
 
 
 def current_platform(request: Request) -> Platform:

@@ -127,9 +127,11 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return Problem(422, "invalid_request", "Unprocessable Content", detail, errors=errors).response()
 
 
-def _unavailable(error_code: str, what: str) -> JSONResponse:
+def unavailable(error_code: str, what: str) -> Problem:
+    """503 for a part of the platform that does not answer: the API itself stays up and tells the
+    client when to try again."""
     detail = f"The {what} cannot be reached right now; try again shortly."
-    return Problem(503, error_code, "Service Unavailable", detail, headers={"Retry-After": "30"}).response()
+    return Problem(503, error_code, "Service Unavailable", detail, headers={"Retry-After": "30"})
 
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
@@ -138,12 +140,12 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     if not (isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or exc.connection_invalidated):
         return await _unexpected(request, exc)
     log.warning("platform database unavailable: %s", first_line(exc.orig or exc))
-    return _unavailable("platform_unavailable", "platform database")
+    return unavailable("platform_unavailable", "platform database").response()
 
 
 async def _source_down(request: Request, exc: Exception) -> JSONResponse:
     log.warning("source database unavailable: %s", exc)
-    return _unavailable("source_unavailable", "source database")
+    return unavailable("source_unavailable", "source database").response()
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

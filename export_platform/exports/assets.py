@@ -32,7 +32,7 @@ from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, Tenan
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.layout import export_key
-from export_platform.tracking.history import ExportHistory, requested_by
+from export_platform.tracking.history import ExportHistory, requested_by, requesting_user
 
 EXPORT_GROUP = "exports"
 ARTIFACT_CHECK = "artifact_matches_metadata"
@@ -134,6 +134,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         with history.attempt(
             tenant=partition.tenant,
             requested_by=requested_by(context.run.tags),
+            user_id=requesting_user(context.run.tags),
             dataset=dataset,
             fmt=fmt.name,
             partition_key=partition.key,

@@ -15,3 +15,14 @@ def tenant_has_user(url: SourceUrl, tenant: str, user_id: int) -> bool:
     u = schema.users
     stmt = sa.select(u.c.id).where(u.c.tenant_id == sa.bindparam("tenant"), u.c.id == sa.bindparam("user_id"))
     return not read_frame(url, stmt, {"tenant": tenant, "user_id": user_id}, tenant=tenant).is_empty()
+
+
+def user_email(url: SourceUrl, tenant: str, user_id: int) -> str | None:
+    """The e-mail address of ``tenant``'s user ``user_id``; None when the source has no such tenant
+    or user. Read as the tenant, like ``tenant_has_user``."""
+    u = schema.users
+    stmt = sa.select(u.c.email).where(
+        u.c.tenant_id == sa.bindparam("tenant"), u.c.id == sa.bindparam("user_id")
+    )
+    found = read_frame(url, stmt, {"tenant": tenant, "user_id": user_id}, tenant=tenant)
+    return None if found.is_empty() else found["email"][0]

@@ -269,3 +269,18 @@ def requested_by(tags: Mapping[str, str]) -> str:
     if "dagster/sensor_name" in tags:
         return f"sensor:{tags['dagster/sensor_name']}"
     return escaped(tags.get("user") or "manual")
+
+
+USER_ID_TAG = "export_platform/user_id"
+"""The run tag naming the source user (``users.id``) an API token launched the run for."""
+
+
+def requesting_user(tags: Mapping[str, str]) -> int | None:
+    """The user an API token launched a run for, from its ``USER_ID_TAG``; None for runs launched
+    otherwise. The history rows the run makes carry it, as the audit log requires."""
+    value = tags.get(USER_ID_TAG)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise ValueError(f"run tag {USER_ID_TAG} must be a user id (users.id), not {value!r}")
+    return int(value)

@@ -176,6 +176,16 @@ def latest_due(schedule: TenantSchedule, now: dt.datetime) -> dt.datetime | None
     return None
 
 
+def due_times(schedule: TenantSchedule, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+    """The instants the schedule falls due later than ``after`` and no later than ``until``, earliest
+    first."""
+    zone = ZoneInfo(schedule.spec.timezone)
+    first, last = after.astimezone(zone).date(), until.astimezone(zone).date()
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    instants = [due_at(schedule.spec, day) for day in days if _days_matching(schedule.spec, day)]
+    return [instant for instant in instants if after < instant <= until]
+
+
 def partition_month(schedule: TenantSchedule, due: dt.datetime) -> str:
     """The month a run exports: the month of the day before it is due, in the schedule's timezone.
     A run on the 1st exports the month just ended; any other run the month to date."""
@@ -191,28 +201,30 @@ class TenantScheduleStore:
 
     def add(self, spec: TenantScheduleSpec, now: dt.datetime | None = None) -> TenantSchedule:
         schedule = TenantSchedule(uuid.uuid4().hex, spec, True, now or dt.datetime.now(dt.UTC))
-        values = spec.model_dump()
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(export_schedules).values(
                     id=schedule.id,
                     tenant_id=spec.tenant,
-                    name=spec.name,
-                    datasets=json.dumps(spec.datasets),
-                    formats=json.dumps(spec.formats),
-                    cadence=spec.cadence,
-                    time_of_day=spec.time_of_day,
-                    day_of_week=spec.day_of_week,
-                    day_of_month=spec.day_of_month,
-                    timezone=spec.timezone,
-                    recipients=json.dumps(spec.recipients),
-                    subject=values["subject"],
-                    message=values["message"],
+                    **_spec_columns(spec),
                     is_active=True,
                     created_at=schedule.created_at,
                 )
             )
         return schedule
+
+    def replace(self, schedule_id: str, spec: TenantScheduleSpec) -> bool:
+        """Make schedule ``schedule_id`` of ``spec``'s tenant say ``spec``; its id, tenant, state and
+        creation time stay. False if the tenant has no such schedule."""
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    sa.update(export_schedules)
+                    .where(export_schedules.c.id == schedule_id, export_schedules.c.tenant_id == spec.tenant)
+                    .values(**_spec_columns(spec))
+                ).rowcount
+                == 1
+            )
 
     def list(self, *, tenant: str | None = None, active_only: bool = False) -> list[TenantSchedule]:
         """The stored schedules; a row that cannot be read is an error here (see ``readable``)."""
@@ -266,6 +278,24 @@ class TenantScheduleStore:
                 conn.execute(sa.delete(export_schedules).where(export_schedules.c.id == schedule_id)).rowcount
                 == 1
             )
+
+
+def _spec_columns(spec: TenantScheduleSpec) -> dict[str, object]:
+    """What a schedule says, as its row's columns hold it."""
+    values = spec.model_dump()
+    return {
+        "name": spec.name,
+        "datasets": json.dumps(spec.datasets),
+        "formats": json.dumps(spec.formats),
+        "cadence": spec.cadence,
+        "time_of_day": spec.time_of_day,
+        "day_of_week": spec.day_of_week,
+        "day_of_month": spec.day_of_month,
+        "timezone": spec.timezone,
+        "recipients": json.dumps(spec.recipients),
+        "subject": values["subject"],
+        "message": values["message"],
+    }
 
 
 def _schedule(row: sa.RowMapping) -> TenantSchedule:

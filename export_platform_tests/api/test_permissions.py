@@ -4,16 +4,20 @@ not see answers one 404, byte for byte, whether it is missing or someone else's.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import httpx
 import pytest
 
+from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
+from export_platform_tests.support.adhoc_files import publish_adhoc_file
 from export_platform_tests.support.api_server import bearer
-from export_platform_tests.support.api_testbed import ApiTestbed
+from export_platform_tests.support.api_testbed import ACME_USER, ApiTestbed
 from export_platform_tests.support.seed_plan import MONTH, OTHER_TENANT, TENANT
 
 SETTINGS = {"allowed_domains": ["acme.example"], "default_recipients": ["ops@acme.example"]}
+SCHEDULE = {"name": "Changed by the matrix", "datasets": ["sales"], "formats": ["csv"], "cadence": "daily"}
 ENDPOINTS = [
     ("GET", "history", None),
     ("GET", "history/{export_id}", None),
@@ -23,8 +27,39 @@ ENDPOINTS = [
     ("PUT", "notifications", SETTINGS),
     ("GET", "artifacts", None),
     ("GET", f"artifacts/sales/{MONTH}/sales_{TENANT}_{MONTH}.csv", None),
+    ("POST", "exports", {"dataset": "sales", "date_preset": "last_30_days"}),
+    ("GET", "exports/{run_id}", None),
+    ("GET", "exports/{run_id}/files/{file_name}", None),
+    ("GET", "schedules", None),
+    ("POST", "schedules", {**SCHEDULE, "name": "Made by the matrix"}),
+    ("GET", "schedules/upcoming", None),
+    ("GET", "schedules/overdue", None),
+    ("GET", "schedules/{schedule_id}", None),
+    ("PUT", "schedules/{schedule_id}", SCHEDULE),
+    ("POST", "schedules/{schedule_id}/deactivate", None),
+    ("POST", "schedules/{schedule_id}/activate", None),
+    ("POST", "schedules/{schedule_id}/trigger", None),
+    ("DELETE", "schedules/{doomed_schedule_id}", None),
 ]
-ADMIN_ONLY = {("PUT", "notifications")}
+ADMIN_ONLY = {
+    ("PUT", "notifications"),
+    ("POST", "schedules"),
+    ("PUT", "schedules/{schedule_id}"),
+    ("POST", "schedules/{schedule_id}/deactivate"),
+    ("POST", "schedules/{schedule_id}/activate"),
+    ("POST", "schedules/{schedule_id}/trigger"),
+    ("DELETE", "schedules/{doomed_schedule_id}"),
+}
+EXPORTER_OR_ADMIN = {("POST", "exports")}
+# What a caller whose role may gets where it is not 200: the API under test reaches no Dagster (503).
+ANSWERS = {
+    ("POST", "exports"): 503,
+    ("GET", "exports/{run_id}"): 503,
+    ("POST", "schedules"): 201,
+    ("GET", "schedules/overdue"): 503,
+    ("POST", "schedules/{schedule_id}/trigger"): 503,
+    ("DELETE", "schedules/{doomed_schedule_id}"): 204,
+}
 PROBLEM_KEYS = {"type", "title", "status", "detail", "error_code"}
 
 
@@ -54,7 +89,10 @@ def expected(credential: str, method: str, path: str) -> tuple[int, str | None]:
         "revoked": (401, "token_revoked"),
         "other_tenant": (404, "not_found"),
     }.get(credential) or (
-        (403, "insufficient_role") if (method, path) in ADMIN_ONLY and credential != "admin" else (200, None)
+        (403, "insufficient_role")
+        if ((method, path) in ADMIN_ONLY and credential != "admin")
+        or ((method, path) in EXPORTER_OR_ADMIN and credential == "viewer")
+        else (ANSWERS.get((method, path), 200), None)
     )
 
 
@@ -63,6 +101,26 @@ def acme_export_id(testbed: ApiTestbed) -> str:
     """The history row of the materialized sales CSV."""
     [row] = [r for r in testbed.history.entries(tenant=TENANT, limit=1000) if r["dataset"] == "sales"]
     return row["id"]
+
+
+@pytest.fixture(scope="module")
+def path_ids(testbed: ApiTestbed, acme_export_id: str) -> dict[str, str]:
+    """What the endpoints' paths name, all acme's: the sales CSV's history row, an ad-hoc run's file,
+    a schedule to change, one to delete; and a schedule due an hour ago, so overdue asks Dagster."""
+    schedules = TenantScheduleStore(testbed.history.engine)
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    due = TenantScheduleSpec(**SCHEDULE, tenant=TENANT, time_of_day=f"{an_hour_ago:%H:%M}")
+    schedules.add(
+        due.model_copy(update={"name": "Due for the matrix"}), now=an_hour_ago - dt.timedelta(days=2)
+    )
+    adhoc = publish_adhoc_file(testbed.history, str(testbed.root), TENANT, ACME_USER)
+    return {
+        "export_id": acme_export_id,
+        "run_id": adhoc.run_id,
+        "file_name": adhoc.name,
+        "schedule_id": schedules.add(TenantScheduleSpec(**SCHEDULE, tenant=TENANT)).id,
+        "doomed_schedule_id": schedules.add(due.model_copy(update={"name": "Deleted by the matrix"})).id,
+    }
 
 
 def assert_problem(response: httpx.Response, status: int, error_code: str, *secrets: str) -> dict:
@@ -92,12 +150,12 @@ CREDENTIALS = [
 
 @pytest.mark.parametrize("credential", CREDENTIALS)
 def test_every_endpoint_answers_each_credential_as_the_rules_say(
-    api: str, testbed: ApiTestbed, acme_export_id: str, credential: str
+    api: str, testbed: ApiTestbed, path_ids: dict[str, str], credential: str
 ) -> None:
     headers = headers_for(testbed, credential)
     with httpx.Client(base_url=f"{api}/v1/tenants/{TENANT}/", headers=headers) as client:
         for method, path, body in ENDPOINTS:
-            response = client.request(method, path.format(export_id=acme_export_id), json=body)
+            response = client.request(method, path.format(**path_ids), json=body)
             status, error_code = expected(credential, method, path)
             where = f"{credential}: {method} {path}"
             if error_code is None:
@@ -128,6 +186,12 @@ def test_what_a_caller_may_not_see_answers_one_404_whoever_owns_it(
         partition_key=f"{MONTH}|{OTHER_TENANT}",
         run_id=None,
     )
+    globex_schedule = (
+        TenantScheduleStore(testbed.history.engine)
+        .add(TenantScheduleSpec(**SCHEDULE, tenant=OTHER_TENANT))
+        .id
+    )
+    globex_file = publish_adhoc_file(testbed.history, str(testbed.root), OTHER_TENANT, None)
     acme = bearer(testbed.tokens["admin"])
     unseen = [
         f"tenants/{TENANT}/history/{globex_export}",  # another tenant's export
@@ -143,6 +207,11 @@ def test_what_a_caller_may_not_see_answers_one_404_whoever_owns_it(
         f"tenants/{TENANT}/artifacts/payroll/{MONTH}/payroll_{TENANT}_{MONTH}.csv",  # no such dataset
         f"tenants/{TENANT}/artifacts/sales/{MONTH}/sales_{TENANT}_{MONTH}.exe",  # no such format
         f"tenants/{TENANT}/artifacts/sales/{MONTH}/..%2F..%2F{OTHER_TENANT}%2Fexports",  # a climb
+        f"tenants/{TENANT}/schedules/{globex_schedule}",  # another tenant's schedule
+        f"tenants/{TENANT}/schedules/{uuid.uuid4().hex}",  # no such schedule
+        f"tenants/{OTHER_TENANT}/schedules",
+        f"tenants/{TENANT}/exports/{uuid.uuid4().hex}",  # no run id
+        f"tenants/{TENANT}/exports/{globex_file.run_id}/files/{globex_file.name}",  # another tenant's file
         f"tenants/{TENANT}/nothing-here",  # no such route
     ]
     answers = [httpx.get(f"{api}/v1/{path}", headers=acme) for path in unseen]

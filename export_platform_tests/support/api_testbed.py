@@ -1,5 +1,7 @@
 """What the API tests serve: a source seeded like the shared ones (with the platform tables), acme's
-October sales published as CSV into a local folder, and a bearer token of every kind."""
+October sales published as CSV into a local folder, and a bearer token of every kind. No Dagster runs
+behind it: the API is pointed at a port nothing listens on, so what needs Dagster answers 503 (the
+end-to-end test starts a real one)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from export_platform.tracking.api_tokens import ApiTokenStore
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schema import api_tokens
 from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.ports import free_port
 from export_platform_tests.support.seed_plan import OTHER_TENANT, PARTITION, TENANT, TEST_PLAN
 
 PUBLIC_URL = "https://exports.example"
@@ -34,6 +37,7 @@ class ApiTestbed:
     source_url: str
     root: Path
     tokens: dict[str, str]  # viewer, exporter, admin (acme's), other_tenant (globex admin), revoked, expired
+    dagster_url: str  # nothing listens there
 
     @property
     def history(self) -> ExportHistory:
@@ -45,7 +49,11 @@ class ApiTestbed:
 
     def config(self, **limits: int) -> ApiConfig:
         return ApiConfig(
-            source_url=self.source_url, artifact_root=str(self.root), public_url=PUBLIC_URL, **limits
+            source_url=self.source_url,
+            artifact_root=str(self.root),
+            public_url=PUBLIC_URL,
+            dagster_url=self.dagster_url,
+            **limits,
         )
 
 
@@ -81,4 +89,4 @@ def build_testbed(folder: Path) -> ApiTestbed:
         conn.execute(
             sa.update(api_tokens).where(api_tokens.c.id == expired_id).values(expires_at=an_hour_ago)
         )
-    return ApiTestbed(source_url, root, tokens)
+    return ApiTestbed(source_url, root, tokens, f"http://127.0.0.1:{free_port()}")

@@ -22,6 +22,7 @@ from export_platform.tracking.tenant_schedules import (
     TenantScheduleSpec,
     TenantScheduleStore,
     due_at,
+    due_times,
     latest_due,
 )
 
@@ -121,6 +122,24 @@ def test_last_day_of_month(day: str, now: dt.datetime, expected: dt.datetime) ->
     assert latest_due(monthly, now) == expected
 
 
+def test_due_times_list_each_instant_of_a_window_across_dst() -> None:
+    """A daily 02:30 in New York over the spring-forward night: 02:30 does not exist on 14 March 2027,
+    so that day it falls due at 03:30 EDT. The window leaves out its start and holds its end."""
+    daily = schedule(time_of_day="02:30", timezone="America/New_York")
+    start = dt.datetime(2027, 3, 13, 0, 0, tzinfo=UTC)
+    expected = [
+        dt.datetime(2027, 3, 13, 7, 30, tzinfo=UTC),  # 02:30 EST
+        dt.datetime(2027, 3, 14, 7, 30, tzinfo=UTC),  # 03:30 EDT
+        dt.datetime(2027, 3, 15, 6, 30, tzinfo=UTC),  # 02:30 EDT
+    ]
+    assert due_times(daily, start, start + dt.timedelta(days=3)) == expected
+    assert due_times(daily, expected[0], expected[1]) == [expected[1]]
+    month_end = schedule(cadence="monthly", day_of_month="last")
+    assert due_times(month_end, start, start + dt.timedelta(days=30)) == [
+        dt.datetime(2027, 3, 31, 6, tzinfo=UTC)
+    ]
+
+
 def test_what_month_a_run_exports() -> None:
     first = schedule(cadence="monthly", day_of_month="1", time_of_day="06:00", timezone="Asia/Tokyo")
     due = latest_due(first, dt.datetime(2026, 11, 3, tzinfo=UTC))
@@ -176,6 +195,19 @@ def test_store_round_trip(store: TenantScheduleStore) -> None:
     assert listed[added.id].spec == added.spec and listed[added.id].is_active
     assert store.set_active(added.id, False) and not {s.id for s in store.list(active_only=True)} & {added.id}
     assert store.remove(added.id) and not store.remove(added.id)
+
+
+def test_replace_changes_what_a_schedule_says_in_its_own_tenant_only(store: TenantScheduleStore) -> None:
+    name = f"n{dt.datetime.now().timestamp()}"
+    added = store.add(spec(tenant="initech", name=name))
+    store.set_active(added.id, False)
+    weekly = spec(tenant="initech", name=name, cadence="weekly", day_of_week=0, subject="Weekly")
+    assert store.replace(added.id, weekly)
+    replaced = store.get(added.id)
+    assert replaced is not None and replaced.spec == weekly
+    assert (replaced.is_active, replaced.created_at) == (False, added.created_at)
+    assert not store.replace(added.id, spec(tenant="globex", name=name))  # another tenant's id
+    assert store.get(added.id) == replaced
 
 
 @pytest.fixture
