@@ -26,7 +26,8 @@ Layout, one job a module:
 - ``request_bodies.py``: request bodies made from the platform's own request models (the ad-hoc
   request, a schedule), and their refusals as field errors.
 - ``routes/``: ``history.py``, ``notifications.py``, ``artifacts.py``, ``exports.py``,
-  ``schedules.py``.
+  ``schedules.py``; ``signed_downloads.py``, the one route without a bearer token: the signed
+  links of ``storage.signed_links``.
 
 The tokens themselves (issue, list, revoke, verify) live in ``tracking.api_tokens``, beside the
 other platform tables; ``export-platform tokens`` manages them.

@@ -16,11 +16,18 @@ from export_platform.api.config import ApiConfig
 from export_platform.api.platform import Platform
 from export_platform.api.problems import install_problem_handlers
 from export_platform.api.rate_limit import RateLimiter
-from export_platform.api.routes import artifacts, exports, history, notifications, schedules
+from export_platform.api.routes import artifacts, exports, history, notifications, schedules, signed_downloads
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (history.router, notifications.router, artifacts.router, exports.router, schedules.router)
+ROUTERS = (
+    history.router,
+    notifications.router,
+    artifacts.router,
+    signed_downloads.router,
+    exports.router,
+    schedules.router,
+)
 """Every resource group the API serves; a new group is one more router here."""
 
 DESCRIPTION = """\

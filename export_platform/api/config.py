@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from export_platform import settings
+from export_platform.storage.signed_links import link_secret
 
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """The API's settings. The first three default to the environment the code location reads
-    (``EXPORT_SOURCE_URL``, ``EXPORT_ARTIFACT_ROOT``, ``EXPORT_API_URL``); the limits to values a
-    person clicking through exports never reaches."""
+    """The API's settings. The first four default to the environment the code location reads
+    (``EXPORT_SOURCE_URL``, ``EXPORT_ARTIFACT_ROOT``, ``EXPORT_API_URL``, and the secret download
+    links are signed with: ``EXPORT_LINK_SECRET`` or the kept one); the limits to values a person
+    clicking through exports never reaches."""
 
     source_url: str = field(default_factory=settings.source_url)
     artifact_root: str = field(default_factory=settings.artifact_root)
     public_url: str = field(default_factory=settings.api_url)
+    link_secret: bytes = field(default_factory=link_secret, repr=False)
     dagster_url: str = field(default_factory=settings.dagster_url)
     """Dagster's webserver, whose GraphQL API launches and reports the runs (``EXPORT_DAGSTER_URL``)."""
     requests_per_minute: int = 600

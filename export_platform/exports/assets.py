@@ -31,6 +31,7 @@ from export_platform.reports.layouts import LAYOUTS, SHEET_NAMES, build_report, 
 from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
+from export_platform.storage.io_manager import DatasetNotMaterialized
 from export_platform.storage.layout import export_key
 from export_platform.tracking.history import ExportHistory, requested_by, requesting_user
 
@@ -120,6 +121,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             ("report layout", flat_report if fmt is CSV else LAYOUTS[dataset]),
         ),
         retry_policy=TRANSIENT_RETRY_POLICY,
+        hooks={recording_refusal(dataset, fmt)},
     )
     def export_asset(
         context: dg.AssetExecutionContext,
@@ -154,7 +156,6 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         checks = [verify_artifact(artifacts, published, fmt, config, report)]
         if set(inputs) == set(SALES_WITH_LINES):
             checks.append(sales_match_line_items(frames["sales"], frames["sale_items"]))
-        link = artifacts.download_url(published.key)
         context.log.info(f"{published.key}: {published.record_count} rows, {published.size} bytes")
         return dg.MaterializeResult(
             metadata={
@@ -163,7 +164,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
                 "file_size_bytes": published.size,
                 "sha256": published.sha256,
                 "uri": published.uri,
-                "download": dg.MetadataValue.url(link) if link else dg.MetadataValue.path(published.uri),
+                "download": dg.MetadataValue.url(artifacts.download_url(published.key)),
                 "duration_s": round(time.perf_counter() - started, 3),
                 "render_s": render_s,
                 "history_id": attempt.id,
@@ -174,6 +175,32 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         )
 
     return export_asset
+
+
+def recording_refusal(dataset: str, fmt: ExportFormat) -> dg.HookDefinition:
+    """The export's step refused before its body ran (a dataset partition it reads was never
+    materialized), recorded as a ``failed`` history row with the refusal's message, so the history
+    holds that attempt as it holds every one the body runs."""
+
+    @dg.failure_hook(name=f"record_refused_{dataset}_{fmt.name}", required_resource_keys={"history"})
+    def record_refusal(context: dg.HookContext) -> None:
+        refused = context.op_exception
+        if not isinstance(refused, DatasetNotMaterialized):
+            return  # the body ran, and its history attempt recorded the failure
+        run = context.instance.get_run_by_id(context.run_id)
+        history: ExportHistory = context.resources.history
+        entry = history.start(
+            tenant=refused.partition.tenant,
+            requested_by=requested_by(run.tags if run else {}),
+            dataset=dataset,
+            fmt=fmt.name,
+            partition_key=refused.partition.key,
+            run_id=context.run_id,
+            filters=recorded_filters(fmt.config_type(**(context.op_config or {}))),
+        )
+        history.move(entry, "failed", error_message=refused.description)
+
+    return record_refusal
 
 
 def recorded_filters(config: ExportConfig) -> dict[str, Any]:

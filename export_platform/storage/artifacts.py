@@ -27,6 +27,7 @@ from export_platform.storage.layout import manifest_key, tenant_object_key
 from export_platform.storage.object_store import ObjectStore, object_store
 from export_platform.storage.s3_store import S3ObjectStore
 from export_platform.storage.s3_upload import MULTIPART_PART_SIZE
+from export_platform.storage.signed_links import download_link
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -108,5 +109,8 @@ class ArtifactStore(dg.ConfigurableResource):
     def download(self, key: str, path: Path) -> None:
         self.store.download(key, path)
 
-    def download_url(self, key: str) -> str | None:
-        return self.store.presigned_url(key, self.presigned_url_expiry_seconds)
+    def download_url(self, key: str) -> str:
+        """A link a browser opens to download ``key``, valid ``presigned_url_expiry_seconds``: presigned
+        by S3, or for a local folder signed for the Export API, which serves it (``signed_links``)."""
+        expiry = self.presigned_url_expiry_seconds
+        return self.store.presigned_url(key, expiry) or download_link(key, expiry)

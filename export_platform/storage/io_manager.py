@@ -10,10 +10,26 @@ import polars as pl
 from pydantic import Field
 
 from export_platform.errors import InvalidSourceData
-from export_platform.partitions import parse_partition_key
+from export_platform.partitions import TenantMonth, parse_partition_key
 from export_platform.storage.layout import dataset_key
 from export_platform.storage.object_store import ObjectStore, object_store
 from export_platform.storage.spool import ROW_GROUP_ROWS, ParquetSpool
+
+
+class DatasetNotMaterialized(dg.Failure):
+    """A run needs a dataset partition that was never materialized: its step fails before it starts,
+    for good (no retries), with a message that names the dataset, the partition and the two ways out."""
+
+    def __init__(self, dataset: str, partition: TenantMonth) -> None:
+        super().__init__(
+            description=(
+                f"{dataset} for {partition.key} has not been materialized: "
+                "select it too, or run datasets_job for that partition"
+            ),
+            metadata={"dataset": dataset, "partition": partition.key},
+            allow_retries=False,
+        )
+        self.dataset, self.partition = dataset, partition
 
 
 class DatasetParquetIOManager(dg.ConfigurableIOManager):
@@ -53,4 +69,11 @@ class DatasetParquetIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"path": dg.MetadataValue.path(self.store.uri(key))})
 
     def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
-        return self.store.scan_parquet(self._key(context))
+        """A lazy frame over the partition's file; ``DatasetNotMaterialized`` at once if there is none
+        (the frame itself would only fail when read, deep inside a render)."""
+        key = self._key(context)
+        if not self.store.exists(key):
+            raise DatasetNotMaterialized(
+                context.asset_key.path[-1], parse_partition_key(context.asset_partition_key)
+            )
+        return self.store.scan_parquet(key)

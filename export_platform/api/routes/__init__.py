@@ -1,1 +1,2 @@
-"""One module per resource group under ``/v1/tenants/{tenant}/``, each with its ``router``."""
+"""One module per resource group, each with its ``router``: under ``/v1/tenants/{tenant}/``, and the
+signed downloads under ``/v1/downloads/``."""
