@@ -12,15 +12,22 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
-def validation_message(error: ValidationError, whole: str = "") -> str:
-    """A pydantic ``ValidationError`` on one line, each problem led by its field once (rules across
-    fields name their field in their own message); ``whole`` names a problem of no single field."""
+def validation_problems(error: ValidationError, whole: str = "") -> list[str]:
+    """Each problem of a pydantic ``ValidationError`` as one line led by its field once
+    (``formats[1]: ...``; rules across fields name their field in their own message); ``whole`` names
+    a problem of no single field."""
     problems = []
     for problem in error.errors():
-        field = ".".join(map(str, problem["loc"])) or whole
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"])
+        field = field.lstrip(".") or whole
         message = problem["msg"].removeprefix("Value error, ")
         problems.append(f"{field}: {message}" if field and not message.startswith(f"{field}:") else message)
-    return "; ".join(problems)
+    return problems
+
+
+def validation_message(error: ValidationError, whole: str = "") -> str:
+    """``validation_problems`` on one line, for a history row or a one-line refusal."""
+    return "; ".join(validation_problems(error, whole))
 
 
 class ExportPlatformError(Exception):

@@ -13,6 +13,7 @@ from export_platform.cli.job_runs import failure, first_step_error
 from export_platform.cli.refusals import Refused, checked_source_url, require_dagster_home
 from export_platform.cli.run_logs import run_logs
 from export_platform.cli.text import shown
+from export_platform.errors import validation_problems
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -39,17 +40,13 @@ def _request(path: Path) -> dict[str, Any]:
 
 
 def _field_problems(error: ValidationError) -> list[str]:
-    """Each problem pydantic found, on a line of its own led by its field (``formats[1]``)."""
-    lines = []
-    for problem in error.errors():
-        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"])
-        field = field.lstrip(".")
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] != "value_error":  # pydantic's own words do not quote the value
-            message += f" (got {problem['input']!r})"
-        # A check across fields names its field in its message, as do some of one field.
-        lines.append(message if not field or message.startswith(f"{field}: ") else f"{field}: {message}")
-    return lines
+    """Each problem pydantic found, on a line of its own led by its field (``formats[1]``); pydantic's
+    own words do not quote the value, so those lines say what was given."""
+    given = [
+        "" if problem["type"] == "value_error" else f" (got {problem['input']!r})"
+        for problem in error.errors()
+    ]
+    return [line + note for line, note in zip(validation_problems(error), given, strict=True)]
 
 
 def request_problems(request: dict[str, Any]) -> list[str]:
