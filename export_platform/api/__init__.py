@@ -25,9 +25,11 @@ Layout, one job a module:
   history rows it made.
 - ``request_bodies.py``: request bodies made from the platform's own request models (the ad-hoc
   request, a schedule), and their refusals as field errors.
+- ``streamed_file.py``: a file sent in chunks while it is made; one that fails after the first byte
+  ends without its last chunk.
 - ``routes/``: ``history.py``, ``notifications.py``, ``artifacts.py``, ``exports.py``,
-  ``schedules.py``; ``signed_downloads.py``, the one route without a bearer token: the signed
-  links of ``storage.signed_links``.
+  ``schedules.py``, ``csv_stream.py`` (the synchronous CSV); ``signed_downloads.py``, the one route
+  without a bearer token: the signed links of ``storage.signed_links``.
 
 The tokens themselves (issue, list, revoke, verify) live in ``tracking.api_tokens``, beside the
 other platform tables; ``export-platform tokens`` manages them.

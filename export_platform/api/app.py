@@ -16,7 +16,15 @@ from export_platform.api.config import ApiConfig
 from export_platform.api.platform import Platform
 from export_platform.api.problems import install_problem_handlers
 from export_platform.api.rate_limit import RateLimiter
-from export_platform.api.routes import artifacts, exports, history, notifications, schedules, signed_downloads
+from export_platform.api.routes import (
+    artifacts,
+    csv_stream,
+    exports,
+    history,
+    notifications,
+    schedules,
+    signed_downloads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +33,7 @@ ROUTERS = (
     notifications.router,
     artifacts.router,
     signed_downloads.router,
+    csv_stream.router,
     exports.router,
     schedules.router,
 )

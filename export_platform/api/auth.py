@@ -94,9 +94,11 @@ Admin = Annotated[Caller, Depends(_requiring("admin"))]
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemDocument, "description": description}
     for status, description in {
+        400: "A body that is not JSON",
         401: "No token, or one that is invalid, expired or revoked",
         403: "The token's role may not do this",
         404: "Not found, or not this token's tenant's",
+        413: "A body over the size limit",
         422: "Invalid input; errors names each field",
         429: "Over the token's request rate; see Retry-After",
         503: "The platform database or the source is unreachable",

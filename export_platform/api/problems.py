@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -154,8 +155,29 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return Problem(500, "internal_error", "Internal Server Error", detail).response()
 
 
+def _documented_as_problems(app: FastAPI) -> None:
+    """List every error answer of ``app``'s OpenAPI document under the media type it is sent with:
+    FastAPI puts a response model under ``application/json`` whatever the answer's type."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = make()  # cached by FastAPI as app.openapi_schema, and changed in place here
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in ("4", "5") and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to adjust its document
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer every error ``app`` raises as a problem document."""
+    """Answer every error ``app`` raises as a problem document, and document them so."""
+    _documented_as_problems(app)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

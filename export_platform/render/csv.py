@@ -13,13 +13,15 @@ who opens the file may skip them. Numbers are never touched, so a negative amoun
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from export_platform.render.progress import Progress
-from export_platform.render.report import Kind, Table
+from export_platform.render.report import STREAMING_CHUNK_ROWS, Kind, Table
 
 DELIMITERS = (",", ";", "\t")
 # Skipped before the first visible character: the categories Zs (spaces, NBSP), Zl and Zp (line and
@@ -76,19 +78,42 @@ def csv_frame(table: Table) -> pl.LazyFrame:
     return table.frame.select(_formatted(c.name, c.kind).alias(c.label) for c in table.columns)
 
 
-def write_csv(table: Table, path: Path, options: CsvOptions, progress: Progress | None = None) -> int:
-    """Stream ``table`` to ``path``; returns the number of data rows written."""
-    rows = table.row_count()
-    progress = progress or Progress()
-    progress.start_table(table.name, rows)
-    csv_frame(table).sink_csv(
-        path,
-        include_bom=options.include_bom,
-        include_header=options.include_header,
+def _sink(frame: pl.LazyFrame, target: Path | io.BytesIO, options: CsvOptions, *, opening: bool) -> None:
+    """Write ``csv_frame``'s output to ``target``: the one place the CSV's bytes are made. Without
+    ``opening``, no BOM and no header: the rows continue a file begun before."""
+    frame.sink_csv(
+        target,
+        include_bom=options.include_bom and opening,
+        include_header=options.include_header and opening,
         separator=options.delimiter,
         line_terminator="\r\n",
         quote_style="necessary",
         null_value="",
     )
+
+
+def write_csv(table: Table, path: Path, options: CsvOptions, progress: Progress | None = None) -> int:
+    """Stream ``table`` to ``path``; returns the number of data rows written."""
+    rows = table.row_count()
+    progress = progress or Progress()
+    progress.start_table(table.name, rows)
+    _sink(csv_frame(table), path, options, opening=True)
     progress.advance(rows)
     return rows
+
+
+def csv_pieces(table: Table, options: CsvOptions, *, opening: bool = True) -> Iterator[bytes]:
+    """``write_csv``'s bytes for ``table``, ``STREAMING_CHUNK_ROWS`` rows a piece, for a caller that
+    sends the file while it is made. The first piece has the BOM and header (just those, for a table
+    without rows); with ``opening=False`` none has, so the pieces of several tables in a row join into
+    the one file ``write_csv`` makes of them all."""
+    formatted = csv_frame(table)
+    for batch in formatted.collect_batches(chunk_size=STREAMING_CHUNK_ROWS):
+        piece = io.BytesIO()
+        _sink(batch.lazy(), piece, options, opening=opening)
+        opening = False
+        yield piece.getvalue()
+    if opening:
+        piece = io.BytesIO()
+        _sink(formatted.head(0), piece, options, opening=True)
+        yield piece.getvalue()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,7 +27,7 @@ class _Failed:
 _END = object()
 
 
-def read_ahead(items: Iterator[Item], depth: int = 2) -> Iterator[Item]:
+def read_ahead(items: Iterator[Item], depth: int = 2) -> Generator[Item, None, None]:
     """Yield ``items`` in order, with up to ``depth`` of them fetched ahead on a thread.
 
     An exception raised while fetching is raised here, at the item where it happened. When the caller

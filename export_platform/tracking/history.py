@@ -58,7 +58,8 @@ class Attempt:
     id: str
     result: dict[str, Any] = field(default_factory=dict)
 
-    def published(self, *, record_count: int, file_size_bytes: int, sha256: str, uri: str) -> None:
+    def published(self, *, record_count: int, file_size_bytes: int, sha256: str, uri: str | None) -> None:
+        """Record the file the attempt made; ``uri`` is None for one sent to a client, not stored."""
         self.result = {
             "record_count": record_count,
             "file_size_bytes": file_size_bytes,

@@ -40,6 +40,7 @@ ENDPOINTS = [
     ("POST", "schedules/{schedule_id}/activate", None),
     ("POST", "schedules/{schedule_id}/trigger", None),
     ("DELETE", "schedules/{doomed_schedule_id}", None),
+    ("POST", "exports/inventory.csv", {"date_preset": "last_30_days"}),
 ]
 ADMIN_ONLY = {
     ("PUT", "notifications"),
@@ -50,7 +51,7 @@ ADMIN_ONLY = {
     ("POST", "schedules/{schedule_id}/trigger"),
     ("DELETE", "schedules/{doomed_schedule_id}"),
 }
-EXPORTER_OR_ADMIN = {("POST", "exports")}
+EXPORTER_OR_ADMIN = {("POST", "exports/inventory.csv"), ("POST", "exports")}
 # What a caller whose role may gets where it is not 200: the API under test reaches no Dagster (503).
 ANSWERS = {
     ("POST", "exports"): 503,
