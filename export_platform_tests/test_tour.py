@@ -217,7 +217,8 @@ def test_readme_is_a_short_front_door_whose_links_resolve() -> None:
     readme = (PROJECT / "README.md").read_text()
     assert len(readme.splitlines()) < 250
     two_commands = re.search(r"^## Two commands\n(.*?)(?=^## )", readme, re.S | re.M)
-    assert two_commands and code_blocks(two_commands.group(1))[0] == ["./scripts/demo.sh", "./scripts/test.sh"]
+    assert two_commands, "README has no '## Two commands' section"
+    assert code_blocks(two_commands.group(1))[0] == ["./scripts/demo.sh", "./scripts/test.sh"]
     for page in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
