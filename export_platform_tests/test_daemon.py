@@ -1,6 +1,6 @@
 """End to end with a real daemon: dagster-daemon on the PostgreSQL-backed instance (dagster.yaml)
 evaluates export_schedule_sensor, which launches a real run; its artifacts, history rows and the
-delivery e-mail arrive."""
+delivery e-mail arrive. The built-in schedules run from the start: the daemon took them up unasked."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from aiosmtpd.controller import Controller
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.scheduler.instigation import InstigatorStatus
 
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
@@ -21,6 +24,7 @@ from export_platform.source.url import SourceUrl
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
+from export_platform_tests.support.instigators import BUILT_IN_SCHEDULES
 from export_platform_tests.support.mail_delivery import Inbox
 from export_platform_tests.support.ports import free_port
 from export_platform_tests.support.project import BIN, PROJECT
@@ -104,3 +108,10 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
     ]
     attachment = next(handler.messages[0].iter_attachments())
     assert attachment.get_payload(decode=True) == artifact.read_bytes()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        states = instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+    taken_up = {state.instigator_name: state.status for state in states}
+    # DECLARED_IN_CODE: running because the code says so, not because someone switched it on.
+    assert {name: taken_up.get(name) for name in BUILT_IN_SCHEDULES} == dict.fromkeys(
+        BUILT_IN_SCHEDULES, InstigatorStatus.DECLARED_IN_CODE
+    )

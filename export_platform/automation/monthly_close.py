@@ -22,6 +22,7 @@ def previous_month(instant: dt.datetime) -> str:
     job=exports_job,
     cron_schedule="0 6 1 * *",
     execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
         "At 06:00 UTC on the 1st, exports the month just ended for every tenant: the eight datasets and "
         "all their CSV, Excel and PDF files, one run per tenant."

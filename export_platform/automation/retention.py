@@ -177,5 +177,6 @@ retention_schedule = dg.ScheduleDefinition(
     job=retention_cleanup,
     cron_schedule="30 3 * * *",
     execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Runs retention_cleanup every day at 03:30 UTC.",
 )

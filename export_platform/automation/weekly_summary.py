@@ -105,6 +105,7 @@ weekly_summary_job = dg.define_asset_job(
     job=weekly_summary_job,
     cron_schedule="0 7 * * 1",
     execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Mondays at 07:00 UTC: every tenant's weekly export summary.",
 )
 def weekly_summary(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
