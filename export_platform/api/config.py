@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from export_platform import settings
 from export_platform.storage.signed_links import link_secret
 
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL is valid
+
 
 @dataclass(frozen=True)
 class ApiConfig:
@@ -24,8 +26,13 @@ class ApiConfig:
     requests_per_minute: int = 600
     burst: int = 60
     max_body_bytes: int = 64 * 1024
+    presigned_redirect_seconds: int = 0
+    """0: the API sends every download itself. More: on an S3 root, a download answers 302 to a
+    presigned URL valid that many seconds, so the bytes go from S3 straight to the client."""
 
     def __post_init__(self) -> None:
         for name in ("requests_per_minute", "burst", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1")
+        if not 0 <= self.presigned_redirect_seconds <= MAX_PRESIGNED_SECONDS:
+            raise ValueError(f"presigned_redirect_seconds: must be 0 (off) to {MAX_PRESIGNED_SECONDS}")

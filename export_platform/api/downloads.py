@@ -5,6 +5,11 @@ The file is checked (size and sha256, by the consumer API) before the first byte
 bytes sent are read from that verified copy, so a file changed in the store can never reach a client
 half old, half new. The ``ETag`` is the file's sha256: a client that resumes with ``If-Range`` gets
 the rest of the same file, or the whole new one if it changed meanwhile.
+
+On an S3 root the API can instead answer 302 to a short-lived presigned URL of the object
+(``ApiConfig.presigned_redirect_seconds``), so the bytes flow from S3 to the client without passing
+through the API. The object is then checked by the sha256 S3 keeps with it since it was published, and
+the client checks the bytes against the ``sha256`` the API lists.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Annotated, Any, BinaryIO
 
-from fastapi.responses import StreamingResponse
+from fastapi import Depends, Header
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from export_platform.api.problems import Problem, not_found
 from export_platform.consumer import Artifact, ArtifactIntegrityError, ArtifactNotFound
@@ -25,6 +31,36 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 256 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The whole file"},
+    206: {"description": "The byte range asked for"},
+    302: {"description": "On S3 with presigned redirects on: Location is a presigned URL of the file"},
+    416: {"description": "A range that starts past the end of the file"},
+}
+"""The answers of every route that sends a published file, for its OpenAPI document."""
+
+
+@dataclass(frozen=True)
+class RangeAsked:
+    """A download's ``Range`` and ``If-Range`` headers, as the client sent them."""
+
+    range: str | None
+    if_range: str | None
+
+
+def range_asked(
+    range_header: Annotated[
+        str | None, Header(alias="Range", description="bytes=FIRST-LAST, to resume a download")
+    ] = None,
+    if_range: Annotated[
+        str | None, Header(alias="If-Range", description="The ETag the range is of (the file's sha256)")
+    ] = None,
+) -> RangeAsked:
+    return RangeAsked(range_header, if_range)
+
+
+RangeHeaders = Annotated[RangeAsked, Depends(range_asked)]
 
 
 @dataclass(frozen=True)
@@ -69,12 +105,38 @@ def _chunks(stack: contextlib.ExitStack, file: BinaryIO, wanted: ByteRange) -> I
             yield chunk
 
 
+def _integrity_problem() -> Problem:
+    detail = "The stored file does not match its manifest, so it is not served; the operators are told."
+    return Problem(500, "artifact_integrity", "Internal Server Error", detail)
+
+
+def _presigned_redirect(artifact: Artifact, name: str, seconds: int) -> RedirectResponse | None:
+    """302 to a presigned URL of ``artifact``, valid ``seconds``; None where the store presigns
+    nothing (a local folder) or the object carries no sha256 of its publishing to check it by."""
+    store = artifact.artifacts.store
+    url = store.presigned_url(artifact.key, seconds, download_name=name)
+    if url is None:
+        return None
+    recorded = store.sha256(artifact.key)
+    if recorded is None:
+        return None  # published by other means: served through the API, where it is verified
+    if recorded != artifact.sha256:
+        log.error("refused to redirect to %s: its sha256 differs from the manifest's", artifact.key)
+        raise _integrity_problem()
+    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+
+
 def download_response(
-    artifact: Artifact, name: str, *, range_header: str | None, if_range: str | None
-) -> StreamingResponse:
+    artifact: Artifact, name: str, asked: RangeAsked, *, redirect_seconds: int = 0
+) -> Response:
     """``artifact`` as a download named ``name``: 200 with the whole file, or 206 with the range asked
-    for; 416 for a range outside it; 500 if the stored file is not the one its manifest describes."""
+    for; 416 for a range outside it; 500 if the stored file is not the one its manifest describes.
+    With ``redirect_seconds`` on an S3 root: 302 to a presigned URL valid that long, which serves
+    ranges itself."""
+    if redirect_seconds and (redirect := _presigned_redirect(artifact, name, redirect_seconds)):
+        return redirect
     etag = f'"{artifact.sha256}"'
+    range_header, if_range = asked.range, asked.if_range
     try:
         wanted = requested_range(range_header, artifact.size) if if_range in (None, etag) else None
     except RangeNotSatisfiable:
@@ -90,8 +152,7 @@ def download_response(
         raise not_found() from None
     except ArtifactIntegrityError as exc:
         log.error("refused to serve a file that differs from its manifest: %s", exc)
-        detail = "The stored file does not match its manifest, so it is not served; the operators are told."
-        raise Problem(500, "artifact_integrity", "Internal Server Error", detail) from None
+        raise _integrity_problem() from None
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "ETag": etag,

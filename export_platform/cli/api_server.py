@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from export_platform.api.config import ApiConfig
+from export_platform.api.config import MAX_PRESIGNED_SECONDS, ApiConfig
 from export_platform.cli.refusals import checked_source_url
 
 
@@ -25,7 +25,17 @@ from export_platform.cli.refusals import checked_source_url
     type=click.IntRange(1),
     help="Requests a token may send at once before the rate applies.",
 )
-def api(host: str, port: int, requests_per_minute: int, burst: int) -> None:
+@click.option(
+    "--presigned-redirect",
+    "presigned_redirect_seconds",
+    default=0,
+    show_default=True,
+    envvar="EXPORT_API_PRESIGNED_REDIRECT_SECONDS",
+    type=click.IntRange(0, MAX_PRESIGNED_SECONDS),
+    help="On an S3 artifact root, answer downloads with a 302 to a presigned URL valid this many "
+    "seconds, so files go from S3 straight to the client; 0 sends them through the API.",
+)
+def api(host: str, port: int, requests_per_minute: int, burst: int, presigned_redirect_seconds: int) -> None:
     """Serve the Export API: tenants' export history, notification settings and published files, for
     the bearer tokens of `export-platform tokens issue`.
 
@@ -40,4 +50,9 @@ def api(host: str, port: int, requests_per_minute: int, burst: int) -> None:
     from export_platform.api.server import serve
 
     checked_source_url()  # refused here, not at the first request
-    serve(ApiConfig(requests_per_minute=requests_per_minute, burst=burst), host, port)
+    config = ApiConfig(
+        requests_per_minute=requests_per_minute,
+        burst=burst,
+        presigned_redirect_seconds=presigned_redirect_seconds,
+    )
+    serve(config, host, port)

@@ -92,7 +92,7 @@ class LocalObjectStore:
     def scan_parquet(self, key: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.path(key))
 
-    def presigned_url(self, key: str, expires_in: int) -> str | None:
+    def presigned_url(self, key: str, expires_in: int, download_name: str | None = None) -> str | None:
         return None
 
     def list(self, prefix: str) -> Iterator[StoredObject]:

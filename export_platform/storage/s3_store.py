@@ -148,11 +148,13 @@ class S3ObjectStore:
     def scan_parquet(self, key: str) -> pl.LazyFrame:
         return pl.scan_parquet(self.uri(key), storage_options=_polars_s3_options())
 
-    def presigned_url(self, key: str, expires_in: int) -> str | None:
-        """A SigV4 URL that downloads this one object until it expires."""
-        return self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self.key(key)}, ExpiresIn=expires_in
-        )
+    def presigned_url(self, key: str, expires_in: int, download_name: str | None = None) -> str | None:
+        """A SigV4 URL that downloads this one object until it expires; with ``download_name``, S3
+        answers it as an attachment of that name."""
+        params = {"Bucket": self.bucket, "Key": self.key(key)}
+        if download_name is not None:
+            params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key(prefix))

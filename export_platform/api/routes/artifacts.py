@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import Depends, Header, Query
+from fastapi import Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from export_platform.api.auth import Viewer, tenant_router
 from export_platform.api.choices import Dataset
-from export_platform.api.downloads import download_response
+from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response
 from export_platform.api.export_entry import monthly_download_url
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import invalid, not_found
@@ -101,11 +101,7 @@ def list_artifacts(
     "/artifacts/{dataset}/{month}/{name}",
     summary="Download a published file (verified against its manifest; byte ranges for resuming)",
     response_class=StreamingResponse,
-    responses={
-        200: {"description": "The whole file"},
-        206: {"description": "The byte range asked for"},
-        416: {"description": "A range that starts past the end of the file"},
-    },
+    responses=DOWNLOAD_RESPONSES,
 )
 def download_artifact(
     caller: Viewer,
@@ -113,9 +109,8 @@ def download_artifact(
     dataset: str,
     month: str,
     name: str,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
-) -> StreamingResponse:
+    asked: RangeHeaders,
+) -> Response:
     fmt = name.rsplit(".", 1)[-1]
     if fmt not in EXPORT_FORMATS.get(dataset, ()):
         raise not_found()
@@ -127,4 +122,6 @@ def download_artifact(
         raise not_found() from None
     if _name(artifact) != name:
         raise not_found()
-    return download_response(artifact, name, range_header=range_header, if_range=if_range)
+    return download_response(
+        artifact, name, asked, redirect_seconds=platform.config.presigned_redirect_seconds
+    )

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
-from fastapi import Depends, Header, Response
+from fastapi import Depends, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from export_platform.api.auth import Exporter, Viewer, tenant_router
 from export_platform.api.dagster_runs import DagsterRun
-from export_platform.api.downloads import download_response
+from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response
 from export_platform.api.export_run import ExportRun, adhoc_file_name, export_run, export_status_url
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import ProblemDocument, not_found
@@ -95,20 +95,15 @@ def get_export(caller: Viewer, platform: PlatformDep, export_id: str) -> ExportR
     "/exports/{export_id}/files/{name}",
     summary="Download a file of an ad-hoc export (verified against its history entry; byte ranges)",
     response_class=StreamingResponse,
-    responses={
-        200: {"description": "The whole file"},
-        206: {"description": "The byte range asked for"},
-        416: {"description": "A range that starts past the end of the file"},
-    },
+    responses=DOWNLOAD_RESPONSES,
 )
 def download_export_file(
     caller: Viewer,
     platform: PlatformDep,
     export_id: str,
     name: str,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
-) -> StreamingResponse:
+    asked: RangeHeaders,
+) -> Response:
     """The file is found through the history row the run recorded for it, in the caller's tenant,
     and checked against that row's size and sha256 before the first byte goes out."""
     rows = [row for row in _rows(platform, caller.tenant, export_id) if adhoc_file_name(row) == name]
@@ -134,4 +129,6 @@ def download_export_file(
         schema_version=MANIFEST_SCHEMA_VERSION,
         artifacts=ArtifactStore(root=platform.config.artifact_root),
     )
-    return download_response(artifact, name, range_header=range_header, if_range=if_range)
+    return download_response(
+        artifact, name, asked, redirect_seconds=platform.config.presigned_redirect_seconds
+    )

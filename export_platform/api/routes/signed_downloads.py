@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
-from export_platform.api.downloads import download_response
+from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import Problem, ProblemDocument, not_found
 from export_platform.catalog import EXPORT_FORMATS
@@ -52,21 +52,18 @@ def _published(key: str, root: str) -> Artifact:
     summary="Download a published file through a signed link (no bearer token; byte ranges for resuming)",
     response_class=StreamingResponse,
     responses={
-        200: {"description": "The whole file"},
-        206: {"description": "The byte range asked for"},
+        **DOWNLOAD_RESPONSES,
         404: {"model": ProblemDocument, "description": "Not a link this platform signed, or no such file"},
         410: {"model": ProblemDocument, "description": "The link has expired"},
-        416: {"description": "A range that starts past the end of the file"},
     },
 )
 def signed_download(
     platform: PlatformDep,
     key: str,
+    asked: RangeHeaders,
     expires: Annotated[str | None, Query(description="Unix seconds the link is valid until.")] = None,
     signature: Annotated[str | None, Query(description="HMAC-SHA256 of the key and expires.")] = None,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
-) -> StreamingResponse:
+) -> Response:
     try:
         LinkSigner(platform.config.link_secret).verify(key, expires, signature, time.time())
     except LinkRefused as refused:
@@ -77,4 +74,4 @@ def signed_download(
         artifact = _published(key, platform.config.artifact_root)
     except ArtifactNotFound:
         raise not_found() from None
-    return download_response(artifact, key.rsplit("/", 1)[-1], range_header=range_header, if_range=if_range)
+    return download_response(artifact, key.rsplit("/", 1)[-1], asked)
