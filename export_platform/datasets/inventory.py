@@ -6,6 +6,9 @@ to then. Stock is valued at the product's current unit cost and unit price: the 
 history, so an old month re-exported after a price change shows the new prices, and receipts' own unit
 costs are not used (no FIFO or average costing). Values are exact products, never rounded; the margin %
 is rounded once, half away from zero. Each column's own rule is in its description.
+
+``STOCK_MOVEMENTS`` is the movement history behind those figures: every movement inside the window,
+listed when a request asks for it (``include_movement_history``); it is not a dataset of its own.
 """
 
 from __future__ import annotations
@@ -149,4 +152,58 @@ INVENTORY = DatasetSpec(
     key=("product_id", "storefront_id"),
     build=build_inventory,
     kind="snapshot",
+)
+
+
+def movements_in_window() -> sa.Select:
+    m, p, f = s.stock_movements, s.products, s.storefronts
+    return (
+        sa.select(
+            m.c.id.label("movement_id"),
+            m.c.occurred_at,
+            m.c.product_id,
+            m.c.storefront_id,
+            p.c.sku,
+            p.c.name.label("product"),
+            f.c.name.label("storefront"),
+            m.c.reason,
+            m.c.quantity_delta,
+            m.c.unit_cost,
+            m.c.tenant_id,
+        )
+        .join(p, sa.and_(p.c.id == m.c.product_id, tenant_of(p)))
+        .join(f, sa.and_(f.c.id == m.c.storefront_id, tenant_of(f)))
+        .where(
+            tenant_of(m),
+            m.c.occurred_at >= sa.bindparam("start", type_=s.Timestamp),
+            m.c.occurred_at < sa.bindparam("end", type_=s.Timestamp),
+        )
+        .order_by(m.c.occurred_at, m.c.id)
+    )
+
+
+def build_stock_movements(read: TenantReader, window: ReportWindow) -> pl.DataFrame:
+    return read(movements_in_window(), start=window.start_utc, end=window.end_utc)
+
+
+STOCK_MOVEMENTS = DatasetSpec(
+    name="stock_movements",
+    title="Stock Movements",
+    description="Every stock movement in the period (receipts, sales, adjustments), in time order.",
+    columns=(
+        Column("movement_id", pl.Int64, "Movement ID"),
+        Column("occurred_at", LOCAL_TIME, "Time", "In the tenant's timezone"),
+        Column("product_id", pl.Int64, "Product ID"),
+        Column("storefront_id", pl.Int64, "Storefront ID"),
+        Column("sku", pl.String, "SKU"),
+        Column("product", pl.String, "Product"),
+        Column("storefront", pl.String, "Storefront"),
+        Column("reason", pl.String, "Reason", "receipt, sale or adjustment, as the till recorded it"),
+        Column("quantity_delta", pl.Int64, "Change", "Units in (positive) or out (negative)"),
+        money("unit_cost", "Unit Cost", "The cost recorded with the movement (receipts); empty otherwise"),
+        Column("tenant_id", pl.String, "Tenant"),
+    ),
+    key=("movement_id",),
+    build=build_stock_movements,
+    kind="period",
 )

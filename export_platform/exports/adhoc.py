@@ -7,6 +7,12 @@ before a run exists. Everything else (a date that is not one or out of range, da
 date_to, a range over a year, a filter that does not apply to the dataset, a tenant the source does
 not have) is checked first thing in the run, before any file is written; the refusal names the field
 and is recorded in the export history (see ``run_adhoc_export``).
+
+Besides the CSV exports' options, a request takes the file options every export takes (a column
+selection, compression) and the CSV bundle as a format. The seed's filters each apply to the datasets
+``FILTERS_BY_DATASET`` lists: the audit log by the sale or customer an event is about (its entity) or
+the user who acted; inventory by a minimum quantity on hand, without items valued at zero, and with the
+period's stock movements of the items listed as a sheet of the workbook and a table of the PDF.
 """
 
 import datetime as dt
@@ -21,27 +27,28 @@ import dagster as dg
 import polars as pl
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from export_platform.catalog import EXPORT_FORMATS, FORMAT_NAMES
+from export_platform.catalog import REQUEST_FORMAT_NAMES, REQUEST_FORMATS
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.customers import CREDIT_STATUSES
-from export_platform.datasets.inventory import STOCK_STATUSES
+from export_platform.datasets.inventory import STOCK_MOVEMENTS, STOCK_STATUSES
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.datasets.window import ReportWindow
 from export_platform.errors import ExportPlatformError, UnknownTenant, validation_message
 from export_platform.exports.assets import inputs_for, render_into, report_for
 from export_platform.exports.formats import (
     CSV,
+    CSV_BUNDLE,
     FORMATS_BY_NAME,
+    GZIP_ONLY_CSV,
     PDF,
     XLSX,
-    CsvExportConfig,
     CsvOptionsConfig,
-    PdfExportConfig,
-    XlsxExportConfig,
+    FileOptionsConfig,
 )
 from export_platform.partitions import validate_tenant_slug
 from export_platform.plain_text import refuse_control_characters
-from export_platform.reports.tables import ReportOptions, TenantInfo
+from export_platform.render.compression import compressed_name
+from export_platform.reports.tables import ReportOptions, TenantInfo, choose_columns
 from export_platform.retries import retry_only_transient_errors
 from export_platform.source.schema import ACCOUNT_TYPES, CUSTOMER_TYPES
 from export_platform.storage.artifacts import ArtifactStore
@@ -55,15 +62,31 @@ FILTERS_BY_DATASET = {
     "sales": {"storefront", "customer_type"},
     "sale_items": {"storefront", "category"},
     "customers": {"customer_type", "credit_status", "min_balance", "include_inactive"},
-    "inventory": {"storefront", "category", "stock_status"},
-    "audit_log": {"event_type", "user"},
+    "inventory": {
+        "storefront",
+        "category",
+        "stock_status",
+        "min_quantity",
+        "exclude_zero_value",
+        "include_movement_history",
+    },
+    "audit_log": {"event_type", "user", "sale_id", "customer_id", "user_id"},
     "bills": {"account_types"},
     "accounts": {"account_types", "include_inactive"},
     "invoices": set(),
 }
 ALL_FILTERS = set().union(*FILTERS_BY_DATASET.values())
-FILTER_DEFAULTS = {"account_types": [], "include_inactive": False}
+FILTER_DEFAULTS = {
+    "account_types": [],
+    "include_inactive": False,
+    "exclude_zero_value": False,
+    "include_movement_history": False,
+}
 CSV_OPTIONS = set(CsvOptionsConfig.model_fields)
+FILE_OPTIONS = set(FileOptionsConfig.model_fields)
+FILE_OPTION_DEFAULTS = {name: field.default for name, field in FileOptionsConfig.model_fields.items()}
+# The formats that show more than the dataset's flat table, hence the movement history.
+REPORT_FORMATS = (XLSX.name, PDF.name, CSV_BUNDLE.name)
 RESERVED_REQUESTERS = ("schedule:", "sensor:")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not \d: it also matches "２" and "٢"
 
@@ -79,7 +102,7 @@ if TYPE_CHECKING:
     StockStatus: TypeAlias = str
     DatasetName: TypeAlias = str
 else:
-    Format = StrEnum("Format", FORMAT_NAMES)
+    Format = StrEnum("Format", REQUEST_FORMAT_NAMES)
     AccountType = StrEnum("AccountType", ACCOUNT_TYPES)
     CustomerType = StrEnum("CustomerType", CUSTOMER_TYPES)
     CreditStatus = StrEnum("CreditStatus", CREDIT_STATUSES)
@@ -99,15 +122,17 @@ def one_year_after(day: dt.date) -> dt.date:
         return dt.date(day.year + 1, 3, 1)
 
 
-class AdhocExportConfig(CsvOptionsConfig):
-    """An ad-hoc request: whose data, what, when, which rows, and the CSV options the CSV exports take."""
+class AdhocExportConfig(CsvOptionsConfig, FileOptionsConfig):
+    """An ad-hoc request: whose data, what, when, which rows, the CSV options the CSV exports take and
+    the file options (columns, compression) every export takes."""
 
     tenant: str = Field(description="Whose data: the tenant's slug, e.g. acme (the tenant partition names).")
     dataset: DatasetName = Field(description=f"What to export: {', '.join(DATASETS_BY_NAME)}.")
     formats: list[Format] = Field(
         default=["csv"],
-        description=f"File formats, one or more of {', '.join(FORMAT_NAMES)} "
-        f"(sale_items: {', '.join(EXPORT_FORMATS['sale_items'])} only).",
+        description=f"File formats, one or more of {', '.join(REQUEST_FORMAT_NAMES)} "
+        f"(sale_items: {', '.join(REQUEST_FORMATS['sale_items'])} only); csv_bundle is one zip with a "
+        "CSV per sheet of the workbook.",
     )
     date_from: str | None = Field(
         default=None,
@@ -153,6 +178,24 @@ class AdhocExportConfig(CsvOptionsConfig):
     )
     user: str | None = Field(
         default=None, description="audit_log: only this user's actions, by e-mail address."
+    )
+    user_id: int | None = Field(default=None, ge=1, description="audit_log: only this user's actions, by ID.")
+    sale_id: int | None = Field(
+        default=None, ge=1, description="audit_log: only the events about this sale (by its ID)."
+    )
+    customer_id: int | None = Field(
+        default=None, ge=1, description="audit_log: only the events about this customer (by its ID)."
+    )
+    min_quantity: int | None = Field(
+        default=None, description="inventory: only items with at least this many units on hand."
+    )
+    exclude_zero_value: bool = Field(
+        default=False, description="inventory: leave out items whose value at cost is 0."
+    )
+    include_movement_history: bool = Field(
+        default=False,
+        description="inventory: add the period's stock movements of the items listed (a Stock Movements "
+        "sheet in the workbook and CSV bundle, a table in the PDF).",
     )
     requested_by: str = Field(
         default="adhoc",
@@ -226,11 +269,27 @@ class AdhocExportConfig(CsvOptionsConfig):
                 )
         for name in self.filters_set():
             if name not in FILTERS_BY_DATASET[self.dataset]:
-                raise ValueError(f"{name}: does not apply to {self.dataset}")
-        unavailable = [str(f) for f in self.formats if str(f) not in EXPORT_FORMATS[self.dataset]]
+                takes = [d for d, names in FILTERS_BY_DATASET.items() if name in names]
+                raise ValueError(f"{name}: does not apply to {self.dataset}; it filters {', '.join(takes)}")
+        formats = [str(f) for f in self.formats]
+        unavailable = [f for f in formats if f not in REQUEST_FORMATS[self.dataset]]
         if unavailable:
             raise ValueError(f"formats: {self.dataset} is not exported as {', '.join(unavailable)}")
+        if self.include_movement_history and not set(formats) & set(REPORT_FORMATS):
+            raise ValueError(
+                "include_movement_history: a CSV holds the stock items alone; the movements are a sheet "
+                f"of {', '.join(REPORT_FORMATS)}: add one of them to formats"
+            )
+        if self.compression == "gzip" and set(formats) != {CSV.name}:
+            raise ValueError(GZIP_ONLY_CSV)
+        if self.compression == "zip" and CSV_BUNDLE.name in formats:
+            raise ValueError("compression: a csv_bundle is a zip already; use none")
+        choose_columns(self.dataset, self.columns)
         return self
+
+    def file_options(self) -> dict[str, Any]:
+        """The CSV options, and the file options it sets, as the history records them."""
+        return {**self.model_dump(include=CSV_OPTIONS), **self.file_options_asked()}
 
     def filters_set(self) -> dict:
         """The filters this request sets, that is every one not left at its default."""
@@ -276,6 +335,16 @@ def apply_filters(
         conditions.append(pl.col("event_type") == f["event_type"])
     if "user" in f:
         conditions.append(pl.col("user_email") == f["user"])
+    if "user_id" in f:
+        conditions.append(pl.col("user_id") == f["user_id"])
+    if "sale_id" in f:
+        conditions.append(about("sale", f["sale_id"]))
+    if "customer_id" in f:
+        conditions.append(about("customer", f["customer_id"]))
+    if "min_quantity" in f:
+        conditions.append(pl.col("quantity_on_hand") >= f["min_quantity"])
+    if "exclude_zero_value" in f:
+        conditions.append(pl.col("stock_value") != 0)
     # Accounts are left out by the report (``ReportOptions``), after the roll-up and the trial balance.
     if dataset == "customers" and not request.include_inactive:
         conditions.append(pl.col("is_active"))
@@ -289,6 +358,11 @@ def apply_filters(
     return frame.filter(*conditions) if conditions else frame
 
 
+def about(entity_type: str, entity_id: int) -> pl.Expr:
+    """An audit event about that entity: the event names it as its entity type and ID."""
+    return (pl.col("entity_type") == entity_type) & (pl.col("entity_id") == str(entity_id))
+
+
 def asked_options(request: dict[str, Any]) -> dict[str, Any]:
     """What a request asked for beyond tenant, dataset and formats, as given: its dates or preset,
     the filters it set and the CSV options (the shape of a successful export's ``filters``)."""
@@ -297,7 +371,7 @@ def asked_options(request: dict[str, Any]) -> dict[str, Any]:
         for name, value in request.items()
         if name not in ("tenant", "dataset", "formats", "requested_by")
         and value is not None
-        and value != FILTER_DEFAULTS.get(name)
+        and value != FILTER_DEFAULTS.get(name, FILE_OPTION_DEFAULTS.get(name))
     }
 
 
@@ -369,12 +443,15 @@ def run_adhoc_export(
             needed.add("accounts")
 
         frames = {name: DATASETS_BY_NAME[name].compute(reads.read, window) for name in sorted(needed)}
+        movements = STOCK_MOVEMENTS.compute(reads.read, window) if config.include_movement_history else None
     account_types = (
         dict(frames["accounts"].select("account_name", "account_type").iter_rows())
         if ("accounts" in frames)
         else None
     )
     frames = {name: apply_filters(name, frame, config, account_types) for name, frame in frames.items()}
+    if movements is not None:  # the report keeps those of the items the filters leave
+        frames[STOCK_MOVEMENTS.name] = movements
     info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
     period = f"{first} to {last}"
     published = []
@@ -392,21 +469,23 @@ def run_adhoc_export(
                 **config.filters_set(),
                 "date_from": str(first),
                 "date_to": str(last),
-                **config.model_dump(include=CSV_OPTIONS),
+                **config.file_options(),
             },
         ) as attempt:
             started = time.perf_counter()
             lazy = {name: frame.lazy() for name, frame in frames.items()}
-            options = ReportOptions(include_inactive=config.include_inactive)
-            report = report_for(fmt, config.dataset, lazy, info, period, options)
-            key = adhoc_key(
-                tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{fmt_name}"
+            options = ReportOptions(
+                include_inactive=config.include_inactive,
+                columns=choose_columns(config.dataset, config.columns),
             )
-            render_config = {
-                CSV: CsvExportConfig(**config.model_dump(include=CSV_OPTIONS)),
-                XLSX: XlsxExportConfig(),
-                PDF: PdfExportConfig(),
-            }[fmt]
+            report = report_for(fmt, config.dataset, lazy, info, period, options)
+            extension = compressed_name(fmt.extension, config.compression)
+            key = adhoc_key(
+                tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{extension}"
+            )
+            # The format's run config with the request's CSV and file options, where it takes them.
+            taken = set(fmt.config_type.model_fields) & (CSV_OPTIONS | FILE_OPTIONS)
+            render_config = fmt.config_type(**config.model_dump(include=taken))
             rows, size, sha256, _ = render_into(artifacts, key, fmt, report, render_config, context.log)
             uri = artifacts.store.uri(key)
             attempt.published(record_count=rows, file_size_bytes=size, sha256=sha256, uri=uri)

@@ -2,7 +2,10 @@
 
 Each export renders its partition's report into the artifact store's temporary file, publishes it
 atomically under ``{tenant}/exports/{dataset}/{month}/``, records it in the partition's manifest, then
-reads the published file back to check its row count and checksum against what it records.
+reads the published file back to check its row count and checksum against what it records. With a
+column selection the dataset's table lists those columns; with compression the published file is the
+compressed one (``.zip``, ``.gz`` after the name): its size and sha256 are recorded, with the rows of
+the file it holds.
 """
 
 import logging
@@ -20,15 +23,24 @@ from export_platform.asset_metadata import OWNER, PREVIEW_ROWS, code_references
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.checks import SALES_MATCH_LINE_ITEMS, sales_match_line_items
 from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.formats import CSV, EXPORTS, PDF, XLSX, ExportConfig, ExportFormat
+from export_platform.exports.formats import (
+    CSV,
+    EXPORTS,
+    PDF,
+    XLSX,
+    ExportConfig,
+    ExportFormat,
+    FileOptionsConfig,
+)
 from export_platform.exports.progress import progress_logged
 from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
+from export_platform.render.compression import CONTENT_TYPES, compress, compressed_name, decompress
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.pdf import write_pdf
 from export_platform.render.report import Report, Table, TableColumn, small_streaming_chunks
 from export_platform.render.xlsx import write_workbook
 from export_platform.reports.layouts import LAYOUTS, SHEET_NAMES, build_report, flat_report
-from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo
+from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo, choose_columns
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.io_manager import DatasetNotMaterialized
@@ -204,8 +216,12 @@ def recording_refusal(dataset: str, fmt: ExportFormat) -> dg.HookDefinition:
 
 
 def recorded_filters(config: ExportConfig) -> dict[str, Any]:
-    """What was exported, as the history records it: the run config without how progress was logged."""
-    return config.model_dump(exclude={"progress_every_s"})
+    """What was exported, as the history records it: the run config without how progress was logged,
+    and with the file options only where they are set."""
+    return {
+        **config.model_dump(exclude={"progress_every_s", *FileOptionsConfig.model_fields}),
+        **config.file_options_asked(),
+    }
 
 
 def written_columns(fmt: ExportFormat, report: Report) -> list[TableColumn]:
@@ -265,17 +281,32 @@ def render_into(
     log: logging.Logger,
 ) -> Rendered:
     """Render ``report`` straight into the store's temporary file for ``key``, published whole on
-    success, logging progress every ``config.progress_every_s`` seconds while it renders."""
+    success, logging progress every ``config.progress_every_s`` seconds while it renders. With
+    ``config.compression``, ``key`` names the compressed file: the report is rendered beside the
+    temporary file under its own name (``key`` without the suffix), then compressed into it."""
     with artifacts.publishing_to(key) as path:
         started = time.perf_counter()
-        with (
-            progress_logged(log, key, path, config.progress_every_s) as progress,
-            small_streaming_chunks(),
-        ):
-            rows = fmt.render(report, path, config, progress)
+        rendered = path if config.compression == "none" else path.with_name(path.name + ".uncompressed")
+        try:
+            with (
+                progress_logged(log, key, rendered, config.progress_every_s) as progress,
+                small_streaming_chunks(),
+            ):
+                rows = fmt.render(report, rendered, config, progress)
+            if rendered != path:
+                member = key.rsplit("/", 1)[1].removesuffix(compressed_name("", config.compression))
+                compress(rendered, path, member, config.compression)
+        finally:
+            if rendered != path:
+                rendered.unlink(missing_ok=True)
         render_s = time.perf_counter() - started
         size, sha256 = path.stat().st_size, sha256_of(path)
     return Rendered(rows, size, sha256, round(render_s, 3))
+
+
+def content_type(fmt: ExportFormat, config: ExportConfig) -> str:
+    """The published file's media type: the format's own, or the compression's."""
+    return CONTENT_TYPES.get(config.compression, fmt.content_type)
 
 
 def publish_export(
@@ -289,11 +320,14 @@ def publish_export(
     log: logging.Logger,
 ) -> tuple[PublishedFile, Report, float]:
     """Render the partition's report straight into the store, publish it whole, record it in the manifest.
-    Returns the published file, the report and the seconds the writer took."""
+    Returns the published file, the report and the seconds the writer took. A column selection naming
+    a column the dataset does not have fails here, before anything is written, listing the valid ones."""
+    options = ReportOptions(columns=choose_columns(dataset, config.columns))
     tenant = source.tenant(partition.tenant)
     tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
-    report = report_for(fmt, dataset, frames, tenant_info, partition.month)
-    key = export_key(partition.tenant, dataset, partition.month, fmt.name)
+    report = report_for(fmt, dataset, frames, tenant_info, partition.month, options)
+    extension = compressed_name(fmt.extension, config.compression)
+    key = export_key(partition.tenant, dataset, partition.month, extension)
     rendered = render_into(artifacts, key, fmt, report, config, log)
     published = PublishedFile(
         format=fmt.name,
@@ -303,7 +337,7 @@ def publish_export(
         size=rendered.size,
         sha256=rendered.sha256,
         record_count=rendered.rows,
-        content_type=fmt.content_type,
+        content_type=content_type(fmt, config),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     artifacts.record(partition.tenant, dataset, partition.month, published)
@@ -322,7 +356,10 @@ def verify_artifact(
         copy = Path(folder) / published.file_name
         artifacts.download(published.key, copy)
         sha256 = sha256_of(copy)
-        rows = fmt.count_rows(copy, config, report)
+        unpacked = (
+            copy if config.compression == "none" else decompress(copy, Path(folder), config.compression)
+        )
+        rows = fmt.count_rows(unpacked, config, report)
     return dg.AssetCheckResult(
         check_name=ARTIFACT_CHECK,
         passed=sha256 == published.sha256 and rows == published.record_count,

@@ -5,7 +5,9 @@ The tables are the CSV export's own (``report_for(CSV, ...)``, the request's fil
 ad-hoc job applies them), so ``render.csv.csv_pieces`` over them makes the bytes the CSV export of the
 same rows and options would. A dataset computed row by row (``DatasetSpec.stream``: sales, line items,
 audit log) comes as one table per batch read, so memory stays flat however many rows there are; any
-other is computed whole first, as its export computes it, and comes as one table.
+other is computed whole first, as its export computes it, and comes as one table. A column selection
+applies as in the export. Compression does not: the file is sent as it is made, and a compressed one
+could not be (``stream_refusal``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,19 @@ from export_platform.exports.adhoc import AdhocExportConfig, apply_filters
 from export_platform.exports.assets import report_for
 from export_platform.exports.formats import CSV
 from export_platform.render.report import Table
-from export_platform.reports.tables import ReportOptions, TenantInfo
+from export_platform.reports.tables import ReportOptions, TenantInfo, choose_columns
+
+STREAM_COMPRESSION_REFUSED = (
+    "this endpoint sends the CSV while it is made, uncompressed; for a zip or gzip file, start an "
+    "ad-hoc export (POST /v1/tenants/{tenant}/exports) with compression"
+)
+
+
+def stream_refusal(request: AdhocExportConfig) -> tuple[str, str] | None:
+    """The field and message with which the streamed CSV refuses ``request``, if it does."""
+    if request.compression != "none":
+        return "compression", STREAM_COMPRESSION_REFUSED
+    return None
 
 
 def _account_types(reads: TenantReads, window: ReportWindow) -> dict[str, str]:
@@ -38,7 +52,9 @@ def csv_tables(
     dataset, spec = request.dataset, DATASETS_BY_NAME[request.dataset]
     tenant = window.tenant
     info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
-    options = ReportOptions(include_inactive=request.include_inactive)
+    options = ReportOptions(
+        include_inactive=request.include_inactive, columns=choose_columns(dataset, request.columns)
+    )
     account_types = (
         _account_types(reads, window)
         if dataset == "bills" and "account_types" in request.filters_set()

@@ -1,28 +1,74 @@
-"""The three export formats: their run config, how a report is rendered, and how the published file
-is read back, with a reader independent of the writer, to count its rows for the artifact check."""
+"""The export formats: their run config, how a report is rendered, and how the published file is read
+back, with a reader independent of the writer, to count its rows for the artifact check.
+
+CSV, Excel and PDF are each dataset's export assets; the CSV bundle (the workbook's sheets as CSV
+files in one zip, ``render.csv_bundle``) is made on request only: ad-hoc exports and schedules.
+Every format takes the same file options (``FileOptionsConfig``): which of the dataset's columns its
+table lists, and whether the file is published compressed.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import dagster as dg
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from export_platform.catalog import EXPORT_FORMATS
+from export_platform.catalog import BUNDLE, EXPORT_FORMATS
 from export_platform.exports.progress import DEFAULT_EVERY_S
+from export_platform.render.compression import COMPRESSIONS, Compression
 from export_platform.render.csv import CsvOptions, write_csv
+from export_platform.render.csv_bundle import member_name, write_csv_bundle
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report
 from export_platform.render.xlsx import EXCEL_MAX_ROWS, SHEET_NAME_LIMIT, write_workbook
 from export_platform.reports.layouts import PDF_SKIPPED_TABLES
 
+GZIP_ONLY_CSV = (
+    "compression: gzip wraps a CSV file only; compress a workbook, PDF or CSV bundle with zip, or use none"
+)
 
-class ExportConfig(dg.Config):
+
+class FileOptionsConfig(dg.Config):
+    """What every export's file may be asked to be, whatever its format: the export assets, the ad-hoc
+    job and tenants' schedules take these fields, with these names and defaults."""
+
+    columns: list[str] = Field(
+        default=[],
+        description="Only these columns of the dataset's table, in this order, each by its label "
+        "(e.g. Receipt) or name (receipt_number); empty means every column. Other sheets stay whole.",
+    )
+    compression: Compression = Field(
+        default="none",
+        description=f"{' | '.join(COMPRESSIONS)}: zip publishes the file inside a zip (name.ext.zip); "
+        "gzip wraps a CSV (name.csv.gz) and only a CSV.",
+    )
+
+    def file_options_asked(self) -> dict[str, Any]:
+        """The file options set to other than their defaults, as the export history records them
+        (an export that asks for none records what it recorded before there were any)."""
+        return {
+            name: value
+            for name, field in FileOptionsConfig.model_fields.items()
+            if (value := getattr(self, name)) != field.default
+        }
+
+
+class ExportConfig(FileOptionsConfig):
+    gzip_allowed: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _compression_fits_the_format(self) -> ExportConfig:
+        if self.compression == "gzip" and not self.gzip_allowed:
+            raise ValueError(GZIP_ONLY_CSV)
+        return self
+
     progress_every_s: float = Field(
         default=DEFAULT_EVERY_S,
         gt=0,
@@ -49,7 +95,13 @@ class CsvOptionsConfig(dg.Config):
 
 
 class CsvExportConfig(ExportConfig, CsvOptionsConfig):
-    """A CSV export's run config: the CSV options and the progress interval."""
+    """A CSV export's run config: the CSV options, the file options and the progress interval."""
+
+    gzip_allowed: ClassVar[bool] = True
+
+
+class CsvBundleExportConfig(ExportConfig, CsvOptionsConfig):
+    """A CSV bundle's run config: each CSV in it is written with the CSV options."""
 
 
 class XlsxExportConfig(ExportConfig):
@@ -78,6 +130,17 @@ def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig, progress:
     return written[report.main_table.name]
 
 
+def _render_csv_bundle(report: Report, path: Path, config: CsvBundleExportConfig, progress: Progress) -> int:
+    return write_csv_bundle(report, path, config.options, progress)[report.main_table.name]
+
+
+def count_bundle_rows(path: Path, config: CsvBundleExportConfig, table_name: str) -> int:
+    """Records in the bundle's CSV of ``table_name``, unpacked from the zip and counted as a CSV."""
+    with tempfile.TemporaryDirectory(prefix="bundle-check-") as folder, zipfile.ZipFile(path) as archive:
+        member = Path(archive.extract(member_name(table_name), folder))
+        return count_csv_rows(member, config)
+
+
 def _render_pdf(report: Report, path: Path, config: PdfExportConfig, progress: Progress) -> int:
     from export_platform.render.pdf import write_pdf  # reportlab and its fonts load only when drawing
 
@@ -90,7 +153,7 @@ def _render_pdf(report: Report, path: Path, config: PdfExportConfig, progress: P
 CSV_COUNT_CHUNK = 4 * 1024 * 1024
 
 
-def count_csv_rows(path: Path, config: CsvExportConfig) -> int:
+def count_csv_rows(path: Path, config: CsvOptionsConfig) -> int:
     """Records in the file: line breaks outside quoted fields, a chunk at a time.
 
     RFC 4180 quoting makes this exact: a field with a line break is quoted, and a quote inside it is
@@ -221,7 +284,8 @@ ConfigT = TypeVar("ConfigT", bound=ExportConfig)
 
 @dataclass(frozen=True)
 class ExportFormat(Generic[ConfigT]):
-    name: str  # the file extension and the asset-key suffix
+    name: str  # the asset-key suffix and what a request names
+    extension: str  # the file name's ending
     label: str
     content_type: str
     kind: str
@@ -232,6 +296,7 @@ class ExportFormat(Generic[ConfigT]):
 
 CSV = ExportFormat(
     "csv",
+    "csv",
     "CSV",
     "text/csv; charset=utf-8",
     "csv",
@@ -240,6 +305,7 @@ CSV = ExportFormat(
     lambda path, config, report: count_csv_rows(path, config),
 )
 XLSX = ExportFormat(
+    "xlsx",
     "xlsx",
     "Excel workbook",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -250,6 +316,7 @@ XLSX = ExportFormat(
 )
 PDF = ExportFormat(
     "pdf",
+    "pdf",
     "PDF report",
     "application/pdf",
     "pdf",
@@ -258,7 +325,18 @@ PDF = ExportFormat(
     lambda path, config, report: count_pdf_rows(path),
 )
 
-FORMATS_BY_NAME: dict[str, ExportFormat] = {fmt.name: fmt for fmt in (CSV, XLSX, PDF)}
+CSV_BUNDLE = ExportFormat(
+    BUNDLE,
+    f"{BUNDLE}.zip",
+    "CSV bundle",
+    "application/zip",
+    "csv",
+    CsvBundleExportConfig,
+    _render_csv_bundle,
+    lambda path, config, report: count_bundle_rows(path, config, report.main_table.name),
+)
+
+FORMATS_BY_NAME: dict[str, ExportFormat] = {fmt.name: fmt for fmt in (CSV, XLSX, PDF, CSV_BUNDLE)}
 # Every export the platform offers, in the order of ``catalog.EXPORT_FORMATS``.
 EXPORTS: tuple[tuple[str, ExportFormat], ...] = tuple(
     (dataset, FORMATS_BY_NAME[name]) for dataset, names in EXPORT_FORMATS.items() for name in names

@@ -78,7 +78,9 @@ def csv_frame(table: Table) -> pl.LazyFrame:
     return table.frame.select(_formatted(c.name, c.kind).alias(c.label) for c in table.columns)
 
 
-def _sink(frame: pl.LazyFrame, target: Path | io.BytesIO, options: CsvOptions, *, opening: bool) -> None:
+def sink_formatted(
+    frame: pl.LazyFrame, target: Path | io.BytesIO, options: CsvOptions, *, opening: bool
+) -> None:
     """Write ``csv_frame``'s output to ``target``: the one place the CSV's bytes are made. Without
     ``opening``, no BOM and no header: the rows continue a file begun before."""
     frame.sink_csv(
@@ -97,7 +99,7 @@ def write_csv(table: Table, path: Path, options: CsvOptions, progress: Progress 
     rows = table.row_count()
     progress = progress or Progress()
     progress.start_table(table.name, rows)
-    _sink(csv_frame(table), path, options, opening=True)
+    sink_formatted(csv_frame(table), path, options, opening=True)
     progress.advance(rows)
     return rows
 
@@ -110,10 +112,10 @@ def csv_pieces(table: Table, options: CsvOptions, *, opening: bool = True) -> It
     formatted = csv_frame(table)
     for batch in formatted.collect_batches(chunk_size=STREAMING_CHUNK_ROWS):
         piece = io.BytesIO()
-        _sink(batch.lazy(), piece, options, opening=opening)
+        sink_formatted(batch.lazy(), piece, options, opening=opening)
         opening = False
         yield piece.getvalue()
     if opening:
         piece = io.BytesIO()
-        _sink(formatted.head(0), piece, options, opening=True)
+        sink_formatted(formatted.head(0), piece, options, opening=True)
         yield piece.getvalue()

@@ -88,6 +88,11 @@ class Table:
             frame.select(columns),
         )
 
+    def select(self, names: list[str] | tuple[str, ...]) -> Table:
+        """The table with only the columns ``names``, in that order."""
+        by_name = {c.name: c for c in self.columns}
+        return Table(self.name, tuple(by_name[n] for n in names), self.frame.select(names))
+
     def row_count(self) -> int:
         return self.frame.select(pl.len()).collect().item()
 

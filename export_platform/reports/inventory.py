@@ -1,11 +1,13 @@
-"""The inventory report: stock value at cost and retail, stock status counts, the storefront breakdown."""
+"""The inventory report: stock value at cost and retail, stock status counts, the storefront breakdown,
+and, when the request asked for the movement history (its frames hold ``stock_movements``), the
+Stock Movements table: the period's movements of the items listed."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from export_platform.datasets import DATASETS_BY_NAME
-from export_platform.datasets.inventory import STOCK_STATUSES
+from export_platform.datasets.inventory import STOCK_MOVEMENTS, STOCK_STATUSES
 from export_platform.render.report import Table
 from export_platform.reports.tables import (
     DEFAULT_OPTIONS,
@@ -68,8 +70,32 @@ def inventory_report(frames: Frames, options: ReportOptions = DEFAULT_OPTIONS) -
         "out_of_stock": "Out of Stock",
     }
     breakdown = storefront_breakdown(inventory)
-    tables = (
+    tables: tuple[Table, ...] = (
         dataset_table("inventory", inventory, "Stock Items", options),
         Table.of("Storefronts", breakdown, labels, breakdown.collect_schema().names()),
     )
+    if "stock_movements" in frames:
+        tables = (*tables, movement_table(frames["stock_movements"], inventory))
     return summary, tables
+
+
+MOVEMENT_COLUMNS = [
+    "movement_id",
+    "occurred_at",
+    "sku",
+    "product",
+    "storefront",
+    "reason",
+    "quantity_delta",
+    "unit_cost",
+]
+SHEET_STOCK_MOVEMENTS = "Stock Movements"
+
+
+def movement_table(movements: pl.LazyFrame, inventory: pl.LazyFrame) -> Table:
+    """The movements of the product and storefront pairs the Stock Items table lists (so a filter on
+    the items filters their history too), in time order."""
+    listed = movements.join(
+        inventory.select("product_id", "storefront_id"), on=["product_id", "storefront_id"], how="semi"
+    ).sort("occurred_at", "movement_id")
+    return Table.of(SHEET_STOCK_MOVEMENTS, listed, dict(STOCK_MOVEMENTS.labels), MOVEMENT_COLUMNS)

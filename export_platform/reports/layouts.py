@@ -123,7 +123,7 @@ def build_report(
     dataset: str, frames: Frames, tenant: TenantInfo, month: str, options: ReportOptions = DEFAULT_OPTIONS
 ) -> Report:
     summary, tables = LAYOUTS[dataset](frames, options)
-    return _report(dataset, tenant, month, tuple(summary), tuple(tables))
+    return _report(dataset, tenant, month, tuple(summary), tuple(tables), options)
 
 
 def flat_report(
@@ -131,10 +131,18 @@ def flat_report(
 ) -> Report:
     """A report of just the dataset's flat table, without summary figures: what a CSV holds."""
     table = dataset_table(dataset, frames[dataset], options=options)
-    return _report(dataset, tenant, month, (), (table,))
+    return _report(dataset, tenant, month, (), (table,), options)
 
 
-def _report(dataset: str, tenant: TenantInfo, month: str, summary: tuple, tables: tuple) -> Report:
+def _report(
+    dataset: str, tenant: TenantInfo, month: str, summary: tuple, tables: tuple, options: ReportOptions
+) -> Report:
+    """The report; with a column selection, its first table (the dataset's own) holds those columns
+    alone, and a PDF draws exactly them."""
+    pdf_columns = PDF_COLUMNS
+    if options.columns:
+        tables = (tables[0].select(options.columns), *tables[1:])
+        pdf_columns = {**PDF_COLUMNS, tables[0].name: options.columns}
     return Report(
         dataset=dataset,
         title=DATASETS_BY_NAME[dataset].title,
@@ -145,5 +153,5 @@ def _report(dataset: str, tenant: TenantInfo, month: str, summary: tuple, tables
         currency=tenant.currency,
         summary=summary,
         tables=tables,
-        pdf_columns=PDF_COLUMNS,
+        pdf_columns=pdf_columns,
     )

@@ -35,12 +35,35 @@ def export_columns(dataset: str) -> list[str]:
     return [c.name for c in spec.columns if c.name != "tenant_id" and not isinstance(c.dtype, pl.List)]
 
 
+def choose_columns(dataset: str, wanted: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The names of the columns ``wanted`` picks from ``dataset``'s flat table, in the order given: each
+    by its name or its label (a label in any letter case). Raises ``ValueError`` naming any unknown or
+    repeated one and listing the valid ones, as ``label (name)``."""
+    labels = DATASETS_BY_NAME[dataset].labels
+    names = export_columns(dataset)
+    by_key = {name.casefold(): name for name in names} | {labels[name].casefold(): name for name in names}
+    chosen = [by_key.get(text.strip().casefold()) for text in wanted]
+    unknown = [text for text, name in zip(wanted, chosen, strict=True) if name is None]
+    if unknown:
+        valid = ", ".join(f"{labels[name]} ({name})" for name in names)
+        raise ValueError(
+            f"columns: {dataset} has no column {', '.join(map(repr, unknown))}; choose from {valid}"
+        )
+    repeated = sorted({labels[n] for n in chosen if n is not None and chosen.count(n) > 1})
+    if repeated:
+        raise ValueError(f"columns: {', '.join(map(repr, repeated))} chosen more than once")
+    return tuple(name for name in chosen if name is not None)
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What a request may change in what a report lists: ``include_inactive`` is the seed's accounts
-    option (off by default, as in the monthly exports; the ad-hoc job takes it from its request)."""
+    option (off by default, as in the monthly exports; the ad-hoc job takes it from its request);
+    ``columns`` the dataset's own table's columns by name, in order (empty: all, as the spec lists
+    them), from ``choose_columns``. Only that table changes: a workbook's other sheets stay whole."""
 
     include_inactive: bool = False
+    columns: tuple[str, ...] = ()
 
 
 DEFAULT_OPTIONS = ReportOptions()

@@ -28,15 +28,15 @@ from pydantic import BaseModel, ValidationError
 from export_platform.api.auth import Caller, Exporter, tenant_router
 from export_platform.api.choices import Dataset
 from export_platform.api.platform import Platform, current_platform
-from export_platform.api.problems import not_found
+from export_platform.api.problems import Problem, not_found
 from export_platform.api.request_bodies import body_model, refused_fields
 from export_platform.api.run_tags import requester
 from export_platform.api.streamed_file import StreamedFile
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.datasets.window import ReportWindow
 from export_platform.errors import ExportPlatformError, UnknownTenant
-from export_platform.exports.adhoc import CSV_OPTIONS, AdhocExportConfig
-from export_platform.exports.csv_stream import csv_tables
+from export_platform.exports.adhoc import AdhocExportConfig
+from export_platform.exports.csv_stream import csv_tables, stream_refusal
 from export_platform.exports.formats import CSV
 from export_platform.render.csv import csv_pieces
 from export_platform.render.report import Table
@@ -120,7 +120,7 @@ def start_csv(
                     **request.filters_set(),
                     "date_from": str(first_day),
                     "date_to": str(last_day),
-                    **request.model_dump(include=CSV_OPTIONS),
+                    **request.file_options(),
                 },
                 user_id=caller.user_id,
             )
@@ -153,6 +153,10 @@ def stream_csv(
         request = AdhocExportConfig(**asked, tenant=caller.tenant, dataset=dataset, formats=[CSV.name])
     except ValidationError as refused:
         raise refused_fields(refused, CsvRequest.model_fields) from None
+    if (refusal := stream_refusal(request)) is not None:
+        field, message = refusal
+        errors = [{"field": f"body.{field}", "message": message}]
+        raise Problem(400, "unsupported_option", "Bad Request", f"{field}: {message}", errors=errors)
     source = SourceDatabase(url=platform.config.source_url)
     email = user_email(source.source_url, caller.tenant, caller.user_id)
     if email is None:  # the tenant or the token's user is gone from the source
