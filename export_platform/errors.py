@@ -68,6 +68,10 @@ class MalformedUrl(ExportPlatformError, ValueError):
     URL's text: a URL that does not parse may hold a password anywhere."""
 
 
+class InvalidSetting(ExportPlatformError, ValueError):
+    """An environment variable holds a value the platform cannot use; the message names it and the fix."""
+
+
 class TransientDeliveryError(ExportPlatformError):
     """The SMTP server could not take the message now; try again later."""
 

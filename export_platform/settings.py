@@ -7,15 +7,21 @@ under ``.export_platform/`` in the working directory, so a fresh checkout runs w
 from __future__ import annotations
 
 import os
+import re
+from email.utils import getaddresses
 from pathlib import Path
+
+from export_platform.errors import InvalidSetting
 
 SOURCE_URL_VAR = "EXPORT_SOURCE_URL"
 ARTIFACT_ROOT_VAR = "EXPORT_ARTIFACT_ROOT"
 SMTP_URL_VAR = "EXPORT_SMTP_URL"
 OPERATOR_EMAILS_VAR = "EXPORT_OPERATOR_EMAILS"
+MAIL_FROM_VAR = "EXPORT_MAIL_FROM"
 API_URL_VAR = "EXPORT_API_URL"
 DAGSTER_URL_VAR = "EXPORT_DAGSTER_URL"
 LINK_SECRET_VAR = "EXPORT_LINK_SECRET"
+SCHEDULE_CHECK_VAR = "EXPORT_SCHEDULE_CHECK_SECONDS"
 
 
 def local_state_dir() -> Path:
@@ -58,3 +64,44 @@ def api_url() -> str:
 def dagster_url() -> str:
     """Where the Export API reaches Dagster's webserver (its GraphQL API) to launch and follow runs."""
     return (os.environ.get(DAGSTER_URL_VAR) or "http://127.0.0.1:3000").rstrip("/")
+
+
+def schedule_check_seconds() -> int:
+    """How often the daemon looks for tenants' schedules that fell due (``export_schedule_sensor``):
+    every minute unless ``EXPORT_SCHEDULE_CHECK_SECONDS`` asks otherwise (at least 5 s, the sensor
+    daemon's own loop)."""
+    raw = os.environ.get(SCHEDULE_CHECK_VAR) or "60"
+    try:
+        return max(5, int(raw))
+    except ValueError:
+        raise InvalidSetting(
+            f"{SCHEDULE_CHECK_VAR}={raw!r} is not a whole number of seconds: unset it or give one, e.g. 60"
+        ) from None
+
+
+_SENDER_ADDRESS = re.compile(
+    r"[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+)
+
+
+def mail_from() -> str | None:
+    """Who the platform's e-mails are from (``EXPORT_MAIL_FROM``): one address with an optional display
+    name, ``Acme Reports <reports@example.com>``, returned as set. Required once ``EXPORT_SMTP_URL``
+    is set, so no mail leaves under a made-up sender; None when neither is (mail is then only logged).
+    Anything else raises ``InvalidSetting`` naming the variable."""
+    raw = os.environ.get(MAIL_FROM_VAR, "").strip()
+    example = f"e.g. {MAIL_FROM_VAR}='Acme Reports <reports@example.com>'"
+    if not raw:
+        if os.environ.get(SMTP_URL_VAR):
+            raise InvalidSetting(
+                f"{MAIL_FROM_VAR} is not set: {SMTP_URL_VAR} sends mail, so name its sender, {example}"
+            )
+        return None
+    parsed = getaddresses([raw])
+    if (
+        len(parsed) != 1
+        or not _SENDER_ADDRESS.fullmatch(parsed[0][1])
+        or any(ord(c) < 32 or ord(c) == 127 for c in raw)
+    ):
+        raise InvalidSetting(f"{MAIL_FROM_VAR}={raw!r} is not one sender address: {example}")
+    return raw

@@ -17,6 +17,7 @@ from export_platform.exports.assets import inputs_for
 from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.plain_text import escaped
+from export_platform.settings import schedule_check_seconds
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.tenant_schedules import (
     TenantSchedule,
@@ -103,7 +104,7 @@ def plan_due_exports(
         "own timezone) when they fall due: the chosen exports of the month before the due day, once per due "
         "time, even across daemon restarts. Manage schedules with `export-platform schedules`."
     ),
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=schedule_check_seconds(),
     target=dg.AssetSelection.groups("datasets", "exports"),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )

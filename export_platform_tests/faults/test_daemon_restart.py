@@ -26,7 +26,8 @@ from export_platform_tests.support.project import BIN, PROJECT
 pytestmark = [pytest.mark.faults, pytest.mark.daemon]
 
 DEADLINE_SECONDS = 300
-ANOTHER_TICK_SECONDS = 75  # export_schedule_sensor runs at most once a minute
+CHECK_SECONDS = 5  # export_schedule_sensor's interval (EXPORT_SCHEDULE_CHECK_SECONDS); a minute by default
+ANOTHER_TICK_SECONDS = 3 * CHECK_SECONDS
 
 
 def schedule(tenant: str, name: str, dataset: str) -> TenantScheduleSpec:
@@ -46,8 +47,12 @@ def start_daemon(env: dict, log: Path) -> subprocess.Popen:
     )
 
 
+SCHEDULE_TAG = "export_platform/schedule_id"
+PARENT_TAG = "dagster/parent_run_id"
+
+
 def scheduled_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    return [r for r in instance.get_runs() if "export_platform/schedule_id" in r.tags]
+    return [r for r in instance.get_runs() if SCHEDULE_TAG in r.tags]
 
 
 def wait_for(condition, daemon: subprocess.Popen, log: Path) -> None:
@@ -76,6 +81,7 @@ def test_killed_daemon_restarts_and_runs_each_due_export_once(tmp_path: Path, da
         "DAGSTER_HOME": str(home),
         "EXPORT_SOURCE_URL": source_url,
         "EXPORT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+        "EXPORT_SCHEDULE_CHECK_SECONDS": str(CHECK_SECONDS),
     }
     env.pop("EXPORT_SMTP_URL", None)
     synced = subprocess.run(
@@ -103,9 +109,8 @@ def test_killed_daemon_restarts_and_runs_each_due_export_once(tmp_path: Path, da
 
             def all_finished() -> bool:
                 runs = scheduled_runs(instance)
-                return {r.tags["export_platform/schedule_id"] for r in runs} == expected and all(
-                    r.is_finished for r in runs
-                )
+                succeeded = {r.tags[SCHEDULE_TAG] for r in runs if r.status == dg.DagsterRunStatus.SUCCESS}
+                return succeeded == expected and all(r.is_finished for r in runs)
 
             wait_for(all_finished, second, log)
             time.sleep(ANOTHER_TICK_SECONDS)  # a later tick must not launch anything again
@@ -122,13 +127,19 @@ def test_killed_daemon_restarts_and_runs_each_due_export_once(tmp_path: Path, da
                 os.killpg(first.pid, signal.SIGKILL)  # whatever the killed daemon left running
 
     assert 1 <= launched_before_kill <= 2
-    assert Counter(r.tags["export_platform/schedule_id"] for r in runs) == dict.fromkeys(expected, 1)
-    assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}, log.read_text()[-3000:]
-    assert len({r.tags["dagster/run_key"] for r in runs}) == 3
+    # The sensor launched each due export once. A run that died with the killed daemon's code server
+    # may have been retried by Dagster (run_retries in deploy/dagster.yaml): a retry is the same
+    # launch, tagged with its parent, and each schedule's chain ends in one success.
+    launched = [r for r in runs if PARENT_TAG not in r.tags]
+    described = [(r.run_id, r.tags[SCHEDULE_TAG], r.tags.get(PARENT_TAG), r.status.value) for r in runs]
+    assert Counter(r.tags[SCHEDULE_TAG] for r in launched) == dict.fromkeys(expected, 1), described
+    assert len({r.tags["dagster/run_key"] for r in launched}) == 3
+    successes = Counter(r.tags[SCHEDULE_TAG] for r in runs if r.status == dg.DagsterRunStatus.SUCCESS)
+    assert successes == dict.fromkeys(expected, 1), described
     exports = Counter(
         (r["tenant_id"], r["dataset"], r["status"])
         for r in history.entries(limit=100)
-        if r["format"] == "csv"
+        if r["format"] == "csv" and r["status"] == "success"
     )
     assert exports == {
         ("acme", "bills", "success"): 1,
