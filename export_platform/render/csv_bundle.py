@@ -73,8 +73,11 @@ def write_summary_csv(report: Report, path: Path, options: CsvOptions) -> None:
         schema={"label": pl.String, "value": pl.String, "text": pl.Boolean},
     )
     formatted = frame.select(
-        neutralise_formula(pl.col("label")),
-        pl.when(pl.col("text")).then(neutralise_formula(pl.col("value"))).otherwise(pl.col("value")),
+        neutralise_formula(pl.col("label")).alias("label"),
+        pl.when(pl.col("text"))
+        .then(neutralise_formula(pl.col("value")))
+        .otherwise(pl.col("value"))
+        .alias("value"),
     )
     sink_formatted(formatted, path, CsvOptions(options.delimiter, options.include_bom, False), opening=True)
 

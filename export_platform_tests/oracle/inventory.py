@@ -4,11 +4,14 @@ Rules: one row per product and storefront that has a movement before the month's
 storefront ID; on hand is the sum of those movements; out_of_stock at or below 0, low_stock at or
 below the reorder level, else in_stock; values are on hand times the product's current unit cost and
 unit price; the margin % is the unit margin over the unit price, rounded once, half away from zero.
+A request's filters keep some of the stock rows (``keep``); the movement history, when asked for,
+lists every movement of the month of a kept product and storefront, by time then movement ID.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from export_platform.source import schema
@@ -83,8 +86,42 @@ def storefront_rows(rows: list[Row]) -> list[Row]:
     return result
 
 
-def expected_inventory(source: SourceOracle, month: str) -> ExpectedReport:
-    rows = stock_rows(source, month)
+def every_row(row: Row) -> bool:
+    return True
+
+
+def movement_rows(source: SourceOracle, month: str, items: list[Row]) -> list[Row]:
+    start, end, _ = source.month_bounds(month)
+    products = {p["id"]: p for p in source.rows(schema.products)}
+    storefronts = {f["id"]: f["name"] for f in source.rows(schema.storefronts)}
+    listed = {(r["Product ID"], r["Storefront ID"]) for r in items}
+    movements = sorted(
+        (
+            m
+            for m in source.rows(schema.stock_movements)
+            if start <= m["occurred_at"] < end and (m["product_id"], m["storefront_id"]) in listed
+        ),
+        key=lambda m: (m["occurred_at"], m["id"]),
+    )
+    return [
+        {
+            "Movement ID": m["id"],
+            "Time": m["occurred_at"].astimezone(source.timezone),
+            "SKU": products[m["product_id"]]["sku"],
+            "Product": products[m["product_id"]]["name"],
+            "Storefront": storefronts[m["storefront_id"]],
+            "Reason": m["reason"],
+            "Change": m["quantity_delta"],
+            "Unit Cost": None if m["unit_cost"] is None else money(m["unit_cost"]),
+        }
+        for m in movements
+    ]
+
+
+def expected_inventory(
+    source: SourceOracle, month: str, keep: Callable[[Row], bool] = every_row, movements: bool = False
+) -> ExpectedReport:
+    rows = [row for row in stock_rows(source, month) if keep(row)]
     summary = [
         ("Stock items (product x storefront)", len(rows)),
         ("Products", len({r["Product ID"] for r in rows})),
@@ -96,4 +133,7 @@ def expected_inventory(source: SourceOracle, month: str) -> ExpectedReport:
         ("Low stock", sum(r["Stock Status"] == "low_stock" for r in rows)),
         ("Out of stock", sum(r["Stock Status"] == "out_of_stock" for r in rows)),
     ]
-    return ExpectedReport({"Stock Items": rows, "Storefronts": storefront_rows(rows)}, summary)
+    tables = {"Stock Items": rows, "Storefronts": storefront_rows(rows)}
+    if movements:
+        tables["Stock Movements"] = movement_rows(source, month, rows)
+    return ExpectedReport(tables, summary)
