@@ -35,9 +35,10 @@ def export_history() -> ExportHistory:
 
 
 def mailer() -> Mailer:
-    """SMTP from EXPORT_SMTP_URL (unset: messages are logged, not sent); operators from
-    EXPORT_OPERATOR_EMAILS, comma-separated."""
+    """SMTP from EXPORT_SMTP_URL (unset: messages are logged, not sent), the sender from
+    EXPORT_MAIL_FROM (checked here, at start-up); operators from EXPORT_OPERATOR_EMAILS, comma-separated."""
     operators = [a.strip() for a in os.environ.get(settings.OPERATOR_EMAILS_VAR, "").split(",") if a.strip()]
+    sender = settings.mail_from()
     if os.environ.get(settings.SMTP_URL_VAR):
-        return Mailer(smtp_url=dg.EnvVar(settings.SMTP_URL_VAR), operators=operators)
-    return Mailer(operators=operators)
+        return Mailer(smtp_url=dg.EnvVar(settings.SMTP_URL_VAR), sender=sender, operators=operators)
+    return Mailer(sender=sender, operators=operators)

@@ -68,6 +68,7 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
         "EXPORT_SOURCE_URL": source_url,
         "EXPORT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
         "EXPORT_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "EXPORT_MAIL_FROM": "Acme Reports <reports@platform.example>",
     }
     synced = subprocess.run(
         [str(BIN / "export-platform"), "tenants", "sync"],

@@ -132,6 +132,7 @@ def secrets(monkeypatch: pytest.MonkeyPatch, s3_server: str) -> Iterator[Secrets
     )
     controller.start()
     monkeypatch.setenv("EXPORT_SMTP_URL", f"smtp://mailer:{inbox.password}@127.0.0.1:{port}")
+    monkeypatch.setenv("EXPORT_MAIL_FROM", "Acme Reports <reports@platform.example>")
     yield Secrets(
         db_secret,
         f"aws-secret-{token}",
@@ -255,7 +256,9 @@ def test_failed_smtp_login_does_not_repeat_the_password(
     message.set_content("hello")
     # aiosmtpd drops the connection after the refused login, which the mailer treats as transient.
     with pytest.raises((DeliveryRefused, TransientDeliveryError)) as refused:
-        Mailer(smtp_url=f"smtp://mailer:{wrong}@127.0.0.1:{secrets.smtp_port}").send(message)
+        Mailer(
+            smtp_url=f"smtp://mailer:{wrong}@127.0.0.1:{secrets.smtp_port}", sender="reports@platform.example"
+        ).send(message)
     text = f"{refused.value!s} {refused.value!r} {refused.value.__cause__!r} {refused.value.__context__!r}"
     assert "127.0.0.1" in text
     for piece in fragments(wrong):

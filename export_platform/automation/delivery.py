@@ -16,17 +16,22 @@ never keep a newer delivery waiting.
 
 ``export_failure_notice_sensor`` tells the tenant's failure recipients and the platform operators,
 once per failed run, which exports failed and why.
+
+Every message is from ``EXPORT_MAIL_FROM`` (the ``Mailer``'s sender); one the tenant's people receive
+shows the tenant's sender name and reply-to address when its settings give them, and its subject
+names the tenant (``branding.tenant_name``) and the period.
 """
 
 import html
 import tempfile
 from email.message import EmailMessage
-from email.utils import formataddr
 from pathlib import Path
 
 import dagster as dg
 
+from export_platform.automation.branding import add_reply_to, sender_name, tenant_name
 from export_platform.automation.mailer import Mailer
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import DeliveryRefused, ExportPlatformError, TransientDeliveryError
 from export_platform.exports.formats import EXPORTS
 from export_platform.partitions import parse_partition_key, validate_tenant_slug
@@ -38,7 +43,6 @@ from export_platform.tracking.notifications import NotificationSettings, Notific
 from export_platform.tracking.tenant_schedules import TenantScheduleStore
 
 CONTENT_TYPES = {fmt.name: fmt.content_type for _, fmt in EXPORTS}
-SENDER_ADDRESS = "exports@export-platform.invalid"
 
 
 class Undeliverable(ExportPlatformError):
@@ -70,7 +74,7 @@ def _header(field: str, value: str) -> str:
 def compose_delivery(
     *,
     run_id: str,
-    tenant: str,
+    tenant_name: str,
     rows: list[dict],
     recipients: list[str],
     settings: NotificationSettings,
@@ -81,18 +85,19 @@ def compose_delivery(
     schedule_name: str,
 ) -> EmailMessage:
     """The delivery message for one run: attachments while they fit under ``attachment_limit``
-    bytes in total (smallest first), links for the others. A subject or sender name that cannot be
-    a header value raises ``Undeliverable``."""
+    bytes in total (smallest first), links for the others; its subject is the schedule's own, else
+    the schedule's name, ``tenant_name`` and the period. A subject or sender name that cannot be a
+    header value raises ``Undeliverable``; the mailer sets From, under the tenant's sender name."""
     period = parse_partition_key(rows[0]["partition_key"]).month
     email = EmailMessage()
     email["Subject"] = _header(
         "the schedule's subject" if subject else "the schedule's name",
-        subject or f"{schedule_name}: {tenant} exports for {period}",
+        subject or f"{schedule_name}: {tenant_name} exports for {period}",
     )
     email["To"] = ", ".join(recipients)
     email["Message-ID"] = f"<delivery-{run_id}@export-platform>"
     if settings.sender_name:
-        email["From"] = formataddr((_header("sender_name", settings.sender_name), SENDER_ADDRESS))
+        _header("sender_name", settings.sender_name)
     if settings.reply_to:
         email["Reply-To"] = settings.reply_to
     attached, linked, used = [], [], 0
@@ -128,6 +133,7 @@ def deliver_run(
     history: ExportHistory,
     artifacts: ArtifactStore,
     mailer: Mailer,
+    source: SourceDatabase,
 ) -> bool:
     """E-mail the exports of one finished run (``run``, None when it no longer exists); True once the
     server accepted the message. Raises ``Undeliverable`` when it can never be sent, and the mailer's
@@ -162,7 +168,7 @@ def deliver_run(
         raise Undeliverable(f"reply_to {settings.reply_to!r} is not an address in {tenant}'s allowed domains")
     message = compose_delivery(
         run_id=run_id,
-        tenant=tenant,
+        tenant_name=tenant_name(source, tenant),
         rows=rows,
         recipients=recipients,
         settings=settings,
@@ -172,7 +178,7 @@ def deliver_run(
         message=schedule.spec.message if schedule else None,
         schedule_name=schedule.spec.name if schedule else rows[0]["requested_by"].removeprefix("schedule:"),
     )
-    return mailer.send(message)
+    return mailer.send(message, sender_name=settings.sender_name)
 
 
 def compose_undelivered_notice(
@@ -229,6 +235,7 @@ def deliver_scheduled_exports(
     history: ExportHistory,
     artifacts: ArtifactStore,
     mailer: Mailer,
+    source: SourceDatabase,
     batch: int = BATCH,
 ) -> dg.SkipReason | None:
     """One delivery tick over the oldest ``batch`` rows awaiting delivery: each finished run is sent,
@@ -242,7 +249,7 @@ def deliver_scheduled_exports(
         if run is not None and not run.is_finished:
             continue  # its other exports may still be running
         try:
-            accepted = deliver_run(run, run_id, rows, history, artifacts, mailer)
+            accepted = deliver_run(run, run_id, rows, history, artifacts, mailer, source)
         except TransientDeliveryError as exc:
             context.log.warning(f"delivery of run {run_id} deferred, will retry: {exc}")
             continue
@@ -278,19 +285,32 @@ def deliver_scheduled_exports(
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_delivery_sensor(
-    context: dg.SensorEvaluationContext, history: ExportHistory, artifacts: ArtifactStore, mailer: Mailer
+    context: dg.SensorEvaluationContext,
+    history: ExportHistory,
+    artifacts: ArtifactStore,
+    mailer: Mailer,
+    source: SourceDatabase,
 ) -> dg.SkipReason | None:
-    return deliver_scheduled_exports(context, history, artifacts, mailer)
+    return deliver_scheduled_exports(context, history, artifacts, mailer, source)
 
 
 def compose_failure_notice(
-    *, run_id: str, partition_key: str | None, failures: list[dict], error: str, recipients: list[str]
+    *,
+    run_id: str,
+    partition_key: str | None,
+    failures: list[dict],
+    error: str,
+    recipients: list[str],
+    tenant_name: str | None = None,
 ) -> EmailMessage:
+    """The notice of a failed run; its subject names the tenant (``tenant_name``, else the slug) and
+    the period (the partition's month, or "ad-hoc" for a run without one)."""
     tenant = failures[0]["tenant_id"] if failures else (partition_key or "?").split("|")[-1]
     exports = ", ".join(f"{r['dataset']}_{r['format']}" for r in failures) or "the export run"
+    period = partition_key.split("|")[0] if partition_key and "|" in partition_key else "ad-hoc"
     email = EmailMessage()
     # A run's tags are anyone's text: shown escaped, a line break cannot add a header.
-    email["Subject"] = escaped(f"Export failed: {tenant} {exports} for {partition_key}")
+    email["Subject"] = escaped(f"Export failed: {tenant_name or tenant} {exports} for {period}")
     email["To"] = ", ".join(recipients)
     email["Message-ID"] = f"<failure-{run_id}@export-platform>"
     lines = [f"Tenant: {tenant}", f"Partition: {partition_key}", f"Run: {run_id}", ""]
@@ -319,7 +339,7 @@ def tenant_of_failed_run(partition_key: str | None, failures: list[dict]) -> str
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_failure_notice_sensor(
-    context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer
+    context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer, source: SourceDatabase
 ) -> None:
     run = context.dagster_run
     partition_key = run.tags.get("dagster/partition")
@@ -330,7 +350,8 @@ def export_failure_notice_sensor(
     if not failures and not partition_key:
         return
     tenant = tenant_of_failed_run(partition_key, failures)
-    tenant_recipients = []
+    tenant_recipients: list[str] = []
+    settings = NotificationSettings(tenant or "?")
     if tenant is not None:
         settings = NotificationSettingsStore(history.engine).get(tenant)
         if settings.notify_on_failure:
@@ -340,12 +361,13 @@ def export_failure_notice_sensor(
     if not recipients:
         context.log.warning(f"failed run {run.run_id} of {tenant}: nobody to notify")
         return
-    mailer.send(
-        compose_failure_notice(
-            run_id=run.run_id,
-            partition_key=partition_key,
-            failures=failures,
-            error=context.failure_event.message or "",
-            recipients=recipients,
-        )
+    notice = compose_failure_notice(
+        run_id=run.run_id,
+        partition_key=partition_key,
+        failures=failures,
+        error=context.failure_event.message or "",
+        recipients=recipients,
+        tenant_name=tenant_name(source, tenant) if tenant is not None else None,
     )
+    add_reply_to(notice, settings)
+    mailer.send(notice, sender_name=sender_name(settings))

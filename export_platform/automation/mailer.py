@@ -6,6 +6,10 @@ Temporary failures (4xx replies, to the message or to every recipient, and dropp
 ``TransientDeliveryError`` so the caller tries again later; once the server has accepted the message
 (250 after DATA), a failure while saying goodbye is only logged, so the caller never sends an accepted
 message twice. The password never appears in a message.
+
+Every message is from ``sender`` (``EXPORT_MAIL_FROM``, checked at start-up by
+``settings.mail_from``), under a tenant's own sender name when the caller gives one; its address is
+also the envelope sender.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 import dagster as dg
 from pydantic import Field
@@ -59,7 +65,10 @@ def smtp_server(url: str) -> SmtpServer:
 
 class Mailer(dg.ConfigurableResource):
     smtp_url: str | None = Field(default=None, description="smtp://user:password@host:port or smtps://...")
-    sender: str = Field(default="exports@export-platform.invalid", description="Envelope and From address.")
+    sender: str | None = Field(
+        default=None,
+        description="Who every message is from, 'Display Name <address>' (EXPORT_MAIL_FROM); needed to send.",
+    )
     operators: list[str] = Field(
         default_factory=list, description="Platform operators copied on failure notices."
     )
@@ -70,13 +79,25 @@ class Mailer(dg.ConfigurableResource):
         description="Attach files while their total stays under this; link the rest.",
     )
 
-    def send(self, message: EmailMessage) -> bool:
-        """Send ``message``; True once the server accepted it, False when no SMTP server is configured."""
-        if "From" not in message:
-            message["From"] = self.sender
+    def from_header(self, sender_name: str | None = None) -> Address:
+        """The From header: the configured sender, under ``sender_name`` (a tenant's) when given."""
+        name, address = parseaddr(self.sender or "")
+        username, _, domain = address.rpartition("@")
+        return Address(display_name=sender_name or name, username=username, domain=domain)
+
+    def send(self, message: EmailMessage, *, sender_name: str | None = None) -> bool:
+        """Send ``message`` from the configured sender, shown as ``sender_name`` when given; True once
+        the server accepted it, False when no SMTP server is configured. With a server but no sender
+        it raises ``DeliveryRefused``: start-up refuses that configuration, so only a resource built
+        by hand gets here."""
         if not self.smtp_url:
             log.info("no EXPORT_SMTP_URL: not sending %r to %s", message["Subject"], message["To"])
             return False
+        if not self.sender:
+            raise DeliveryRefused("no sender to send mail from: set EXPORT_MAIL_FROM")
+        sender = self.from_header(sender_name)
+        del message["From"]
+        message["From"] = sender
         url = smtp_server(self.smtp_url)
         where = f"{url.hostname}:{url.port}"
         try:
@@ -95,7 +116,7 @@ class Mailer(dg.ConfigurableResource):
                     client.starttls(context=ssl.create_default_context())
                 if url.username:
                     client.login(url.username, url.password or "")
-                client.send_message(message, from_addr=self.sender)
+                client.send_message(message, from_addr=sender.addr_spec)
             except BaseException:
                 client.close()
                 raise

@@ -1,5 +1,6 @@
 """The weekly summary: per tenant, last week's exports (how many, success rate, bytes, failures),
-recorded as an asset and e-mailed to the tenant's default recipients."""
+recorded as an asset and e-mailed to the tenant's default recipients, under the tenant's name and the
+week in the subject, from the tenant's sender name with its reply-to address."""
 
 import datetime as dt
 import html
@@ -9,8 +10,10 @@ from email.message import EmailMessage
 import dagster as dg
 
 from export_platform.asset_metadata import OWNER
+from export_platform.automation.branding import add_reply_to, sender_name, tenant_name
 from export_platform.automation.mailer import Mailer
 from export_platform.datasets.exact import percent
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.partitions import TENANT_DIMENSION, tenant_partitions
 from export_platform.retries import TRANSIENT_RETRY_POLICY
 from export_platform.settings import source_kind
@@ -42,10 +45,12 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def summary_email(tenant: str, since: dt.datetime, summary: dict, recipients: list[str]) -> EmailMessage:
+def summary_email(name: str, since: dt.datetime, summary: dict, recipients: list[str]) -> EmailMessage:
+    """The summary message for the tenant called ``name``, of the week from ``since``."""
     rate = "n/a" if summary["success_rate_pct"] is None else f"{summary['success_rate_pct']}%"
+    until = since + dt.timedelta(days=7)
     lines = [
-        f"Exports for {tenant} since {since:%Y-%m-%d}:",
+        f"Exports for {name} from {since:%Y-%m-%d} to {until:%Y-%m-%d}:",
         f"Exports: {summary['exports']}",
         f"Succeeded: {summary['succeeded']} ({rate})",
         f"Failed: {summary['failed']}",
@@ -53,7 +58,7 @@ def summary_email(tenant: str, since: dt.datetime, summary: dict, recipients: li
         *(f"Failure: {line}" for line in summary["failures"]),
     ]
     message = EmailMessage()
-    message["Subject"] = f"Weekly export summary: {tenant}"
+    message["Subject"] = f"Weekly export summary: {name}, {since:%Y-%m-%d} to {until:%Y-%m-%d}"
     message["To"] = ", ".join(recipients)
     message.set_content("\n".join(lines) + "\n")
     message.add_alternative("".join(f"<p>{html.escape(line)}</p>" for line in lines), subtype="html")
@@ -73,7 +78,7 @@ def summary_email(tenant: str, since: dt.datetime, summary: dict, recipients: li
     retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def weekly_export_summary(
-    context: dg.AssetExecutionContext, history: ExportHistory, mailer: Mailer
+    context: dg.AssetExecutionContext, history: ExportHistory, mailer: Mailer, source: SourceDatabase
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
@@ -82,7 +87,11 @@ def weekly_export_summary(
     recipients = [
         r for r in settings.default_recipients if r not in settings.refused(settings.default_recipients)
     ]
-    sent = bool(recipients) and mailer.send(summary_email(tenant, since, summary, recipients))
+    sent = False
+    if recipients:
+        message = summary_email(tenant_name(source, tenant), since, summary, recipients)
+        add_reply_to(message, settings)
+        sent = mailer.send(message, sender_name=sender_name(settings))
     return dg.MaterializeResult(
         metadata={
             **{k: v for k, v in summary.items() if k != "failures"},

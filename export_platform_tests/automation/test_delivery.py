@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from export_platform.automation.mailer import Mailer
+from export_platform.datasets.source_database import SourceDatabase
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
@@ -19,6 +20,7 @@ from export_platform.tracking.notifications import NotificationSettings, Notific
 from export_platform.tracking.schema import export_schedules, notification_settings
 from export_platform_tests.support.mail_delivery import (
     OPERATOR,
+    SENDER,
     Inbox,
     add_schedule,
     deliver,
@@ -184,7 +186,11 @@ def test_weekly_summary_counts_only_the_tenants_last_week(platform, inbox) -> No
         [weekly_export_summary],
         partition_key="acme",
         instance=ephemeral_instance("acme"),
-        resources={"history": history, "mailer": Mailer(smtp_url=smtp_url)},
+        resources={
+            "history": history,
+            "mailer": Mailer(smtp_url=smtp_url, sender=SENDER),
+            "source": SourceDatabase(url=history.url),
+        },
     )
     metadata = result.asset_materializations_for_node("weekly_export_summary")[0].metadata
     assert (metadata["exports"].value, metadata["succeeded"].value, metadata["failed"].value) == (3, 2, 1)

@@ -30,6 +30,7 @@ from export_platform.source import schema
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl, create_engine
+from export_platform_tests.support.mail_delivery import SENDER
 from export_platform_tests.support.ports import free_port
 
 OPERATOR = "ops@platform.example"
@@ -190,7 +191,7 @@ def test_a_mass_removal_fails_the_tick_keeps_the_partitions_and_tells_the_operat
     instance: dg.DagsterInstance, source: SourceDatabase, inbox: tuple[Inbox, str]
 ) -> None:
     handler, smtp_url = inbox
-    mailer = Mailer(smtp_url=smtp_url, operators=[OPERATOR])
+    mailer = Mailer(smtp_url=smtp_url, sender=SENDER, operators=[OPERATOR])
     instance.add_dynamic_partitions(TENANT_DIMENSION, ["acme", *STALE])
     handler.defer = 1  # the first notice is deferred by the mail server: the next tick sends it
 

@@ -29,6 +29,8 @@ from export_platform_tests.support.ports import free_port
 
 SALES_EXPORTS = ["sales", "sale_items", "sales_csv", "sales_xlsx", "sales_pdf"]
 OPERATOR = "ops@platform.example"
+SENDER = "Export Platform <exports@platform.example>"
+"""What EXPORT_MAIL_FROM says in these tests."""
 
 
 class Inbox:
@@ -122,7 +124,10 @@ def deliver(
     resources = {
         "history": history,
         "artifacts": ArtifactStore(root=str(root)),
-        "mailer": Mailer(smtp_url=smtp_url, attachment_limit_bytes=limit, operators=list(operators)),
+        "mailer": Mailer(
+            smtp_url=smtp_url, sender=SENDER, attachment_limit_bytes=limit, operators=list(operators)
+        ),
+        "source": SourceDatabase(url=history.url),
     }
     if batch is None:
         return export_delivery_sensor(dg.build_sensor_context(instance=instance, resources=resources))
@@ -142,7 +147,8 @@ def notice_failure(
         dagster_run=run.dagster_run,
         resources={
             "history": history,
-            "mailer": Mailer(smtp_url=smtp_url, operators=["ops@platform.example"]),
+            "mailer": Mailer(smtp_url=smtp_url, sender=SENDER, operators=[OPERATOR]),
+            "source": SourceDatabase(url=history.url),
         },
     ).for_run_failure()
     export_failure_notice_sensor(context)
