@@ -19,6 +19,7 @@ from export_platform.automation.weekly_summary import (
 from export_platform.datasets.assets import dataset_assets, datasets_job
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.exports.assets import export_assets, exports_job
+from export_platform.exports.report_jobs import report_jobs
 from export_platform.resources import export_history, mailer, source_database
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
@@ -29,7 +30,7 @@ with warnings.catch_warnings():
 
 defs = dg.Definitions(
     assets=assets,
-    jobs=[datasets_job, exports_job, adhoc_export, retention_cleanup, weekly_summary_job],
+    jobs=[datasets_job, exports_job, *report_jobs, adhoc_export, retention_cleanup, weekly_summary_job],
     sensors=[
         tenant_sensor,
         export_schedule_sensor,
