@@ -68,7 +68,10 @@ def inputs_for(dataset: str, fmt: ExportFormat) -> tuple[str, ...]:
 
 def describe(dataset: str, fmt: ExportFormat) -> str:
     title = DATASETS_BY_NAME[dataset].title
-    where = f"Files land in `{{tenant}}/exports/{dataset}/{{month}}/`, listed in the folder's manifest.json."
+    where = (
+        f"Files land in `{{tenant}}/exports/{dataset}/{{month}}/`, listed in the folder's manifest.json. "
+        "The run config may choose the table's columns and compress the file (zip; gzip for a CSV)."
+    )
     if fmt is CSV:
         body = (
             "a CSV file: one flat table, UTF-8 (with a BOM for Excel by default), quoted per RFC 4180, "

@@ -170,3 +170,18 @@ def test_an_export_asset_refuses_an_unknown_column_before_writing(
     failure = next(e for e in exported.all_events if e.is_step_failure)
     assert "columns: sales has no column 'Colour'" in failure.event_specific_data.error.to_string()
     assert not list(tmp_path.rglob("*.csv*"))
+
+
+def test_a_compressed_file_published_to_s3(sqlite_source: str, s3_bucket: str) -> None:
+    """The store's multipart or single upload carries the compressed file; the history describes it."""
+    import boto3
+
+    result = run(sqlite_source, f"s3://{s3_bucket}/root", formats=["csv"], compression="gzip", **OCTOBER)
+    assert result.success
+    (entry,) = history_rows(sqlite_source, result.run_id)
+    key = f"root/{TENANT}/adhoc/{result.run_id}/sales_{TENANT}_2026-10-01_2026-10-31.csv.gz"
+    body = boto3.client("s3").get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+    assert entry["uri"] == f"s3://{s3_bucket}/{key}"
+    assert entry["sha256"] == hashlib.sha256(body).hexdigest() and entry["file_size_bytes"] == len(body)
+    rows = list(csv.reader(io.StringIO(gzip.decompress(body).decode("utf-8-sig"), newline="")))
+    assert len(rows) == entry["record_count"] + 1 > 1

@@ -14,8 +14,9 @@ from export_platform.tracking.history import ExportHistory
 from export_platform_tests.support.seed_plan import TENANT
 
 
-def run_adhoc(source_url: str, root: Path, **request: object) -> dg.ExecuteInProcessResult:
-    """One ad-hoc request for the test tenant (unless it names another); a failure is returned."""
+def run_adhoc(source_url: str, root: Path | str, **request: object) -> dg.ExecuteInProcessResult:
+    """One ad-hoc request for the test tenant (unless it names another) into ``root``, a folder or
+    an ``s3://`` URL; a failure is returned."""
     return adhoc_export.execute_in_process(
         run_config={"ops": {"run_adhoc_export": {"config": {"tenant": TENANT, **request}}}},
         resources={
