@@ -5,17 +5,22 @@
 
 1. **CSV stream.** For each ``--rows`` (line items in one tenant's October, seeded once per size as
    bench/end_to_end.py seeds them), a fresh API process streams ``POST exports/sale_items.csv`` for the
-   month to a client that counts and hashes the bytes; rows/s end to end, and the server's resident
-   memory sampled from /proc every 50 ms while it streams (peak RSS, and VmHWM at the end). Baseline:
-   the ``sale_items`` dataset and ``sale_items_csv`` export assets materialized in a child process from
-   the same database (local folders), the export asset's own rows/s from its ``duration_s``.
-2. **Downloads.** The published ``sale_items_csv`` of the first size fetched by ``--clients``
-   concurrent ``curl`` processes through ``GET artifacts/...``, each piped to ``sha256sum``; every
-   digest must equal the manifest's.
-   Aggregate MB/s against ``cat`` of the same file to /dev/null (the limit) and to ``sha256sum``.
-3. **Polling.** ``--pollers`` concurrent clients (asyncio, one keep-alive connection each, in a
-   child process) GET ``history/{id}`` of the stream's history entry for ``--poll-seconds``;
-   p50/p99 latency and requests/s.
+   month to a client that counts and hashes the bytes; rows/s end to end, the server's resident memory
+   sampled from /proc every 50 ms while it streams (peak RSS, and VmHWM at the end), and the CPU
+   seconds the server, the client and PostgreSQL's processes spent. Baselines: the ``sale_items``
+   dataset and ``sale_items_csv`` export assets materialized in a child process from the same database
+   (local folders; the export asset's own rows/s from its ``duration_s``, and the CPU seconds of the
+   child and of PostgreSQL for the two), and the source's limit: the same query copied out of
+   PostgreSQL by ``psql`` to /dev/null (bench/end_to_end.py's ``baseline_pg_copy_discard``).
+2. **Downloads.** The published ``sale_items_csv`` of ``--download-items`` line items (about 100 MB)
+   fetched by ``--clients`` concurrent ``curl`` processes through ``GET artifacts/...``, each piped to
+   ``sha256sum``; every digest must equal the manifest's. Aggregate MB/s against ``cat`` of the same
+   file to /dev/null (the limit) and to ``sha256sum``.
+3. **Polling.** An ad-hoc export requested with ``POST exports`` from a real Dagster (webserver and
+   daemon on a temporary instance) runs to ``success``; then ``--pollers`` concurrent clients
+   (asyncio, one keep-alive connection each, in a child process) GET ``exports/{id}`` (which asks
+   Dagster's GraphQL API for the run and reads its history rows) for ``--poll-seconds``: p50/p99
+   latency and requests/s.
 
 The API runs with a request rate no poller reaches (``--requests-per-minute``, ``--burst``). Prints a
 table and writes JSON under bench/results/. Not part of the test run.
@@ -38,11 +43,62 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from end_to_end import MONTH, WORK, free_port, seed_once
+from end_to_end import MONTH, WORK, free_port, measure_source_limit, seed_once
 
 RESULTS = Path(__file__).parent / "results"
 OCTOBER = {"date_from": f"{MONTH}-01", "date_to": f"{MONTH}-31"}
-TARGET_DOWNLOAD_MB = 100
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if stat.read_text().split(" (", 1)[1].startswith("postgres)"):
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+class PostgresCpu:
+    """The CPU seconds PostgreSQL's processes spend while it runs, sampled every 50 ms so that a
+    backend that ends with its connection is counted up to its last sample."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample)
+
+    def sample(self) -> None:
+        while True:
+            for pid in postgres_pids():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    used = cpu_seconds(pid)
+                    self.first.setdefault(pid, 0.0)  # a backend started since: all of it counts
+                    self.last[pid] = used
+            if self.done.wait(0.05):
+                return
+
+    def __enter__(self) -> PostgresCpu:
+        for pid in postgres_pids():  # those running before: only what they spend from now counts
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                self.first[pid] = self.last[pid] = cpu_seconds(pid)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return round(sum(self.last[pid] - self.first[pid] for pid in self.last), 2)
 
 
 def proc_status_mb(pid: int, field: str) -> float:
@@ -134,7 +190,7 @@ def measure_pollers(url: str, token: str, pollers: str, seconds: str) -> dict:
     latencies, errors, elapsed = asyncio.run(run())
     ordered = sorted(latencies)
     return {
-        "kind": "poll history/{id}",
+        "kind": "poll exports/{id}",
         "pollers": int(pollers),
         "requests": len(ordered),
         "errors": {kind: errors.count(kind) for kind in sorted(set(errors))},
@@ -146,22 +202,36 @@ def measure_pollers(url: str, token: str, pollers: str, seconds: str) -> dict:
 
 
 def child(*args: str) -> dict:
-    """One measurement in a child process; its last line of output is the result."""
-    output = subprocess.run(
-        [sys.executable, __file__, "--measure", *args], capture_output=True, text=True, env=os.environ
-    )
+    """One measurement in a child process; its last line of output is the result, to which the CPU
+    seconds of the child and of PostgreSQL meanwhile are added."""
+    before = os.times()
+    with PostgresCpu() as postgres:
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure", *args], capture_output=True, text=True, env=os.environ
+        )
+    after = os.times()
     if output.returncode:
         raise RuntimeError(f"{args[0]} failed:\n{output.stderr[-4000:]}")
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    used = after.children_user + after.children_system - before.children_user - before.children_system
+    return {**result, "cpu_s": {"process": round(used, 2), "postgres": postgres.seconds}}
 
 
 @contextlib.contextmanager
-def api_server(source_url: str, root: str, log: Path) -> Iterator[tuple[str, int]]:
-    """``export-platform api`` on a free port, reading ``source_url``; yields its URL and pid."""
+def api_server(
+    source_url: str, root: str, log: Path, dagster_url: str = "http://127.0.0.1:9"
+) -> Iterator[tuple[str, int]]:
+    """``export-platform api`` on a free port, reading ``source_url`` and launching runs through the
+    Dagster webserver at ``dagster_url``; yields its URL and pid."""
     import httpx
 
     port = free_port()
-    env = {**os.environ, "EXPORT_SOURCE_URL": source_url, "EXPORT_ARTIFACT_ROOT": root}
+    env = {
+        **os.environ,
+        "EXPORT_SOURCE_URL": source_url,
+        "EXPORT_ARTIFACT_ROOT": root,
+        "EXPORT_DAGSTER_URL": dagster_url,
+    }
     command = [str(Path(sys.executable).with_name("export-platform")), "api", "--port", str(port)]
     command += ["--requests-per-minute", "100000000", "--burst", "1000000"]
     with log.open("w") as output:
@@ -207,6 +277,8 @@ def stream_csv(base: str, pid: int, tenant: str, token: str) -> dict:
             time.sleep(0.05)
 
     idle_rss = proc_status_mb(pid, "VmRSS")
+    server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
+    postgres = PostgresCpu().__enter__()
     sampler = threading.Thread(target=sample)
     digest, size, records, last = hashlib.sha256(), 0, 0, b""
     url = f"{base}/v1/tenants/{tenant}/exports/sale_items.csv"
@@ -225,6 +297,12 @@ def stream_csv(base: str, pid: int, tenant: str, token: str) -> dict:
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
+    postgres.__exit__()
+    cpu = {
+        "server": round(cpu_seconds(pid) - server_cpu, 2),
+        "client": round(time.process_time() - client_cpu, 2),
+        "postgres": postgres.seconds,
+    }
     rows = records - 1  # the header
     return {
         "kind": "api csv stream",
@@ -239,6 +317,7 @@ def stream_csv(base: str, pid: int, tenant: str, token: str) -> dict:
         "server_idle_rss_mb": round(idle_rss),
         "server_peak_rss_mb": round(max(samples)),
         "server_hwm_mb": round(proc_status_mb(pid, "VmHWM")),
+        "cpu_s": cpu,
     }
 
 
@@ -284,11 +363,20 @@ def show(result: dict) -> None:
     """One line of the table."""
     size = f"{result['size']:>11,} items"
     kind = result["kind"]
-    if kind == "sale_items_csv asset":
+    cpu = " + ".join(f"{name} {seconds} s" for name, seconds in result.get("cpu_s", {}).items())
+    if kind == "baseline_pg_copy_discard":
+        print(
+            f"{size}  {'source limit (psql COPY)':<22} {result['rows']:>11,} rows "
+            f"{result['seconds']:>7.2f} s "
+            f"{result['rows_per_s']:>9,} rows/s  CPU {cpu}",
+            flush=True,
+        )
+    elif kind == "sale_items_csv asset":
         print(
             f"{size}  {kind:<22} {result['rows']:>11,} rows {result['asset_s']:>7.2f} s "
             f"{result['rows_per_s']:>9,} rows/s  {result['bytes'] / 1e6:>7.1f} MB  "
-            f"peak RSS {result['peak_rss_mb']} MB",
+            f"peak RSS {result['peak_rss_mb']} MB; dataset + export "
+            f"{result['dataset_and_export_rows_per_s']:,} rows/s, CPU {cpu}",
             flush=True,
         )
     elif kind == "api csv stream":
@@ -296,7 +384,8 @@ def show(result: dict) -> None:
             f"{size}  {kind:<22} {result['rows']:>11,} rows {result['seconds']:>7.2f} s "
             f"{result['rows_per_s']:>9,} rows/s  {result['vs_export_asset']:.2f}x the asset  "
             f"server RSS idle {result['server_idle_rss_mb']} MB, peak {result['server_peak_rss_mb']} MB"
-            f"  same bytes: {result['same_bytes_as_export']}",
+            f"  same bytes: {result['same_bytes_as_export']}; first byte {result['first_byte_s']} s, "
+            f"CPU {cpu}",
             flush=True,
         )
     elif kind == "downloads":
@@ -321,9 +410,50 @@ def show(result: dict) -> None:
         )
 
 
+def requested_export(base: str, tenant: str, token: str) -> str:
+    """``POST exports`` of October's bills as CSV, polled once a second until it succeeds; its id."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"dataset": "bills", "formats": ["csv"], "date_from": f"{MONTH}-01", "date_to": f"{MONTH}-31"}
+    launched = httpx.post(f"{base}/v1/tenants/{tenant}/exports", json=body, headers=headers, timeout=60)
+    launched.raise_for_status()
+    export_id = launched.json()["export_id"]
+    deadline = time.monotonic() + 600
+    while (status := httpx.get(f"{base}/v1/tenants/{tenant}/exports/{export_id}", headers=headers).json())[
+        "status"
+    ] != "success":
+        if status["status"] == "failed" or time.monotonic() > deadline:
+            raise RuntimeError(f"the export did not succeed: {status}")
+        time.sleep(1)
+    return export_id
+
+
+@contextlib.contextmanager
+def dagster(source_url: str, tenant: str, root: Path) -> Iterator[str]:
+    """Dagster's webserver and daemon on a fresh instance under ``root``, as the Export API meets them
+    in production; yields the webserver's URL."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package is not installed
+    from export_platform_tests.support.dagster_stack import dagster_home, dagster_stack
+
+    home = root / "dagster-home"
+    dagster_home(home, [tenant])
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "EXPORT_SOURCE_URL": source_url,
+        "EXPORT_ARTIFACT_ROOT": str(root),
+    }
+    with dagster_stack(env, root) as url:
+        yield url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="line items, one run each")
+    parser.add_argument(
+        "--download-items", type=int, default=560_000, help="line items whose CSV is the downloaded file"
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--pollers", type=int, default=50)
     parser.add_argument("--poll-seconds", type=float, default=20)
@@ -331,18 +461,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         kind, *rest = args.measure
-        result = measure_export(*rest) if kind == "export" else measure_pollers(*rest)
-        print(json.dumps(result))
+        measures = {"export": measure_export, "pollers": measure_pollers, "source": measure_source_limit}
+        print(json.dumps(measures[kind](*rest)))
         return
 
     results: list[dict] = []
-    downloaded = False
     for rows in args.rows:
         print(f"seeding PostgreSQL with {rows:,} line items (reused when present)", flush=True)
         source_url, tenant, seeding = seed_once(rows)
         root = WORK / f"api-{rows}"
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
+        results.append({**child("source", source_url, tenant), "size": rows})
+        show(results[-1])
         export = child("export", source_url, tenant, str(root))
         results.append({**export, "size": rows, "seeding": seeding})
         show(results[-1])
@@ -353,16 +484,28 @@ def main() -> None:
             stream["vs_export_asset"] = round(stream["rows_per_s"] / export["rows_per_s"], 2)
             results.append({**stream, "size": rows})
             show(results[-1])
-            if not downloaded:
-                downloaded = True
-                results.append({**downloads(base, tenant, token, export, args.clients), "size": rows})
-                show(results[-1])
-                results.append({**cat_limit(export["path"], export["bytes"]), "size": rows})
-                show(results[-1])
-                url = f"{base}/v1/tenants/{tenant}/history/{stream['export_id']}"
-                polled = child("pollers", url, token, str(args.pollers), str(args.poll_seconds))
-                results.append({**polled, "size": rows})
-                show(results[-1])
+
+    print(f"seeding PostgreSQL with {args.download_items:,} line items for the downloads", flush=True)
+    source_url, tenant, _ = seed_once(args.download_items)
+    root = WORK / f"api-downloads-{args.download_items}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    export = child("export", source_url, tenant, str(root))
+    size = args.download_items
+    with (
+        dagster(source_url, tenant, root) as dagster_url,
+        api_server(source_url, str(root), root / "api.log", dagster_url) as (base, _),
+    ):
+        token = issue_token(source_url, tenant, "exporter")
+        results.append({**downloads(base, tenant, token, export, args.clients), "size": size})
+        show(results[-1])
+        results.append({**cat_limit(export["path"], export["bytes"]), "size": size})
+        show(results[-1])
+        export_id = requested_export(base, tenant, token)
+        url = f"{base}/v1/tenants/{tenant}/exports/{export_id}"
+        polled = child("pollers", url, token, str(args.pollers), str(args.poll_seconds))
+        results.append({**polled, "size": size})
+        show(results[-1])
     RESULTS.mkdir(exist_ok=True)
     sizes = "-".join(str(rows) for rows in args.rows)
     target = RESULTS / f"api-{sizes}-{time.strftime('%Y%m%dT%H%M%S')}.json"
