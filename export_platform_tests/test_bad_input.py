@@ -665,7 +665,7 @@ def test_an_adhoc_request_with_several_mistakes_is_refused_with_all_of_them(tmp_
     ]
     assert "not a field of an ad-hoc request; the fields are delimiter, " in problems[0]
     assert "invalid tenant slug '../acme'" in problems[1]
-    assert problems[2].endswith("'csv', 'xlsx' or 'pdf' (got 'docx')")
+    assert problems[2].endswith("'csv', 'xlsx', 'pdf' or 'csv_bundle' (got 'docx')")
     assert "'2026-02-30' is not a date: write YYYY-MM-DD" in problems[3]
     assert problems[4].endswith("(got 20261031)")
     assert "names a schedule or sensor" in problems[5]

@@ -122,7 +122,7 @@ def one_year_after(day: dt.date) -> dt.date:
         return dt.date(day.year + 1, 3, 1)
 
 
-class AdhocExportConfig(CsvOptionsConfig, FileOptionsConfig):
+class AdhocExportConfig(FileOptionsConfig, CsvOptionsConfig):
     """An ad-hoc request: whose data, what, when, which rows, the CSV options the CSV exports take and
     the file options (columns, compression) every export takes."""
 
