@@ -166,6 +166,29 @@ def test_notifications_set_refuses_header_breaking_values_in_one_line(platform_d
     assert NotificationSettingsStore(platform_db.engine).get("acme").reply_to == "help@acme.example"
 
 
+def test_notifications_set_retention_for_files_and_for_monthly_exports(platform_db: ExportHistory) -> None:
+    runner = CliRunner()
+    store = NotificationSettingsStore(platform_db.engine)
+    set_acme = ["notifications", "set", "--tenant", "acme"]
+    ok = runner.invoke(main, [*set_acme, "--retention-days", "14", "--monthly-retention-days", "400"])
+    assert ok.exit_code == 0, ok.output
+    assert (store.get("acme").retention_days, store.get("acme").monthly_retention_days) == (14, 400)
+    shown = runner.invoke(main, ["notifications", "show", "--tenant", "acme"]).output
+    assert "retention_days: 14\n" in shown and "monthly_retention_days: 400\n" in shown
+    unchanged = runner.invoke(main, [*set_acme, "--sender-name", "Acme Exports"])
+    assert unchanged.exit_code == 0 and store.get("acme").monthly_retention_days == 400
+    kept = runner.invoke(main, [*set_acme, "--monthly-retention-days", "keep"])
+    assert kept.exit_code == 0 and store.get("acme").monthly_retention_days is None
+    shown = runner.invoke(main, ["notifications", "show", "--tenant", "acme"]).output
+    assert "monthly_retention_days: keep\n" in shown
+    refused = runner.invoke(main, [*set_acme, "--monthly-retention-days", "0"])
+    assert (
+        refused.exit_code == 2
+        and "'0' is neither a number of days from 1 to 3650 nor 'keep'" in refused.output
+    )
+    assert store.get("acme").monthly_retention_days is None
+
+
 def test_schedules_refuse_a_subject_with_a_line_break_and_list_stored_ones_escaped(
     sqlite_source: str, monkeypatch
 ) -> None:

@@ -16,7 +16,27 @@ if TYPE_CHECKING:
 
 @click.group(cls=Commands, short_help="Show or set a tenant's e-mail and retention settings.")
 def notifications() -> None:
-    """Per-tenant e-mail settings: recipients, allowed domains, retention."""
+    """Per-tenant e-mail settings (recipients, allowed domains, sender name, reply-to) and how long
+    the tenant's files are kept."""
+
+
+KEEP = "keep"
+
+
+class RetentionDays(click.ParamType):
+    """A number of days from 1 to 3650, or ``keep`` (for good)."""
+
+    name = "DAYS|keep"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int):
+            return value
+        if str(value).strip().lower() == KEEP:
+            return KEEP
+        try:
+            return click.IntRange(1, 3650).convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is neither a number of days from 1 to 3650 nor 'keep'", param, ctx)
 
 
 def _notification_store() -> NotificationSettingsStore:
@@ -32,6 +52,8 @@ def notifications_show(tenant: str) -> None:
     """Print a tenant's notification settings (defaults if none were set)."""
     current = _notification_store().get(tenant)
     for name, value in vars(current).items():
+        if name == "monthly_retention_days" and value is None:
+            value = "keep"
         text = shown(", ".join(value) if isinstance(value, tuple) else value)
         click.echo(f"{name}: {text or '-'}")
 
@@ -47,7 +69,14 @@ def notifications_show(tenant: str) -> None:
 @click.option("--notify-on-failure/--no-notify-on-failure", default=None)
 @click.option("--sender-name", help="Display name of the sender, on one line.")
 @click.option("--reply-to", help="Reply-To address, in an allowed domain.")
-@click.option("--retention-days", type=click.IntRange(1, 3650), help="Keep ad-hoc exports this many days.")
+@click.option(
+    "--retention-days", type=click.IntRange(1, 3650), help="Keep ad-hoc and scheduled files this many days."
+)
+@click.option(
+    "--monthly-retention-days",
+    type=RetentionDays(),
+    help="Keep monthly exports this many days, or 'keep' them for good (the default).",
+)
 def notifications_set(tenant: str, **changes: Any) -> None:
     """Change some of a tenant's notification settings; the others stay as they are.
 
@@ -67,6 +96,8 @@ def notifications_set(tenant: str, **changes: Any) -> None:
     for name, value in changes.items():
         if value is None:
             continue
+        if value == KEEP:
+            value = None
         if name in ("allowed_domains", "default_recipients", "failure_recipients"):
             value = comma_separated(value)
         updates[name] = value

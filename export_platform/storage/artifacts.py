@@ -102,6 +102,21 @@ class ArtifactStore(dg.ConfigurableResource):
         store.update(manifest_key(tenant, dataset, month), add_entry)
         return recorded
 
+    def unrecord(self, tenant: str, dataset: str, month: str, key: str) -> None:
+        """Drop the manifest entry that describes ``key``, atomically, before the file is deleted
+        (retention), so an entry never points at a missing file; other entries stay as they are."""
+        tenant_object_key(tenant, key)
+
+        def drop_entry(current: bytes | None) -> bytes | None:
+            manifest = json.loads(current) if current is not None else {"files": {}}
+            kept = {fmt: entry for fmt, entry in manifest["files"].items() if entry["key"] != key}
+            if len(kept) == len(manifest["files"]):
+                return None
+            manifest["files"] = kept
+            return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode()
+
+        self.store.update(manifest_key(tenant, dataset, month), drop_entry)
+
     def manifest(self, tenant: str, dataset: str, month: str) -> dict | None:
         data = self.store.read_bytes(manifest_key(tenant, dataset, month))
         return json.loads(data) if data is not None else None

@@ -10,6 +10,10 @@ the server refused the message). ``failed`` rather than a new status: for a sche
 e-mail is the point, and a delivery that will never happen is a failed attempt; its file and ``uri``
 stay, and ``error_message`` says it was written but not delivered, and why.
 
+Retention ends a row's story when it deletes its file: the ``success`` and ``emailed`` rows of that file
+become ``expired`` (``ExportHistory.expire``), kept, with what was exported and when; rows are deleted
+only by the history retention, years later.
+
 A transition is a single conditional UPDATE, so two processes can never move the same row
 backwards or twice: an attempt to do so raises ``InvalidTransition``.
 """
@@ -203,6 +207,23 @@ class ExportHistory(dg.ConfigurableResource):
                 .where(export_history.c.id.in_(entry_ids), export_history.c.status == "success")
                 .values(error_message=reason[:4000])
             ).rowcount
+
+    def expire(self, tenant: str, uris: list[str], reason: str) -> int:
+        """Mark ``tenant``'s ``success`` and ``emailed`` rows of the files at ``uris``, which retention
+        deleted, ``expired`` with ``reason``; return how many."""
+        changed = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(uris), BATCH):
+                changed += conn.execute(
+                    sa.update(export_history)
+                    .where(
+                        export_history.c.tenant_id == tenant,
+                        export_history.c.uri.in_(uris[start : start + BATCH]),
+                        export_history.c.status.in_(("success", "emailed")),
+                    )
+                    .values(status="expired", error_message=reason[:4000])
+                ).rowcount
+        return changed
 
     def close_undelivered(self, entry_ids: list[str], reason: str) -> int:
         """Fail the ``success`` rows among ``entry_ids``, scheduled exports that will never be

@@ -1,4 +1,5 @@
-"""Per-tenant notification settings: who gets deliveries and failure notices, from which domains.
+"""Per-tenant notification settings: who gets deliveries and failure notices, from which domains,
+under which sender name and reply-to address, and how long the tenant's files are kept.
 
 Every field that ends up in an e-mail header (sender name, reply-to, addresses) is checked when the
 settings are saved (``NotificationSettings.check``), and again when a message is built, for settings
@@ -18,6 +19,7 @@ from export_platform.plain_text import CONTROL_CHARACTERS, control_character_pro
 from export_platform.tracking.schema import notification_settings
 
 DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650
 _DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 DOMAIN = re.compile(_DOMAIN)
 EMAIL_ADDRESS = re.compile(rf"[^@\s,;<>\"{CONTROL_CHARACTERS}]+@{_DOMAIN}")
@@ -42,6 +44,9 @@ class NotificationSettings:
     reply_to: str | None = None
     allowed_domains: tuple[str, ...] = field(default=())
     retention_days: int = DEFAULT_RETENTION_DAYS
+    """How long ad-hoc and scheduled files are kept."""
+    monthly_retention_days: int | None = None
+    """How long monthly exports (the monthly close's, a backfill's) are kept; None keeps them."""
 
     def refused(self, recipients: tuple[str, ...] | list[str]) -> list[str]:
         """Recipients that are not plain e-mail addresses or lie outside the tenant's allowed domains.
@@ -70,6 +75,10 @@ class NotificationSettings:
         malformed = [d for d in self.allowed_domains if not DOMAIN.fullmatch(d)]
         if malformed:
             raise InvalidSettings("allowed_domains", f"not domain names: {malformed}")
+        for name in ("retention_days", "monthly_retention_days"):
+            days = getattr(self, name)
+            if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+                raise InvalidSettings(name, f"{days} is not a number of days from 1 to {MAX_RETENTION_DAYS}")
         return self
 
 
@@ -96,6 +105,7 @@ class NotificationSettingsStore:
             stored["reply_to"],
             tuple(json.loads(stored["allowed_domains"])),
             stored["retention_days"],
+            stored["monthly_retention_days"],
         )
 
     def put(self, settings: NotificationSettings) -> None:
@@ -111,6 +121,7 @@ class NotificationSettingsStore:
             "reply_to": settings.reply_to,
             "allowed_domains": json.dumps(settings.allowed_domains),
             "retention_days": settings.retention_days,
+            "monthly_retention_days": settings.monthly_retention_days,
         }
         with self.engine.begin() as conn:
             if (

@@ -12,7 +12,7 @@ from typing import overload
 import sqlalchemy as sa
 
 PLATFORM_SCHEMA = "export_platform"
-EXPORT_STATUSES = ("pending", "processing", "success", "failed", "emailed")
+EXPORT_STATUSES = ("pending", "processing", "success", "failed", "emailed", "expired")
 
 metadata = sa.MetaData(schema=PLATFORM_SCHEMA)
 
@@ -82,7 +82,10 @@ notification_settings = sa.Table(
     sa.Column("sender_name", sa.Text),
     sa.Column("reply_to", sa.Text),
     sa.Column("allowed_domains", sa.Text, nullable=False, doc="JSON list of allowed recipient domains"),
-    sa.Column("retention_days", sa.Integer, nullable=False, doc="How long ad-hoc exports are kept"),
+    sa.Column(
+        "retention_days", sa.Integer, nullable=False, doc="How long ad-hoc and scheduled files are kept"
+    ),
+    sa.Column("monthly_retention_days", sa.Integer, doc="How long monthly exports are kept; NULL: for good"),
 )
 
 ROLES = ("viewer", "exporter", "admin")

@@ -19,6 +19,7 @@ DEFAULTS = {
     "reply_to": None,
     "allowed_domains": [],
     "retention_days": 30,
+    "monthly_retention_days": None,
 }
 
 
@@ -40,16 +41,20 @@ def test_an_admin_replaces_the_settings_and_the_store_holds_them(api: str, testb
         "reply_to": "help@acme.example",
         "allowed_domains": ["acme.example"],
         "retention_days": 14,
+        "monthly_retention_days": 400,
     }
     put = httpx.put(url, json=wanted, headers=admin)
     assert put.status_code == 200 and put.json() == wanted
     assert httpx.get(url, headers=bearer(testbed.tokens["viewer"])).json() == wanted
     stored = NotificationSettingsStore(testbed.history.engine).get(TENANT)
-    assert (stored.retention_days, stored.failure_recipients, stored.notify_on_success) == (
-        14,
-        ("it@Acme.Example",),
-        False,
-    )
+    assert (
+        stored.retention_days,
+        stored.monthly_retention_days,
+        stored.failure_recipients,
+        stored.notify_on_success,
+        stored.sender_name,
+        stored.reply_to,
+    ) == (14, 400, ("it@Acme.Example",), False, "Acme exports", "help@acme.example")
 
     partial = httpx.put(url, json={"allowed_domains": ["acme.example"]}, headers=admin)
     assert partial.json() == {**DEFAULTS, "allowed_domains": ["acme.example"]}  # a PUT replaces everything
@@ -68,6 +73,7 @@ def test_settings_breaking_a_rule_are_refused_naming_the_field(api: str, testbed
         ({"sender_name": "Acme\r\nBcc: x@evil.example"}, "body.sender_name"),
         ({"allowed_domains": ["../etc"]}, "body.allowed_domains"),
         ({"retention_days": 0}, "body.retention_days"),
+        ({"monthly_retention_days": 0}, "body.monthly_retention_days"),
         ({"colour": "red"}, "body.colour"),
         ({"notify_on_success": "sometimes"}, "body.notify_on_success"),
     ]

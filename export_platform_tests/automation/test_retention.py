@@ -1,4 +1,6 @@
-"""Retention deletes exactly the expired ad-hoc files of each tenant, and nothing of anyone else."""
+"""Retention deletes exactly the expired files of each tenant (ad-hoc and scheduled after its
+retention_days, monthly exports after its monthly_retention_days, kept by default), marks their
+history rows expired, and touches nothing of anyone else."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import boto3
 import dagster as dg
 import pytest
 
+from export_platform.automation import retention
 from export_platform.automation.retention import expired, retention_cleanup
-from export_platform.storage.artifacts import ArtifactStore
+from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.object_store import StoredObject
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
@@ -76,6 +79,7 @@ def test_expired_files_of_each_tenant_and_nothing_else(tmp_path: Path) -> None:
     dry = run(root, history, instance, dry_run=True)
     assert dry.output_for_node("clean_up_expired_exports") == {
         "files": {"acme": 1, "globex": 1},
+        "expired_rows": {},
         "unfinished_writes": {"acme": 1},
         "history_rows": 1,
         "unfinished_closed": 2,  # both rows are of run "r", which this instance does not know
@@ -242,3 +246,131 @@ def test_one_tenants_bad_settings_do_not_stop_the_others_clean_up(tmp_path: Path
     assert not old["acme"].exists() and old["globex"].exists()
     failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
     assert "retention failed for 1 tenants (the others were cleaned up): globex: JSONDecodeError" in failure
+
+
+SCHEDULED, MONTHLY_CLOSE = "schedule:Daily ledger", "schedule:monthly_close"
+
+
+def written(history: ExportHistory, store, key: str, *requesters: str) -> list[str]:
+    """History rows saying each of ``requesters`` wrote the file at ``key`` (e-mailed, for the tenant's
+    schedule)."""
+    rows = []
+    for who in requesters:
+        entry = history.start(
+            tenant="acme", requested_by=who, dataset="sales", fmt="csv", partition_key=None, run_id="r"
+        )
+        history.move(entry, "processing")
+        history.move(entry, "success", record_count=1, file_size_bytes=1, sha256="0" * 64, uri=store.uri(key))
+        if who == SCHEDULED:
+            history.move(entry, "emailed")
+        rows.append(entry)
+    return rows
+
+
+def recorded(artifacts: ArtifactStore, key: str, path: Path) -> None:
+    """``key``'s entry in its month's manifest, as an export records it."""
+    _, _, dataset, month, name = key.split("/")
+    fmt = name.rsplit(".", 1)[1]
+    artifacts.record(
+        "acme",
+        dataset,
+        month,
+        PublishedFile(fmt, name, key, artifacts.store.uri(key), 1, sha256_of(path), 1, "text/csv", "x"),
+    )
+
+
+def statuses(history: ExportHistory, rows: list[str]) -> list[str]:
+    by_id = {r["id"]: r["status"] for r in history.entries(limit=1000)}
+    return [by_id[row] for row in rows]
+
+
+def test_scheduled_files_expire_and_monthly_exports_keep_their_own_retention(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    artifacts = ArtifactStore(root=str(root))
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    keys = {
+        "adhoc": "acme/adhoc/run1/sales.csv",  # 45 days old: past the 30 days
+        "scheduled": "acme/exports/sales/2026-09/sales_acme_2026-09.csv",  # only a schedule wrote it
+        "scheduled recent": "acme/exports/sales/2026-11/sales_acme_2026-11.csv",
+        "closed": "acme/exports/sales/2026-08/sales_acme_2026-08.csv",  # a schedule, then the close
+        "old close": "acme/exports/bills/2025-08/bills_acme_2025-08.csv",  # history long deleted
+    }
+    ages = {"adhoc": 45, "scheduled": 45, "scheduled recent": 3, "closed": 45, "old close": 480}
+    paths = {name: make_file(root, key, ages[name]) for name, key in keys.items()}
+    sibling = make_file(root, "acme/exports/sales/2026-09/sales_acme_2026-09.xlsx", 45)
+    for name in ("scheduled", "closed"):
+        recorded(artifacts, keys[name], paths[name])
+    recorded(artifacts, "acme/exports/sales/2026-09/sales_acme_2026-09.xlsx", sibling)
+    store = artifacts.store
+    rows = {
+        "adhoc": written(history, store, keys["adhoc"], "ana@acme.example"),
+        "scheduled": written(history, store, keys["scheduled"], SCHEDULED, SCHEDULED),
+        "scheduled recent": written(history, store, keys["scheduled recent"], SCHEDULED),
+        "closed": written(history, store, keys["closed"], SCHEDULED, MONTHLY_CLOSE),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenant", ["acme"])
+
+    dry = run(root, history, instance, dry_run=True).output_for_node("clean_up_expired_exports")
+    assert (dry["files"], dry["expired_rows"]) == ({"acme": 2}, {})
+    assert all(path.exists() for path in paths.values())
+
+    real = run(root, history, instance, dry_run=False).output_for_node("clean_up_expired_exports")
+    assert (real["files"], real["expired_rows"]) == ({"acme": 2}, {"acme": 3})
+    assert {name for name, path in paths.items() if not path.exists()} == {"adhoc", "scheduled"}
+    assert sibling.exists()  # the xlsx of that month was written by nobody known: a monthly export
+    assert sorted(artifacts.manifest("acme", "sales", "2026-09")["files"]) == ["xlsx"]
+    assert sorted(artifacts.manifest("acme", "sales", "2026-08")["files"]) == ["csv"]
+    assert {name: statuses(history, ids) for name, ids in rows.items()} == {
+        "adhoc": ["expired"],
+        "scheduled": ["expired", "expired"],
+        "scheduled recent": ["emailed"],
+        "closed": ["emailed", "success"],
+    }
+    [adhoc_row] = [r for r in history.entries(limit=100) if r["id"] == rows["adhoc"][0]]
+    assert adhoc_row["error_message"] == "expired: the file was deleted by retention after 30 days (ad-hoc)"
+    assert adhoc_row["uri"] == store.uri(keys["adhoc"])  # what was exported, and where, stays on record
+
+    NotificationSettingsStore(history.engine).put(NotificationSettings("acme", monthly_retention_days=365))
+    later = run(root, history, instance, dry_run=False).output_for_node("clean_up_expired_exports")
+    assert later["files"] == {"acme": 1}
+    assert {name for name, path in paths.items() if not path.exists()} == {"adhoc", "scheduled", "old close"}
+    assert paths["closed"].exists() and sibling.exists()
+
+
+def test_s3_scheduled_and_monthly_retention(s3_bucket: str, tmp_path: Path, monkeypatch) -> None:
+    """The same on S3 (moto's server), with the clean-up's clock moved 31 days ahead, as the S3 server
+    dates every object now: acme's scheduled file goes, its month's close stays; globex, keeping
+    monthly exports 20 days, loses its close too; nothing under another tenant or prefix moves."""
+    artifacts = ArtifactStore(root=f"s3://{s3_bucket}/p")
+    store = artifacts.store
+    s3 = boto3.client("s3")
+    keys = [
+        "acme/exports/sales/2026-09/sales_acme_2026-09.csv",
+        "acme/exports/sales/2026-10/sales_acme_2026-10.csv",
+        "acme/adhoc/run1/sales.csv",
+        "acme/data/sales/2026-09.parquet",
+        "globex/exports/sales/2026-10/sales_globex_2026-10.csv",
+        "initech/adhoc/run9/sales.csv",
+    ]
+    for key in keys:
+        s3.put_object(Bucket=s3_bucket, Key=f"p/{key}", Body=b"x")
+    history = ExportHistory(url=f"sqlite:///{tmp_path / 'platform.db'}")
+    scheduled = written(history, store, keys[0], SCHEDULED)
+    closed = written(history, store, keys[1], MONTHLY_CLOSE)
+    NotificationSettingsStore(history.engine).put(NotificationSettings("globex", monthly_retention_days=20))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenant", ["acme", "globex"])
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    monkeypatch.setattr(retention, "now_utc", lambda: ahead)
+
+    result = retention_cleanup.execute_in_process(
+        run_config={"ops": {"clean_up_expired_exports": {"config": {"dry_run": False}}}},
+        resources={"artifacts": artifacts, "history": history},
+        instance=instance,
+    ).output_for_node("clean_up_expired_exports")
+
+    assert result["files"] == {"acme": 2, "globex": 1}
+    left = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"])
+    assert left == sorted(f"p/{key}" for key in (keys[1], keys[3], keys[5]))
+    assert (statuses(history, scheduled), statuses(history, closed)) == (["expired"], ["success"])

@@ -1,10 +1,15 @@
 """The migrations build exactly the tables the code declares, on SQLite and PostgreSQL, and re-running
-them changes nothing."""
+them changes nothing; a database made by an older release keeps its rows when upgraded."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from export_platform.source.url import SourceUrl
@@ -50,5 +55,54 @@ def test_postgres() -> None:
     name = create_database()
     try:
         assert differences(database_url(name)) == []
+    finally:
+        drop_database(name)
+
+
+def upgraded_from_0002(url: str) -> None:
+    """A history row and settings saved at revision 0002 survive the upgrade to the newest, which
+    then accepts ``expired`` and still refuses a status it does not know."""
+    source = SourceUrl(url)
+    engine = schema.engine_for(source.sqlalchemy_url, source.dialect)
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.schema.CreateSchema(schema.PLATFORM_SCHEMA, if_not_exists=True))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    history = sa.Table(
+        "export_history", sa.MetaData(schema=schema.PLATFORM_SCHEMA), *(sa.Column(c) for c in REVISION_2_ROW)
+    )
+    with engine.begin() as conn:
+        conn.execute(sa.insert(history).values(**REVISION_2_ROW))
+    schema.create_platform_tables(engine)
+    t = schema.export_history
+    with engine.begin() as conn:
+        conn.execute(sa.update(t).where(t.c.id == "old").values(status="expired"))
+        assert conn.execute(sa.select(t.c.tenant_id, t.c.status)).all() == [("acme", "expired")]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.update(t).values(status="archived"))
+
+
+REVISION_2_ROW = {
+    "id": "old",
+    "tenant_id": "acme",
+    "requested_by": "schedule:Daily",
+    "dataset": "sales",
+    "format": "csv",
+    "status": "emailed",
+    "created_at": dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+}
+
+
+def test_sqlite_upgrade_keeps_rows_and_allows_expired(tmp_path) -> None:
+    upgraded_from_0002(f"sqlite:///{tmp_path / 'platform.db'}")
+
+
+def test_postgres_upgrade_keeps_rows_and_allows_expired() -> None:
+    name = create_database()
+    try:
+        upgraded_from_0002(database_url(name))
     finally:
         drop_database(name)

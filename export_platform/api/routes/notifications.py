@@ -1,5 +1,6 @@
 """The tenant's notification settings: who gets deliveries and failure notices, from which domains,
-and how long ad-hoc exports are kept. Anyone of the tenant may read them; only an admin may set them."""
+under which sender name and reply-to address, and how long its files are kept. Anyone of the tenant
+may read them; only an admin may set them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import invalid
 from export_platform.tracking.notifications import (
     DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
     InvalidSettings,
     NotificationSettings,
 )
@@ -24,7 +26,9 @@ PlatformDep = Annotated[Platform, Depends(current_platform)]
 
 class NotificationSettingsBody(BaseModel):
     """The whole of a tenant's settings: a PUT replaces them all, and a field left out takes its
-    default. Every recipient and the reply-to address must lie in ``allowed_domains``."""
+    default. Every recipient and the reply-to address must lie in ``allowed_domains``. Mail the
+    tenant's people receive is from the platform's address (``EXPORT_MAIL_FROM``) under
+    ``sender_name`` when set, with ``reply_to`` as its Reply-To."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -32,10 +36,27 @@ class NotificationSettingsBody(BaseModel):
     notify_on_failure: bool = True
     default_recipients: list[str] = Field(default_factory=list, max_length=100)
     failure_recipients: list[str] = Field(default_factory=list, max_length=100)
-    sender_name: str | None = Field(default=None, max_length=200)
-    reply_to: str | None = None
+    sender_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Display name on the tenant's mail; the address stays the platform's.",
+    )
+    reply_to: str | None = Field(
+        default=None, description="Reply-To of the tenant's mail, in allowed_domains."
+    )
     allowed_domains: list[str] = Field(default_factory=list, max_length=100)
-    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
+    retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description="Days ad-hoc and scheduled files are kept; then deleted, their history rows expired.",
+    )
+    monthly_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description="Days monthly exports are kept; null keeps them for good.",
+    )
 
     @classmethod
     def of(cls, settings: NotificationSettings) -> NotificationSettingsBody:
@@ -63,6 +84,7 @@ def put_notifications(
         reply_to=body.reply_to,
         allowed_domains=tuple(body.allowed_domains),
         retention_days=body.retention_days,
+        monthly_retention_days=body.monthly_retention_days,
     )
     try:
         settings.check()
