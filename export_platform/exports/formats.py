@@ -61,19 +61,22 @@ class FileOptionsConfig(dg.Config):
 
 
 class ExportConfig(FileOptionsConfig):
-    gzip_allowed: ClassVar[bool] = False
+    """An export's run config: the file options and the progress interval. gzip is refused, naming
+    the field, by every format but CSV (``gzip_allowed``), when the run builds its config."""
 
-    @model_validator(mode="after")
-    def _compression_fits_the_format(self) -> ExportConfig:
-        if self.compression == "gzip" and not self.gzip_allowed:
-            raise ValueError(GZIP_ONLY_CSV)
-        return self
+    gzip_allowed: ClassVar[bool] = False
 
     progress_every_s: float = Field(
         default=DEFAULT_EVERY_S,
         gt=0,
         description="While the file is written, log how far it has got every this many seconds.",
     )
+
+    @model_validator(mode="after")
+    def _compression_fits_the_format(self) -> ExportConfig:
+        if self.compression == "gzip" and not self.gzip_allowed:
+            raise ValueError(GZIP_ONLY_CSV)
+        return self
 
 
 class CsvOptionsConfig(dg.Config):

@@ -185,3 +185,26 @@ def test_a_compressed_file_published_to_s3(sqlite_source: str, s3_bucket: str) -
     assert entry["sha256"] == hashlib.sha256(body).hexdigest() and entry["file_size_bytes"] == len(body)
     rows = list(csv.reader(io.StringIO(gzip.decompress(body).decode("utf-8-sig"), newline="")))
     assert len(rows) == entry["record_count"] + 1 > 1
+
+
+def test_an_export_asset_refuses_gzip_for_a_workbook_naming_the_field(
+    materialized_sqlite: Materialized, tmp_path: Path
+) -> None:
+    exported = dg.materialize(
+        [*dataset_assets, *export_assets],
+        selection="sales_xlsx",
+        partition_key=PARTITION,
+        instance=ephemeral_instance(TENANT),
+        resources={
+            "source": SourceDatabase(url=materialized_sqlite.source_url),
+            "dataset_io_manager": DatasetParquetIOManager(root=str(materialized_sqlite.root)),
+            "artifacts": ArtifactStore(root=str(tmp_path)),
+            "history": ExportHistory(url=materialized_sqlite.source_url),
+        },
+        run_config={"ops": {"sales_xlsx": {"config": {"compression": "gzip"}}}},
+        raise_on_error=False,
+    )
+    assert not exported.success
+    failure = next(e for e in exported.all_events if e.is_step_failure)
+    assert "compression: gzip wraps a CSV file only" in failure.event_specific_data.error.to_string()
+    assert not list(tmp_path.rglob("*.xlsx*"))
