@@ -52,6 +52,7 @@ def asset_graph(page, base: str, target: Path) -> None:
     page.get_by_text("warehouse_sale_items").first.wait_for()
     page.wait_for_load_state("networkidle")
     dismiss_welcome(page)
+    page.mouse.move(1700, 1000)  # an empty spot: a pointer over an edge would highlight it
     page.wait_for_timeout(4000)  # let the layout settle and the status badges load
     page.screenshot(path=target)
 
