@@ -18,6 +18,7 @@ import pytest
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
+from export_platform.consumer import latest_artifact
 from export_platform.datasets.assets import dataset_assets
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.adhoc import AdhocExportConfig
@@ -147,6 +148,9 @@ def test_an_export_asset_publishes_the_compressed_file_with_the_chosen_columns(
         c for c in exported.get_asset_check_evaluations() if c.check_name == "artifact_matches_metadata"
     ]
     assert check.passed and check.metadata["read_back_rows"].value == entry["record_count"]
+    # A downstream reader finds it through the manifest as before, verified, under its compressed name.
+    artifact = latest_artifact(TENANT, "sales", "2026-10", fmt, root=str(tmp_path))
+    assert artifact.key == entry["key"] and artifact.read_bytes() == published.read_bytes()
 
 
 def test_an_export_asset_refuses_an_unknown_column_before_writing(
