@@ -515,7 +515,8 @@ def run_adhoc_export(
     name="adhoc_export",
     description=(
         "Export one tenant's dataset on demand: a date range (or preset), the old API's filters, any of "
-        "CSV, Excel and PDF. Files land in {tenant}/adhoc/{run_id}/ and every file is in the export history."
+        "CSV, Excel, PDF and a CSV bundle (the workbook's sheets as CSVs in a zip), chosen columns, "
+        "compressed or not. Files land in {tenant}/adhoc/{run_id}/ and every file is in the export history."
     ),
     executor_def=dg.in_process_executor,
 )

@@ -34,7 +34,13 @@ from export_platform.exports.formats import (
 )
 from export_platform.exports.progress import progress_logged
 from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
-from export_platform.render.compression import CONTENT_TYPES, compress, compressed_name, decompress
+from export_platform.render.compression import (
+    CONTENT_TYPES,
+    compress,
+    compressed_name,
+    decompress,
+    uncompressed_name,
+)
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.pdf import write_pdf
 from export_platform.render.report import Report, Table, TableColumn, small_streaming_chunks
@@ -297,7 +303,7 @@ def render_into(
             ):
                 rows = fmt.render(report, rendered, config, progress)
             if rendered != path:
-                member = key.rsplit("/", 1)[1].removesuffix(compressed_name("", config.compression))
+                member = uncompressed_name(key.rsplit("/", 1)[1], config.compression)
                 compress(rendered, path, member, config.compression)
         finally:
             if rendered != path:

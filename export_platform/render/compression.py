@@ -29,6 +29,11 @@ def compressed_name(name: str, compression: str) -> str:
     return name + SUFFIXES[compression]
 
 
+def uncompressed_name(name: str, compression: str) -> str:
+    """The name of the file a compressed file ``name`` holds: ``name`` without the suffix."""
+    return name.removesuffix(SUFFIXES[compression])
+
+
 def zip_entry(name: str, compresslevel: int | None = None) -> zipfile.ZipInfo:
     """A deflated zip member ``name`` whose header is the same on every run."""
     entry = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
@@ -77,7 +82,7 @@ def decompress(source: Path, folder: Path, compression: Compression) -> Path:
                 shutil.copyfileobj(reader, writer, COPY_CHUNK)
         return target
     if compression == "gzip":
-        target = folder / source.name.removesuffix(SUFFIXES["gzip"])
+        target = folder / uncompressed_name(source.name, compression)
         with gzip.open(source, "rb") as reader, target.open("wb") as writer:
             shutil.copyfileobj(reader, writer, COPY_CHUNK)
         return target
