@@ -21,12 +21,13 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from export_platform.source.demo_data import previous_month
-from export_platform_tests.support.browser import chromium_page, dismiss_welcome
+from export_platform_tests.support.browser import chromium_page
 from export_platform_tests.support.project import BIN
 from export_platform_tests.support.report_launch import (
     launch_button,
     open_dialog_from_the_front_page,
     open_prefilled_dialog,
+    without_welcome,
 )
 from export_platform_tests.support.webserver import instance_home, webserver
 
@@ -47,11 +48,10 @@ def asset_graph(page, base: str, target: Path) -> None:
     tables) with their groups expanded, as the lineage page shows them after the demo. The address
     is the one the page itself writes when the three groups are opened; Dagster starts them
     collapsed, and the whole platform expanded is too tall to read."""
+    without_welcome(page)
     page.goto(f"{base}/asset-groups~{quote(SALES_FAMILY)}?{urlencode({'expanded': EXPANDED})}")
-    dismiss_welcome(page)
     page.get_by_text("warehouse_sale_items").first.wait_for()
     page.wait_for_load_state("networkidle")
-    dismiss_welcome(page)
     page.mouse.move(1700, 1000)  # an empty spot: a pointer over an edge would highlight it
     page.wait_for_timeout(4000)  # let the layout settle and the status badges load
     page.screenshot(path=target)
