@@ -13,10 +13,6 @@ from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.partitions import tenant_month_partitions
 
 
-def report_job_name(dataset: str) -> str:
-    return f"{dataset}_report"
-
-
 def build_report_job(dataset: str) -> UnresolvedAssetJobDefinition:
     """The dataset's exports and every dataset they read (the sales workbook and report also read
     the line items), so the run never depends on an earlier one."""
@@ -26,7 +22,7 @@ def build_report_job(dataset: str) -> UnresolvedAssetJobDefinition:
     labels = [fmt.label for fmt in formats]
     made = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
     return dg.define_asset_job(
-        report_job_name(dataset),
+        f"{dataset}_report",
         selection=dg.AssetSelection.assets(*inputs, *exports),
         partitions_def=tenant_month_partitions,
         description=(
