@@ -114,18 +114,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return Problem(exc.status_code, "http_error", title, title).response()
 
 
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+def invalid_request(exc: RequestValidationError) -> Problem:
     """400 for a body that is not JSON at all; 422, naming each field and what is wrong, otherwise.
     The refused values themselves are not echoed back."""
-    assert isinstance(exc, RequestValidationError)
     problems = list(exc.errors())
     if any(p["type"] == "json_invalid" for p in problems):
-        return Problem(400, "malformed_body", "Bad Request", "The request body is not valid JSON.").response()
+        return Problem(400, "malformed_body", "Bad Request", "The request body is not valid JSON.")
     errors = [
         {"field": _field(p["loc"]), "message": p["msg"].removeprefix("Value error, ")} for p in problems
     ]
     detail = "The request has invalid fields; see errors."
-    return Problem(422, "invalid_request", "Unprocessable Content", detail, errors=errors).response()
+    return Problem(422, "invalid_request", "Unprocessable Content", detail, errors=errors)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return invalid_request(exc).response()
 
 
 def unavailable(error_code: str, what: str) -> Problem:

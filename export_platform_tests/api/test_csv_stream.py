@@ -135,7 +135,16 @@ def test_a_request_the_rules_refuse_answers_422_naming_the_field(
     assert problem["error_code"] == "invalid_request"
     [error] = problem["errors"]
     assert error["field"] == field and message in error["message"], error
-    assert len(testbed.history.entries(tenant=TENANT, limit=10_000)) == before
+    [row, *_] = testbed.history.entries(tenant=TENANT, limit=10_000)  # newest first
+    assert len(testbed.history.entries(tenant=TENANT, limit=10_000)) == before + 1
+    assert (row["status"], row["dataset"], row["format"], row["user_id"]) == (
+        "failed",
+        "sales",
+        "csv",
+        ACME_USER,
+    )
+    assert field in row["error_message"] and "invalid_request" in row["error_message"]
+    testbed.forget([row])
 
 
 def test_a_body_that_is_not_json_answers_400_and_an_unknown_dataset_422(
@@ -147,5 +156,12 @@ def test_a_body_that_is_not_json_answers_400_and_an_unknown_dataset_422(
         headers={**bearer(testbed.tokens["exporter"]), "Content-Type": "application/json"},
     )
     assert response.status_code == 400 and response.json()["error_code"] == "malformed_body"
+    [malformed, *_] = testbed.history.entries(tenant=TENANT, limit=1)
+    assert (malformed["status"], malformed["dataset"], malformed["format"]) == ("failed", "sales", "csv")
+    assert "malformed_body" in malformed["error_message"] and malformed["user_id"] == ACME_USER
     unknown = stream(api, testbed.tokens["exporter"], dataset="payroll")
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "path.dataset"
+    [refused, *_] = testbed.history.entries(tenant=TENANT, limit=1)
+    assert (refused["status"], refused["dataset"], refused["format"]) == ("failed", "", "")
+    assert "path.dataset" in refused["error_message"] and refused["id"] != malformed["id"]
+    testbed.forget([malformed, refused])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from export_platform.api.config import ApiConfig
+from export_platform.catalog import EXPORT_FORMATS
 from export_platform.tracking.api_tokens import ApiTokenStore
 from export_platform.tracking.history import ExportHistory
 from export_platform_tests.support.adhoc_files import AdhocFile, publish_adhoc_file
@@ -72,6 +74,7 @@ def post_export(api: str, token: str, body: dict, tenant: str = TENANT) -> httpx
 def test_a_request_the_rules_refuse_answers_422_naming_each_field(
     api: str, testbed: ApiTestbed, body: dict, refusals: list[tuple[str, str]]
 ) -> None:
+    before = len(testbed.history.entries(tenant=TENANT, limit=10_000))
     response = post_export(api, testbed.tokens["exporter"], body)
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -79,6 +82,16 @@ def test_a_request_the_rules_refuse_answers_422_naming_each_field(
     assert [error["field"] for error in problem["errors"]] == [field for field, _ in refusals]
     for error, (_, message) in zip(problem["errors"], refusals, strict=True):
         assert message in error["message"], error
+    # The refusal is in the history, one failed row per format asked for, with the user and the fields.
+    rows = testbed.history.entries(tenant=TENANT, limit=10_000)
+    asked = [f for f in body.get("formats", []) if f in EXPORT_FORMATS.get(body.get("dataset"), ())]
+    added = rows[: len(rows) - before]
+    assert sorted(r["format"] for r in added) == sorted(asked or [""])
+    for row in added:
+        assert (row["status"], row["user_id"], row["run_id"]) == ("failed", ACME_USER, None)
+        assert all(field in row["error_message"] for field, _ in refusals), row["error_message"]
+        assert json.loads(row["filters"]) == {"refused_fields": sorted({field for field, _ in refusals})}
+    testbed.forget(added)
 
 
 def test_a_tenant_or_user_the_source_lacks_answers_404(api: str, testbed: ApiTestbed) -> None:

@@ -22,7 +22,7 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.api_tokens import ApiTokenStore
 from export_platform.tracking.history import ExportHistory
-from export_platform.tracking.schema import api_tokens
+from export_platform.tracking.schema import api_tokens, export_history
 from export_platform_tests.support.materialize import ephemeral_instance
 from export_platform_tests.support.ports import free_port
 from export_platform_tests.support.seed_plan import OTHER_TENANT, PARTITION, TENANT, TEST_PLAN
@@ -46,6 +46,12 @@ class ApiTestbed:
     @property
     def token_store(self) -> ApiTokenStore:
         return ApiTokenStore(self.history.engine)
+
+    def forget(self, rows: list[dict]) -> None:
+        """Delete history rows a test made, so that the session's other tests (which count rows of
+        their own making) see the testbed as it was built."""
+        with self.history.engine.begin() as conn:
+            conn.execute(sa.delete(export_history).where(export_history.c.id.in_([r["id"] for r in rows])))
 
     def config(self, **limits: int) -> ApiConfig:
         return ApiConfig(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeAlias
@@ -29,6 +30,7 @@ from export_platform.api.auth import Caller, Exporter, tenant_router
 from export_platform.api.choices import Dataset
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import Problem, not_found
+from export_platform.api.refused_requests import RecordsRefusals, record_refused
 from export_platform.api.request_bodies import body_model, refused_fields
 from export_platform.api.run_tags import requester
 from export_platform.api.streamed_file import StreamedFile
@@ -44,7 +46,7 @@ from export_platform.source.read_ahead import read_ahead
 from export_platform.source.users import user_email
 from export_platform.tracking.history import Attempt, ExportHistory
 
-router = tenant_router(tags=["exports"])
+router = tenant_router(tags=["exports"], route_class=RecordsRefusals)
 PlatformDep = Annotated[Platform, Depends(current_platform)]
 
 NOT_IN_THE_BODY = ("tenant", "dataset", "formats", "requested_by")  # the path and the token say these
@@ -149,14 +151,22 @@ def stream_csv(
     body: Annotated[CsvRequest | None, Body()] = None,
 ) -> StreamedFile:
     asked = body.model_dump(exclude_unset=True) if body is not None else {}
+    refused = functools.partial(
+        record_refused,
+        platform.history,
+        platform.config.source_url,
+        caller,
+        dataset=dataset,
+        formats=[CSV.name],
+    )
     try:
         request = AdhocExportConfig(**asked, tenant=caller.tenant, dataset=dataset, formats=[CSV.name])
-    except ValidationError as refused:
-        raise refused_fields(refused, CsvRequest.model_fields) from None
+    except ValidationError as invalid:
+        raise refused(refused_fields(invalid, CsvRequest.model_fields)) from None
     if (refusal := stream_refusal(request)) is not None:
         field, message = refusal
         errors = [{"field": f"body.{field}", "message": message}]
-        raise Problem(400, "unsupported_option", "Bad Request", f"{field}: {message}", errors=errors)
+        raise refused(Problem(400, "unsupported_option", "Bad Request", f"{field}: {message}", errors=errors))
     source = SourceDatabase(url=platform.config.source_url)
     email = user_email(source.source_url, caller.tenant, caller.user_id)
     if email is None:  # the tenant or the token's user is gone from the source

@@ -22,6 +22,7 @@ from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, down
 from export_platform.api.export_run import ExportRun, adhoc_file_name, export_run, export_status_url
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import ProblemDocument, not_found
+from export_platform.api.refused_requests import RecordsRefusals, record_refused
 from export_platform.api.request_bodies import body_model, refused_fields
 from export_platform.api.run_tags import REQUESTED_BY_TAG, launch_tags
 from export_platform.consumer import Artifact
@@ -30,7 +31,7 @@ from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.storage.artifacts import MANIFEST_SCHEMA_VERSION, ArtifactStore
 from export_platform.storage.layout import adhoc_key
 
-router = tenant_router(tags=["exports"])
+router = tenant_router(tags=["exports"], route_class=RecordsRefusals)
 PlatformDep = Annotated[Platform, Depends(current_platform)]
 ROWS_PER_RUN = 1000
 """More history rows than one run makes (one per format)."""
@@ -65,7 +66,12 @@ def request_export(
     try:
         AdhocExportConfig(tenant=caller.tenant, **asked)
     except ValidationError as refused:
-        raise refused_fields(refused, ExportRequest.model_fields) from None
+        problem = refused_fields(refused, ExportRequest.model_fields)
+        history, source_url = platform.history, platform.config.source_url
+        formats = asked.get("formats") if isinstance(asked.get("formats"), list) else None
+        raise record_refused(
+            history, source_url, caller, problem, dataset=asked.get("dataset"), formats=formats
+        ) from None
     tags = launch_tags(platform.config.source_url, caller)
     request = {"tenant": caller.tenant, "requested_by": tags[REQUESTED_BY_TAG], **asked}
     run_id = platform.dagster.launch(
