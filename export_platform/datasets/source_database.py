@@ -4,8 +4,6 @@ snapshot, scoped to the tenant by row-level security."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,38 +16,9 @@ from pydantic import Field
 from export_platform.datasets.window import ReportWindow, Tenant
 from export_platform.errors import UnknownTenant
 from export_platform.source import schema
-from export_platform.source.read_ahead import chain_ahead
 from export_platform.source.reads import read_batches, read_frame
 from export_platform.source.snapshot import exported_snapshot
 from export_platform.source.url import SourceUrl
-
-TIME_SLICES = 8
-"""How many reads a period's streamed read is cut into (see ``TenantReads.read_batches``); measured with
-bench/api.py and bench/end_to_end.py."""
-
-
-def time_slices(start: dt.datetime, end: dt.datetime, count: int) -> list[tuple[dt.datetime, dt.datetime]]:
-    """``[start, end)`` cut into ``count`` consecutive half-open periods of about equal length, on whole
-    seconds; fewer when the period is shorter than ``count`` seconds."""
-    seconds = int((end - start).total_seconds())
-    cuts = sorted({start + dt.timedelta(seconds=seconds * i // count) for i in range(1, count)} - {start})
-    bounds = [start, *(cut for cut in cuts if cut < end), end]
-    return list(itertools.pairwise(bounds))
-
-
-def without_empty_batches(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """``batches`` less the empty ones, but for one when all are: a reader always yields at least one
-    batch, so its callers see the columns and their types."""
-    first_empty: pl.DataFrame | None = None
-    any_rows = False
-    for batch in batches:
-        if batch.is_empty():
-            first_empty = batch if first_empty is None else first_empty
-            continue
-        any_rows = True
-        yield batch
-    if not any_rows and first_empty is not None:
-        yield first_empty
 
 
 @dataclass(frozen=True)
@@ -68,23 +37,7 @@ class TenantReads:
         )
 
     def read_batches(self, stmt: sa.Select, **params: Any) -> Iterator[pl.DataFrame]:
-        """``read`` a batch at a time, with memory that does not grow with the row count.
-
-        A period's read (``start`` and ``end`` given: a period statement's rows lie in ``[start, end)``
-        and come ordered by the time those bound) within a snapshot is made as ``TIME_SLICES``
-        consecutive reads of shorter periods, each started while the one before is being read
-        (``chain_ahead``). The database then sorts a slice at a time, so the first rows arrive after a
-        fraction of the sort, and one slice is sorted while the one before it is sent and computed.
-        The rows and their order are those of one read, and all slices see the one snapshot.
-        """
-        if self.snapshot is None or not {"start", "end"} <= params.keys():
-            return self._read_batches(stmt, params)
-        slices = time_slices(params["start"], params["end"], TIME_SLICES)
-        return without_empty_batches(
-            chain_ahead(self._read_batches(stmt, {**params, "start": a, "end": b}) for a, b in slices)
-        )
-
-    def _read_batches(self, stmt: sa.Select, params: dict[str, Any]) -> Iterator[pl.DataFrame]:
+        """``read`` a batch at a time, with memory that does not grow with the row count."""
         return read_batches(
             self.url, stmt, {"tenant": self.tenant, **params}, tenant=self.tenant, snapshot=self.snapshot
         )

@@ -8,11 +8,9 @@ its own thread the read takes about as long as the slower half.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
-from collections.abc import Generator, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -68,49 +66,3 @@ def read_ahead(items: Iterator[Item], depth: int = 2) -> Generator[Item, None, N
     finally:
         stopping.set()
         worker.join()
-
-
-def chain_ahead(parts: Iterable[Iterator[Item]]) -> Generator[Item, None, None]:
-    """The items of each of ``parts`` in turn, with the next part's first item fetched on a thread while
-    the current part is drained, so a part that is slow to start (a query the database must sort
-    before its first row) starts while the one before it is still being read.
-
-    At most two parts are open at a time. When the caller stops early (or fails), the part being
-    started is waited for and every open part is closed before this generator returns."""
-    pending = iter(parts)
-    opened: list[Iterator[Item]] = []
-    head: Future | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-chain-ahead") as pool:
-
-        def start(part: Iterator[Item] | None) -> Future | None:
-            if part is None:
-                return None
-            opened.append(part)
-            return pool.submit(next, part, _END)
-
-        try:
-            part = next(pending, None)
-            head = start(part)
-            while part is not None and head is not None:
-                first = head.result()
-                following = next(pending, None)
-                head = start(following)
-                if first is not _END:
-                    yield first
-                    yield from part
-                _close(part)
-                opened.remove(part)
-                part = following
-        finally:
-            if head is not None:
-                with contextlib.suppress(BaseException):
-                    head.result()  # the thread is done with its part before the part is closed
-            for left in opened:
-                _close(left)
-
-
-def _close(part: Iterator) -> None:
-    """Close a generator (and so what it holds open, such as a connection); other iterators hold nothing."""
-    close = getattr(part, "close", None)
-    if close is not None:
-        close()

@@ -15,11 +15,9 @@ class CuttableProxy:
         self.target_port = target_port
         self.port = free_port()
         self.upstream_bytes = 0
-        self.downstream_bytes = 0
         self.cuts = 0
         self._cut_at: int | None = None
         self._drop_after: int | None = None
-        self._counted_from: int | None = None
         self.drops_left = 0
         self._lock = threading.Lock()
         self._connections: list[socket.socket] = []
@@ -59,14 +57,11 @@ class CuttableProxy:
         with self._lock:
             self._cut_at = self.upstream_bytes + upstream_bytes
 
-    def drop_connections_after(self, downstream_bytes: int, count: int, *, in_all: bool = False) -> None:
+    def drop_connections_after(self, downstream_bytes: int, count: int) -> None:
         """Cut the next ``count`` connections to which the server sends this many bytes; stay up for
-        the others. With ``in_all`` the bytes are counted over all connections together, from now: the
-        connections cut are those the server is sending on once that many have gone to clients (a read
-        made over several connections, one after another, is cut that far into it)."""
+        the others."""
         with self._lock:
             self._drop_after, self.drops_left = downstream_bytes, count
-            self._counted_from = self.downstream_bytes if in_all else None
 
     def _drop(self, *connection: socket.socket) -> None:
         for conn in connection:
@@ -94,13 +89,10 @@ class CuttableProxy:
             threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
             threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
 
-    def _dropping(self, sent: int, received: int) -> bool:
-        """Whether a connection the server has sent ``sent`` bytes, ``received`` of them just now, is
-        one to cut now."""
+    def _dropping(self, sent: int) -> bool:
+        """Whether a connection the server has sent ``sent`` bytes is one to cut now."""
         with self._lock:
-            self.downstream_bytes += received
-            counted = sent if self._counted_from is None else self.downstream_bytes - self._counted_from
-            if self._drop_after is None or counted < self._drop_after or self.drops_left <= 0:
+            if self._drop_after is None or sent < self._drop_after or self.drops_left <= 0:
                 return False
             self.drops_left -= 1
             return True
@@ -110,7 +102,7 @@ class CuttableProxy:
         try:
             while chunk := source.recv(65536):
                 sent += len(chunk)
-                if not upstream and self._dropping(sent, len(chunk)):
+                if not upstream and self._dropping(sent):
                     self._drop(source, sink)
                     return
                 if upstream:
