@@ -118,8 +118,9 @@ class DagsterRuns:
         except DagsterGraphQLClientError as exc:
             raise _unavailable(f"launch {job_name}", exc) from None
 
-    def run(self, run_id: str, tenant: str) -> DagsterRun | None:
-        """Run ``run_id`` if it exists and is ``tenant``'s; None otherwise, whichever it is."""
+    def run(self, run_id: str) -> DagsterRun | None:
+        """Run ``run_id``, whoever's it is; None when Dagster has none of that id. Callers answer only
+        the tenant's own (``tenants_run``)."""
         if not _RUN_ID.fullmatch(run_id):
             return None
         answer = self._query(RUN_QUERY, {"runId": run_id})["runOrError"]
@@ -128,8 +129,6 @@ class DagsterRuns:
         if answer["__typename"] != "Run":
             raise _unavailable("read a run", answer.get("message"))
         tags = {tag["key"]: tag["value"] for tag in answer["tags"]}
-        if tags.get(TENANT_TAG) != tenant:
-            return None
         return DagsterRun(
             run_id=answer["runId"],
             job_name=answer["jobName"],
@@ -153,3 +152,8 @@ class DagsterRuns:
             return self._client.query(text, variables)
         except DagsterGraphQLClientError as exc:
             raise _unavailable("answer a query", exc) from None
+
+
+def tenants_run(run: DagsterRun | None, tenant: str) -> DagsterRun | None:
+    """``run`` if it is ``tenant``'s; None otherwise, as for a run that does not exist."""
+    return run if run is not None and run.tags.get(TENANT_TAG) == tenant else None

@@ -25,7 +25,9 @@ from fastapi import Depends, Header
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from export_platform.api.problems import Problem, not_found
-from export_platform.consumer import Artifact, ArtifactIntegrityError, ArtifactNotFound
+from export_platform.catalog import EXPORT_FORMATS
+from export_platform.consumer import Artifact, ArtifactIntegrityError, ArtifactNotFound, latest_artifact
+from export_platform.render.compression import CONTENT_TYPES, SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,39 @@ class ByteRange:
 
 class RangeNotSatisfiable(Exception):
     """A range that starts at or past the end of the file."""
+
+
+def published_files(tenant: str, dataset: str, month: str, root: str) -> list[Artifact]:
+    """The files the manifest of ``tenant``'s ``dataset`` for ``month`` lists, in catalog order."""
+    found = []
+    for fmt in EXPORT_FORMATS.get(dataset, ()):
+        try:
+            found.append(latest_artifact(tenant, dataset, month, fmt, root=root))
+        except ArtifactNotFound:
+            continue
+    return found
+
+
+def published_file(tenant: str, dataset: str, month: str, name: str, root: str) -> Artifact:
+    """The monthly export named ``name`` (compressed or not) that the manifest lists;
+    ``ArtifactNotFound`` for any other name."""
+    for artifact in published_files(tenant, dataset, month, root):
+        if file_name(artifact.key) == name:
+            return artifact
+    raise ArtifactNotFound(f"no published file {name}")
+
+
+def file_name(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+def content_type(name: str, uncompressed: str) -> str:
+    """What a published file named ``name`` is: the compression's type for a ``.gz``, or for a
+    ``.zip`` of a file that is not itself a zip; otherwise ``uncompressed``, the format's."""
+    for compression, suffix in SUFFIXES.items():
+        if suffix and name.endswith(suffix) and uncompressed != CONTENT_TYPES[compression]:
+            return CONTENT_TYPES[compression]
+    return uncompressed
 
 
 def requested_range(header: str | None, size: int) -> ByteRange | None:

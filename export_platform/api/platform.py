@@ -4,7 +4,7 @@ limiter. One per app."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -12,6 +12,7 @@ from fastapi import Request
 from export_platform.api.config import ApiConfig
 from export_platform.api.dagster_runs import DagsterRuns
 from export_platform.api.rate_limit import RateLimiter
+from export_platform.api.run_cache import RunCache
 from export_platform.tracking.api_tokens import ApiTokenStore
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettingsStore
@@ -22,6 +23,8 @@ from export_platform.tracking.tenant_schedules import TenantScheduleStore
 class Platform:
     config: ApiConfig
     limiter: RateLimiter
+    runs: RunCache = field(default_factory=RunCache)
+    """Runs read from Dagster, shared by the app's requests."""
 
     @property
     def history(self) -> ExportHistory:

@@ -16,12 +16,19 @@ from pydantic import BaseModel
 
 from export_platform.api.auth import Viewer, tenant_router
 from export_platform.api.choices import Dataset
-from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response
+from export_platform.api.downloads import (
+    DOWNLOAD_RESPONSES,
+    RangeHeaders,
+    download_response,
+    file_name,
+    published_file,
+    published_files,
+)
 from export_platform.api.export_entry import monthly_download_url
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import invalid, not_found
 from export_platform.catalog import EXPORT_FORMATS
-from export_platform.consumer import Artifact, ArtifactNotFound, latest_artifact
+from export_platform.consumer import ArtifactNotFound
 from export_platform.consumer.artifacts import published_months
 from export_platform.partitions import InvalidPartitionKey, validate_month
 from export_platform.storage.artifacts import ArtifactStore
@@ -47,21 +54,6 @@ class ArtifactList(BaseModel):
     items: list[ArtifactEntry]
 
 
-def _name(artifact: Artifact) -> str:
-    return artifact.key.rsplit("/", 1)[-1]
-
-
-def _published(tenant: str, dataset: str, month: str, root: str) -> list[Artifact]:
-    """The files the manifest of ``tenant``'s ``dataset`` for ``month`` lists, in catalog order."""
-    found = []
-    for fmt in EXPORT_FORMATS[dataset]:
-        try:
-            found.append(latest_artifact(tenant, dataset, month, fmt, root=root))
-        except ArtifactNotFound:
-            continue
-    return found
-
-
 @router.get("/artifacts", summary="Published monthly exports, newest month first")
 def list_artifacts(
     caller: Viewer,
@@ -79,21 +71,22 @@ def list_artifacts(
     for name in [dataset] if dataset else list(EXPORT_FORMATS):
         months = [month] if month else published_months(ArtifactStore(root=root), caller.tenant, name)
         for each in months:
-            items += [
-                ArtifactEntry(
-                    dataset=name,
-                    month=each,
-                    format=artifact.format,
-                    name=_name(artifact),
-                    size=artifact.size,
-                    sha256=artifact.sha256,
-                    record_count=artifact.record_count,
-                    content_type=artifact.content_type,
-                    created_at=dt.datetime.fromisoformat(artifact.created_at),
-                    download_url=monthly_download_url(public, caller.tenant, name, each, _name(artifact)),
+            for artifact in published_files(caller.tenant, name, each, root):
+                file = file_name(artifact.key)
+                items.append(
+                    ArtifactEntry(
+                        dataset=name,
+                        month=each,
+                        format=artifact.format,
+                        name=file,
+                        size=artifact.size,
+                        sha256=artifact.sha256,
+                        record_count=artifact.record_count,
+                        content_type=artifact.content_type,
+                        created_at=dt.datetime.fromisoformat(artifact.created_at),
+                        download_url=monthly_download_url(public, caller.tenant, name, each, file),
+                    )
                 )
-                for artifact in _published(caller.tenant, name, each, root)
-            ]
     return ArtifactList(items=items)
 
 
@@ -111,17 +104,12 @@ def download_artifact(
     name: str,
     asked: RangeHeaders,
 ) -> Response:
-    fmt = name.rsplit(".", 1)[-1]
-    if fmt not in EXPORT_FORMATS.get(dataset, ()):
-        raise not_found()
     try:
-        artifact = latest_artifact(
-            caller.tenant, dataset, validate_month(month), fmt, root=platform.config.artifact_root
+        artifact = published_file(
+            caller.tenant, dataset, validate_month(month), name, platform.config.artifact_root
         )
     except (ArtifactNotFound, InvalidPartitionKey):
         raise not_found() from None
-    if _name(artifact) != name:
-        raise not_found()
     return download_response(
         artifact, name, asked, redirect_seconds=platform.config.presigned_redirect_seconds
     )

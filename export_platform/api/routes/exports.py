@@ -17,8 +17,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from export_platform.api.auth import Exporter, Viewer, tenant_router
-from export_platform.api.dagster_runs import DagsterRun
-from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response
+from export_platform.api.dagster_runs import DagsterRun, tenants_run
+from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, content_type, download_response
 from export_platform.api.export_run import ExportRun, adhoc_file_name, export_run, export_status_url
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import ProblemDocument, not_found
@@ -91,7 +91,7 @@ def _rows(platform: Platform, tenant: str, run_id: str) -> list[dict]:
     "/exports/{export_id}", summary="An export's status, and its files once they exist", responses=UNAVAILABLE
 )
 def get_export(caller: Viewer, platform: PlatformDep, export_id: str) -> ExportRun:
-    run = platform.dagster.run(export_id, caller.tenant)
+    run = tenants_run(platform.runs.run(export_id, platform.dagster.run), caller.tenant)
     if run is None:
         raise not_found()
     return export_run(run, _rows(platform, caller.tenant, export_id), platform.config.public_url)
@@ -130,7 +130,7 @@ def download_export_file(
         size=row["file_size_bytes"],
         sha256=row["sha256"],
         record_count=row["record_count"],
-        content_type=FORMATS_BY_NAME[row["format"]].content_type,
+        content_type=content_type(name, FORMATS_BY_NAME[row["format"]].content_type),
         created_at=row["finished_at"].isoformat(),
         schema_version=MANIFEST_SCHEMA_VERSION,
         artifacts=ArtifactStore(root=platform.config.artifact_root),

@@ -14,13 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
-from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response
+from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response, published_file
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import Problem, ProblemDocument, not_found
-from export_platform.catalog import EXPORT_FORMATS
-from export_platform.consumer import Artifact, ArtifactNotFound, latest_artifact
-from export_platform.partitions import InvalidPartitionKey
-from export_platform.storage.layout import export_key
+from export_platform.consumer import Artifact, ArtifactNotFound
+from export_platform.partitions import InvalidPartitionKey, validate_month
 from export_platform.storage.signed_links import DOWNLOADS_PATH, LinkRefused, LinkSigner
 
 router = APIRouter(tags=["downloads"])
@@ -35,13 +33,10 @@ def _published(key: str, root: str) -> Artifact:
     if len(parts) != 5 or parts[1] != "exports":
         raise ArtifactNotFound(key)
     tenant, _, dataset, month, name = parts
-    fmt = name.rsplit(".", 1)[-1]
     try:
-        if fmt not in EXPORT_FORMATS.get(dataset, ()) or export_key(tenant, dataset, month, fmt) != key:
-            raise ArtifactNotFound(key)
+        artifact = published_file(tenant, dataset, validate_month(month), name, root)
     except InvalidPartitionKey:
         raise ArtifactNotFound(key) from None
-    artifact = latest_artifact(tenant, dataset, month, fmt, root=root)
     if artifact.key != key:
         raise ArtifactNotFound(key)
     return artifact
