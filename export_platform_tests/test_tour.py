@@ -195,7 +195,9 @@ def test_demo_prints_progress_and_its_table_and_replaces_its_data_only_when_told
     header = lines.index(f"{'tenant':<10} {'asset':<16} {'rows':>8}  where")
     table = lines[header + 1 : lines.index("", header)]
     assert len(table) == 30 and all(line.startswith("acme ") for line in table)  # 8 datasets, 22 exports
-    assert len(lines) - len(table) <= 16 and len(first.stderr.splitlines()) == 1, first.stdout
+    assert len(lines) - len(table) <= 17 and len(first.stderr.splitlines()) == 1, first.stdout
+    report = "http://127.0.0.1:3000/locations/export_platform/jobs/sales_report?partition=2026-10|acme"
+    assert lines[-1] == f"A tenant's month again, in two clicks: {report}"
     assert logged_to(first.stderr, tmp_path).read_text().count("RUN_SUCCESS") == 1
 
     again = run(*demo, env=env, cwd=tmp_path)

@@ -16,6 +16,10 @@ from export_platform.cli.refusals import checked_source_url
 from export_platform.cli.run_logs import run_logs
 from export_platform.cli.seed import replace_or_refuse, seed_plan
 
+REPORT_JOB_URL = "http://127.0.0.1:3000/locations/export_platform/jobs"
+"""Where `dg dev` shows the report jobs (exports/report_jobs.py); ``?partition=`` fills in their
+launch dialog."""
+
 
 @click.command(short_help="Seed demo data and export last month for every tenant.")
 @click.option("--tenants", "tenant_count", default=3, show_default=True, help="How many demo tenants.")
@@ -87,3 +91,6 @@ def demo(tenant_count: int, month: str | None, sales_per_day: int, replace: bool
     click.echo("Open the Dagster UI on these results with:")
     click.echo(f"    DAGSTER_HOME={home} .venv/bin/dg dev -w workspace.yaml")
     click.echo("then browse to http://127.0.0.1:3000 (Assets: groups 'datasets' and 'exports').")
+    if slugs:  # the report jobs' launch dialog, filled in (see docs/guide.md)
+        report = f"{plan.end_month}|{slugs[0]}"
+        click.echo(f"A tenant's month again, in two clicks: {REPORT_JOB_URL}/sales_report?partition={report}")
