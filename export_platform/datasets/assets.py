@@ -12,6 +12,7 @@ from export_platform import settings
 from export_platform.asset_metadata import OWNER, PREVIEW_ROWS, code_references
 from export_platform.datasets import DATASETS
 from export_platform.datasets import checks as dataset_checks
+from export_platform.datasets.headlines import headlines
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.datasets.spec import DatasetSpec
 from export_platform.datasets.window import ReportWindow
@@ -42,6 +43,18 @@ def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
         fmt_str_lengths=40,
     ):
         return str(frame.head(rows))
+
+
+def headline_metadata(dataset: str, frame: pl.LazyFrame) -> dict[str, dg.MetadataValue]:
+    """The dataset's headline figures as numeric metadata, so the asset's plots in the UI show each
+    one's trend over a tenant's months. Amounts become floats there (the plots' type); the exact
+    figures stay in the Parquet and the reports. A figure with no value (a margin without revenue)
+    is left out rather than plotted as 0."""
+    return {
+        name: dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(float(value))
+        for name, value in headlines(dataset, frame).items()
+        if value is not None
+    }
 
 
 def dataset_asset_spec(spec: DatasetSpec) -> dg.AssetSpec:
@@ -130,6 +143,7 @@ def materialization(
             "as_of": window.as_of_utc.isoformat(),
             "streamed": spec.stream is not None,
             "read_s": dg.MetadataValue.float(round(dataset.read_s, 3)),
+            **headline_metadata(spec.name, frame),
         },
         check_results=checks,
     )

@@ -1,0 +1,32 @@
+"""What a chart is, whatever draws it: a title, a style (``line`` over a month's days, ``bar`` over
+categories), its categories and one or more series of exact values over them, and the kind of those
+values (money or counts). Reports decide the charts; writers draw them and compute nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from export_platform.render.report import Kind
+
+ChartValue = int | Decimal | None
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: tuple[ChartValue, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    style: str
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    kind: Kind
+
+    @property
+    def is_empty(self) -> bool:
+        """No categories at all (a top 10 of an empty month): drawn as a note, not an empty plot."""
+        return not self.categories

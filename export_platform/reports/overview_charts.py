@@ -1,0 +1,265 @@
+"""The charts each dataset's overview draws, as plain series computed by Polars from the partition.
+
+A chart is its categories (days, products, buckets, statuses) and one or more series of exact values
+over them: money as two-decimal ``Decimal`` sums, counts as ``int``. Renderers draw these and compute
+nothing. The rules a reader can rely on:
+
+- a per-day chart lists every day of the month (of the days asked, for an ad-hoc export), 0 on a day
+  without rows, so the axis is the month's whatever the data; days are the tenant's local calendar
+  days;
+- a "top 10" lists at most ten, largest first, ties by name; a category chart over a fixed set
+  (aging buckets, credit and stock statuses, invoice statuses) lists every member, 0 included;
+- money charts of sales count completed sales only, as the sales summary does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+import polars as pl
+
+from export_platform.datasets import DATASETS_BY_NAME
+from export_platform.datasets.customers import AGING_BUCKETS, CREDIT_STATUSES
+from export_platform.datasets.headlines import Figure, accounts_headlines, exact_figure
+from export_platform.datasets.inventory import STOCK_STATUSES
+from export_platform.datasets.invoices import INVOICE_STATUSES
+from export_platform.render.charts import Chart, Series
+from export_platform.render.report import Kind
+from export_platform.source.schema import ACCOUNT_TYPES
+
+TOP = 10
+NONE = "(none)"
+"""The category of rows without one (a product without a category, a system event)."""
+Frames = dict[str, pl.LazyFrame]
+
+
+def period_days(period: str) -> list[dt.date]:
+    """Every day of a report's period: a month (``2026-10``, a monthly export) or a run of days
+    (``2026-10-01 to 2026-10-31``, an ad-hoc export), its last day included."""
+    first_text, _, last_text = period.partition(" to ")
+    if not last_text:
+        first = dt.date.fromisoformat(f"{first_text}-01")
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    else:
+        first, last = dt.date.fromisoformat(first_text), dt.date.fromisoformat(last_text)
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _by(frame: pl.LazyFrame, key: pl.Expr, values: dict[str, pl.Expr]) -> dict[str, dict[str, Figure]]:
+    """``values`` summed per distinct ``key`` (as text, ``NONE`` for null): {series name: {key: value}}."""
+    grouped = frame.group_by(key.cast(pl.String).fill_null(NONE).alias("key")).agg(**values).collect()
+    return {
+        name: {k: exact_figure(v) for k, v in zip(grouped["key"], grouped[name], strict=True)}
+        for name in values
+    }
+
+
+def _over(
+    title: str,
+    style: str,
+    kind: Kind,
+    categories: Sequence[str],
+    sums: dict[str, dict[str, Figure]],
+    zero: Figure,
+) -> Chart:
+    return Chart(
+        title,
+        style,
+        tuple(categories),
+        tuple(Series(name, tuple(values.get(c, zero) for c in categories)) for name, values in sums.items()),
+        kind,
+    )
+
+
+def _top(frame: pl.LazyFrame, key: str, value: pl.Expr, where: pl.Expr | None = None) -> pl.DataFrame:
+    """The ``TOP`` keys of the largest positive ``value`` sums, largest first, ties by key."""
+    rows = frame if where is None else frame.filter(where)
+    return (
+        rows.filter(pl.col(key).is_not_null())
+        .group_by(key)
+        .agg(value.alias("value"))
+        .filter(pl.col("value") > 0)
+        .sort(["value", key], descending=[True, False])
+        .head(TOP)
+        .collect()
+    )
+
+
+def _top_chart(title: str, kind: Kind, series: str, top: pl.DataFrame, key: str) -> Chart:
+    values = tuple(exact_figure(v) for v in top["value"])
+    return Chart(title, "bar", tuple(top[key].cast(pl.String)), (Series(series, values),), kind)
+
+
+ZERO = Decimal("0.00")
+COMPLETED = pl.col("status") == "completed"
+
+
+def sales_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    sales = frames["sales"]
+    days = [d.isoformat() for d in period_days(month)]
+    money = {"Revenue": pl.col("revenue").sum(), "Profit": pl.col("profit").sum()}
+    completed = sales.filter(COMPLETED)
+    per_day = _by(completed, pl.col("sold_at").dt.date(), money)
+    methods = _by(completed, pl.col("payment_method"), {"Revenue": pl.col("revenue").sum()})
+    storefronts = _by(completed, pl.col("storefront"), money)
+    return (
+        _over("Revenue and profit per day", "line", Kind.MONEY, days, per_day, ZERO),
+        _top_chart(
+            "Top 10 products by revenue",
+            Kind.MONEY,
+            "Revenue",
+            _top(frames["sale_items"], "product", pl.col("revenue").sum(), COMPLETED),
+            "product",
+        ),
+        _over("Revenue by payment method", "bar", Kind.MONEY, sorted(methods["Revenue"]), methods, ZERO),
+        _over(
+            "Revenue and profit by storefront",
+            "bar",
+            Kind.MONEY,
+            sorted(storefronts["Revenue"]),
+            storefronts,
+            ZERO,
+        ),
+    )
+
+
+def customers_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    customers = frames["customers"]
+    labels = DATASETS_BY_NAME["customers"].labels
+    buckets = customers.select(pl.col(name).sum() for name, *_ in AGING_BUCKETS).collect().row(0, named=True)
+    statuses = _by(customers, pl.col("credit_status"), {"Customers": pl.len()})
+    return (
+        Chart(
+            "Outstanding by age",
+            "bar",
+            tuple(labels[name] for name, *_ in AGING_BUCKETS),
+            (Series("Outstanding", tuple(exact_figure(buckets[name]) for name, *_ in AGING_BUCKETS)),),
+            Kind.MONEY,
+        ),
+        _top_chart(
+            "Top 10 outstanding balances", Kind.MONEY, "Outstanding", _largest_balances(customers), "name"
+        ),
+        _over("Customers by credit status", "bar", Kind.INTEGER, CREDIT_STATUSES, statuses, 0),
+    )
+
+
+def _largest_balances(customers: pl.LazyFrame) -> pl.DataFrame:
+    """Customer by customer (two customers may share a name): the ``TOP`` largest positive balances."""
+    return (
+        customers.filter(pl.col("outstanding_balance") > 0)
+        .select("name", pl.col("outstanding_balance").alias("value"), "customer_id")
+        .sort(["value", "name", "customer_id"], descending=[True, False, False])
+        .head(TOP)
+        .collect()
+    )
+
+
+def inventory_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    inventory = frames["inventory"]
+    statuses = _by(inventory, pl.col("stock_status"), {"Items": pl.len()})
+    categories = _by(inventory, pl.col("category"), {"Stock value": pl.col("stock_value").sum()})
+    short = pl.col("reorder_level") - pl.col("quantity_on_hand")
+    low = (
+        inventory.filter(pl.col("stock_status") != "in_stock")
+        .select(pl.format("{} ({})", "product", "storefront").alias("item"), short.alias("short"))
+        .sort(["short", "item"], descending=[True, False])
+        .head(TOP)
+        .collect()
+    )
+    return (
+        _over("Items by stock status", "bar", Kind.INTEGER, STOCK_STATUSES, statuses, 0),
+        _over(
+            "Stock value by category",
+            "bar",
+            Kind.MONEY,
+            sorted(categories["Stock value"]),
+            categories,
+            ZERO,
+        ),
+        Chart(
+            "Items to reorder: units below the reorder level",
+            "bar",
+            tuple(low["item"]),
+            (Series("Units short", tuple(int(v) for v in low["short"])),),
+            Kind.INTEGER,
+        ),
+    )
+
+
+def audit_log_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    audit_log = frames["audit_log"]
+    days = [d.isoformat() for d in period_days(month)]
+    per_day = (
+        audit_log.group_by(pl.col("occurred_at").dt.date().cast(pl.String).alias("day"), "category")
+        .agg(pl.len().alias("events"))
+        .collect()
+    )
+    counts = {(r["category"], r["day"]): r["events"] for r in per_day.iter_rows(named=True)}
+    categories = sorted({c for c, _ in counts}, key=lambda c: (c is None, c or ""))
+    return (
+        Chart(
+            "Events per day by category",
+            "line",
+            tuple(days),
+            tuple(
+                Series(category or NONE, tuple(int(counts.get((category, day), 0)) for day in days))
+                for category in categories
+            ),
+            Kind.INTEGER,
+        ),
+        _top_chart(
+            "Most active users", Kind.INTEGER, "Events", _top(audit_log, "user_name", pl.len()), "user_name"
+        ),
+    )
+
+
+def invoices_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    invoices = frames["invoices"]
+    sums = _by(
+        invoices, pl.col("status"), {"Balance": pl.col("balance").sum(), "Amount": pl.col("amount").sum()}
+    )
+    counts = _by(invoices, pl.col("status"), {"Invoices": pl.len()})
+    return (
+        _over("Invoice amounts and balances by status", "bar", Kind.MONEY, INVOICE_STATUSES, sums, ZERO),
+        _over("Invoices by status", "bar", Kind.INTEGER, INVOICE_STATUSES, counts, 0),
+    )
+
+
+IDENTITY = ("Assets", "Liabilities + equity + income - expenses")
+
+
+def accounts_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    """The root totals an export lists, by type, and both sides of the accounting identity."""
+    totals = accounts_headlines(frames["accounts"])
+    balances = tuple(totals[kind] for kind in ACCOUNT_TYPES)
+    other_side = sum((Decimal(totals[k] or 0) for k in ("liabilities", "equity", "income")), ZERO) - Decimal(
+        totals["expenses"] or 0
+    )
+    return (
+        Chart(
+            "Balances by account type",
+            "bar",
+            tuple(kind.title() for kind in ACCOUNT_TYPES),
+            (Series("Balance", balances),),
+            Kind.MONEY,
+        ),
+        Chart(
+            "Accounting identity",
+            "bar",
+            IDENTITY,
+            (Series("Balance", (totals["assets"], other_side)),),
+            Kind.MONEY,
+        ),
+    )
+
+
+CHARTS: dict[str, Callable[[Frames, str], tuple[Chart, ...]]] = {
+    "sales": sales_charts,
+    "customers": customers_charts,
+    "inventory": inventory_charts,
+    "audit_log": audit_log_charts,
+    "invoices": invoices_charts,
+    "accounts": accounts_charts,
+}
