@@ -109,7 +109,7 @@ def _write(kind: str, table, report, out: Path) -> None:
     elif kind == "pdf":
         from export_platform.render.pdf import write_pdf
 
-        write_pdf(report, out)
+        write_pdf(report, out, page_budget=0)  # every row: the writer's rate, not the budget's
     else:
         raise ValueError(kind)
 

@@ -65,6 +65,7 @@ class Artifact:
     created_at: str
     schema_version: int
     artifacts: ArtifactStore = field(repr=False, compare=False)
+    rows_in_pdf: int | None = None  # a PDF's: how many of record_count it draws (its page budget)
 
     def __post_init__(self) -> None:
         try:
@@ -177,6 +178,7 @@ def latest_artifact(
             created_at=entry["created_at"],
             schema_version=manifest["schema_version"],
             artifacts=artifacts,
+            rows_in_pdf=entry.get("rows_in_pdf"),
         )
     raise _missing(tenant, dataset, format, month, artifacts.root)
 

@@ -18,6 +18,7 @@ period's stock movements of the items listed as a sheet of the workbook and a ta
 import datetime as dt
 import re
 import time
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -44,10 +45,12 @@ from export_platform.exports.formats import (
     XLSX,
     CsvOptionsConfig,
     FileOptionsConfig,
+    PdfOptionsConfig,
 )
 from export_platform.partitions import validate_tenant_slug
 from export_platform.plain_text import refuse_control_characters
 from export_platform.render.compression import compressed_name
+from export_platform.render.report import CompleteFiles
 from export_platform.reports.tables import ReportOptions, TenantInfo, choose_columns
 from export_platform.retries import retry_only_transient_errors
 from export_platform.source.schema import ACCOUNT_TYPES, CUSTOMER_TYPES
@@ -84,7 +87,11 @@ FILTER_DEFAULTS = {
 }
 CSV_OPTIONS = set(CsvOptionsConfig.model_fields)
 FILE_OPTIONS = set(FileOptionsConfig.model_fields)
-FILE_OPTION_DEFAULTS = {name: field.default for name, field in FileOptionsConfig.model_fields.items()}
+FILE_OPTION_DEFAULTS = {
+    name: field.default
+    for name, field in (FileOptionsConfig.model_fields | PdfOptionsConfig.model_fields).items()
+}
+PDF_OPTIONS = set(PdfOptionsConfig.model_fields)
 # The formats that show more than the dataset's flat table, hence the movement history.
 REPORT_FORMATS = (XLSX.name, PDF.name, CSV_BUNDLE.name)
 RESERVED_REQUESTERS = ("schedule:", "sensor:")
@@ -122,9 +129,9 @@ def one_year_after(day: dt.date) -> dt.date:
         return dt.date(day.year + 1, 3, 1)
 
 
-class AdhocExportConfig(FileOptionsConfig, CsvOptionsConfig):
-    """An ad-hoc request: whose data, what, when, which rows, the CSV options the CSV exports take and
-    the file options (columns, compression) every export takes."""
+class AdhocExportConfig(PdfOptionsConfig, FileOptionsConfig, CsvOptionsConfig):
+    """An ad-hoc request: whose data, what, when, which rows, the CSV options the CSV exports take,
+    the PDF's page budget and the file options (columns, compression) every export takes."""
 
     tenant: str = Field(description="Whose data: the tenant's slug, e.g. acme (the tenant partition names).")
     dataset: DatasetName = Field(description=f"What to export: {', '.join(DATASETS_BY_NAME)}.")
@@ -288,8 +295,23 @@ class AdhocExportConfig(FileOptionsConfig, CsvOptionsConfig):
         return self
 
     def file_options(self) -> dict[str, Any]:
-        """The CSV options, and the file options it sets, as the history records them."""
-        return {**self.model_dump(include=CSV_OPTIONS), **self.file_options_asked()}
+        """The CSV options, and the file options and page budget it sets, as the history records them."""
+        budget = PdfOptionsConfig.model_fields["page_budget"].default
+        asked_budget = {} if self.page_budget == budget else {"page_budget": self.page_budget}
+        return {**self.model_dump(include=CSV_OPTIONS), **self.file_options_asked(), **asked_budget}
+
+    def file_name(self, slug: str, first: dt.date, last: dt.date, fmt_name: str) -> str:
+        """The name of the request's file of that format (compressed as it asks)."""
+        extension = compressed_name(FORMATS_BY_NAME[fmt_name].extension, self.compression)
+        return f"{self.dataset}_{slug}_{first}_{last}.{extension}"
+
+    def complete_files(self, slug: str, first: dt.date, last: dt.date) -> CompleteFiles:
+        """The request's CSV and workbook, which a PDF that leaves rows out names as holding them."""
+        asked = set(map(str, self.formats))
+        return CompleteFiles(
+            csv=self.file_name(slug, first, last, CSV.name) if CSV.name in asked else None,
+            workbook=self.file_name(slug, first, last, XLSX.name) if XLSX.name in asked else None,
+        )
 
     def filters_set(self) -> dict:
         """The filters this request sets, that is every one not left at its default."""
@@ -479,21 +501,23 @@ def run_adhoc_export(
                 columns=choose_columns(config.dataset, config.columns),
             )
             report = report_for(fmt, config.dataset, lazy, info, period, options)
-            extension = compressed_name(fmt.extension, config.compression)
-            key = adhoc_key(
-                tenant.slug, context.run_id, f"{config.dataset}_{tenant.slug}_{first}_{last}.{extension}"
-            )
-            # The format's run config with the request's CSV and file options, where it takes them.
-            taken = set(fmt.config_type.model_fields) & (CSV_OPTIONS | FILE_OPTIONS)
+            if fmt is PDF:
+                report = replace(report, complete_files=config.complete_files(tenant.slug, first, last))
+            key = adhoc_key(tenant.slug, context.run_id, config.file_name(tenant.slug, first, last, fmt_name))
+            # The format's run config with the request's CSV, PDF and file options, where it takes them.
+            taken = set(fmt.config_type.model_fields) & (CSV_OPTIONS | FILE_OPTIONS | PDF_OPTIONS)
             render_config = fmt.config_type(**config.model_dump(include=taken))
-            rows, size, sha256, _ = render_into(artifacts, key, fmt, report, render_config, context.log)
+            rendered = render_into(artifacts, key, fmt, report, render_config, context.log)
+            rows, size, sha256 = rendered.rows, rendered.size, rendered.sha256
             uri = artifacts.store.uri(key)
             attempt.published(record_count=rows, file_size_bytes=size, sha256=sha256, uri=uri)
+        in_pdf = {} if rendered.rows_in_pdf is None else {"rows_in_pdf": rendered.rows_in_pdf}
         published.append(
             {
                 "format": fmt_name,
                 "uri": uri,
                 "rows": rows,
+                **in_pdf,
                 "bytes": size,
                 "sha256": sha256,
                 "seconds": round(time.perf_counter() - started, 3),

@@ -5,13 +5,15 @@ atomically under ``{tenant}/exports/{dataset}/{month}/``, records it in the part
 reads the published file back to check its row count and checksum against what it records. With a
 column selection the dataset's table lists those columns; with compression the published file is the
 compressed one (``.zip``, ``.gz`` after the name): its size and sha256 are recorded, with the rows of
-the file it holds.
+the file it holds. A PDF stops at its page budget and records how many of the dataset's rows it
+draws (``rows_in_pdf``) beside ``record_count``; its read-back also reads the note that says so.
 """
 
 import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,6 +22,7 @@ import polars as pl
 
 from export_platform import settings
 from export_platform.asset_metadata import OWNER, PREVIEW_ROWS, code_references
+from export_platform.catalog import EXPORT_FORMATS
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.datasets.checks import SALES_MATCH_LINE_ITEMS, sales_match_line_items
 from export_platform.datasets.source_database import SourceDatabase
@@ -31,6 +34,7 @@ from export_platform.exports.formats import (
     ExportConfig,
     ExportFormat,
     FileOptionsConfig,
+    read_pdf_back,
 )
 from export_platform.exports.progress import progress_logged
 from export_platform.partitions import TenantMonth, parse_partition_key, tenant_month_partitions
@@ -43,14 +47,20 @@ from export_platform.render.compression import (
 )
 from export_platform.render.csv import csv_frame, write_csv
 from export_platform.render.pdf import write_pdf
-from export_platform.render.report import Report, Table, TableColumn, small_streaming_chunks
+from export_platform.render.report import (
+    CompleteFiles,
+    Report,
+    Table,
+    TableColumn,
+    small_streaming_chunks,
+)
 from export_platform.render.xlsx import write_workbook
 from export_platform.reports.layouts import LAYOUTS, SHEET_NAMES, build_report, flat_report
 from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo, choose_columns
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.io_manager import DatasetNotMaterialized
-from export_platform.storage.layout import export_key
+from export_platform.storage.layout import export_file_name, export_key
 from export_platform.tracking.history import ExportHistory, requested_by, requesting_user
 
 EXPORT_GROUP = "exports"
@@ -92,8 +102,10 @@ def describe(dataset: str, fmt: ExportFormat) -> str:
         )
     else:
         body = (
-            "a printable landscape PDF: title, summary figures, then every row with the header on each "
-            "page and 'Page X of Y'. A row cap, if set, is stated in the report."
+            "a printable landscape PDF: title, summary figures, then the rows with the header on each "
+            "page and 'Page X of Y', up to the page budget (2,000 pages unless the run config says "
+            "otherwise, 0 for none); then its last page says how many rows were left out and names the "
+            "CSV and Excel files that hold them all. A row cap, if set, is stated in the report."
         )
     return f"{title} for one tenant's month as {body} {where}"
 
@@ -178,9 +190,11 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
         if set(inputs) == set(SALES_WITH_LINES):
             checks.append(sales_match_line_items(frames["sales"], frames["sale_items"]))
         context.log.info(f"{published.key}: {published.record_count} rows, {published.size} bytes")
+        in_pdf = {} if published.rows_in_pdf is None else {"rows_in_pdf": published.rows_in_pdf}
         return dg.MaterializeResult(
             metadata={
                 "record_count": published.record_count,
+                **in_pdf,
                 "dagster/row_count": published.record_count,
                 "file_size_bytes": published.size,
                 "sha256": published.sha256,
@@ -279,6 +293,7 @@ class Rendered(NamedTuple):
     size: int
     sha256: str
     render_s: float  # the writer alone, without upload or checks: what the benchmarks compare
+    rows_in_pdf: int | None = None  # a PDF's: the rows of ``rows`` it draws
 
 
 def render_into(
@@ -301,7 +316,7 @@ def render_into(
                 progress_logged(log, key, rendered, config.progress_every_s) as progress,
                 small_streaming_chunks(),
             ):
-                rows = fmt.render(report, rendered, config, progress)
+                written = fmt.render(report, rendered, config, progress)
             if rendered != path:
                 member = uncompressed_name(key.rsplit("/", 1)[1], config.compression)
                 compress(rendered, path, member, config.compression)
@@ -310,7 +325,7 @@ def render_into(
                 rendered.unlink(missing_ok=True)
         render_s = time.perf_counter() - started
         size, sha256 = path.stat().st_size, sha256_of(path)
-    return Rendered(rows, size, sha256, round(render_s, 3))
+    return Rendered(written.record_count, size, sha256, round(render_s, 3), written.rows_in_pdf)
 
 
 def content_type(fmt: ExportFormat, config: ExportConfig) -> str:
@@ -335,6 +350,8 @@ def publish_export(
     tenant = source.tenant(partition.tenant)
     tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
     report = report_for(fmt, dataset, frames, tenant_info, partition.month, options)
+    if fmt is PDF:
+        report = replace(report, complete_files=month_files(partition, dataset))
     extension = compressed_name(fmt.extension, config.compression)
     key = export_key(partition.tenant, dataset, partition.month, extension)
     rendered = render_into(artifacts, key, fmt, report, config, log)
@@ -348,9 +365,23 @@ def publish_export(
         record_count=rendered.rows,
         content_type=content_type(fmt, config),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        rows_in_pdf=rendered.rows_in_pdf,
     )
     artifacts.record(partition.tenant, dataset, partition.month, published)
     return published, report, rendered.render_s
+
+
+def month_files(partition: TenantMonth, dataset: str) -> CompleteFiles:
+    """The CSV and workbook the same month's exports publish beside the PDF, by name, for its note on
+    rows left out (each as its export asset names it; a run config may publish it compressed)."""
+    formats = EXPORT_FORMATS[dataset]
+
+    def name(fmt: ExportFormat) -> str | None:
+        if fmt.name not in formats:
+            return None
+        return export_file_name(partition.tenant, dataset, partition.month, fmt.extension)
+
+    return CompleteFiles(csv=name(CSV), workbook=name(XLSX))
 
 
 def verify_artifact(
@@ -369,15 +400,32 @@ def verify_artifact(
             copy if config.compression == "none" else decompress(copy, Path(folder), config.compression)
         )
         rows = fmt.count_rows(unpacked, config, report)
+        in_pdf = pdf_figures_checked(unpacked, published, report) if fmt is PDF else (True, {})
     return dg.AssetCheckResult(
         check_name=ARTIFACT_CHECK,
-        passed=sha256 == published.sha256 and rows == published.record_count,
+        passed=sha256 == published.sha256 and rows == published.record_count and in_pdf[0],
         metadata={
             "read_back_rows": rows,
             "read_back_sha256": sha256,
             "recorded_rows": published.record_count,
+            **in_pdf[1],
         },
     )
+
+
+def pdf_figures_checked(path: Path, published: PublishedFile, report: Report) -> tuple[bool, dict[str, Any]]:
+    """Whether a PDF's rows-in-PDF figures hold: its metadata's equal what was recorded, and its last
+    page's note states the same figures (or there is no note and no row was left out); with the
+    figures read back, for the check's metadata."""
+    back = read_pdf_back(path, report.main_table.name)
+    read = {
+        "read_back_rows_in_pdf": back.rows_in_pdf,
+        "recorded_rows_in_pdf": published.rows_in_pdf,
+        "read_back_rows_left_out": back.rows_left_out,
+    }
+    if back.stated is not None:
+        read["stated_rows_in_pdf"], read["stated_rows_left_out"] = back.stated[1], back.stated[0]
+    return back.consistent() and back.rows_in_pdf == published.rows_in_pdf, read
 
 
 export_assets = [build_export_asset(dataset, fmt) for dataset, fmt in EXPORTS]

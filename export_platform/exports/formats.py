@@ -4,7 +4,10 @@ back, with a reader independent of the writer, to count its rows for the artifac
 CSV, Excel and PDF are each dataset's export assets; the CSV bundle (the workbook's sheets as CSV
 files in one zip, ``render.csv_bundle``) is made on request only: ad-hoc exports and schedules.
 Every format takes the same file options (``FileOptionsConfig``): which of the dataset's columns its
-table lists, and whether the file is published compressed.
+table lists, and whether the file is published compressed. A PDF also takes a page budget
+(``PdfOptionsConfig``): past it the report ends with a note naming the files that hold every row, and
+it records ``rows_in_pdf`` beside its ``record_count`` (the dataset's rows), which the read-back checks
+against the note.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 import dagster as dg
 import numpy as np
@@ -25,6 +28,7 @@ from export_platform.exports.progress import DEFAULT_EVERY_S
 from export_platform.render.compression import COMPRESSIONS, Compression
 from export_platform.render.csv import CsvOptions, write_csv
 from export_platform.render.csv_bundle import member_name, write_csv_bundle
+from export_platform.render.pdf_note import DEFAULT_PAGE_BUDGET, StatedFigures, stated_figures
 from export_platform.render.progress import Progress
 from export_platform.render.report import NO_ROWS, Report
 from export_platform.render.xlsx import EXCEL_MAX_ROWS, SHEET_NAME_LIMIT, write_workbook
@@ -116,7 +120,19 @@ class XlsxExportConfig(ExportConfig):
     )
 
 
-class PdfExportConfig(ExportConfig):
+class PdfOptionsConfig(dg.Config):
+    """How long a PDF report may get: the option the PDF export assets and the ad-hoc export job both
+    take, defined once so a request uses the same name and default in either."""
+
+    page_budget: int = Field(
+        default=DEFAULT_PAGE_BUDGET,
+        ge=0,
+        description="PDF: at most this many pages; the last one then says how many rows were left out "
+        "and names the CSV and Excel files that hold them all. 0: no limit.",
+    )
+
+
+class PdfExportConfig(ExportConfig, PdfOptionsConfig):
     row_cap: int | None = Field(
         default=None,
         ge=1,
@@ -124,17 +140,27 @@ class PdfExportConfig(ExportConfig):
     )
 
 
-def _render_csv(report: Report, path: Path, config: CsvExportConfig, progress: Progress) -> int:
-    return write_csv(report.main_table, path, config.options, progress)
+class Written(NamedTuple):
+    """What a writer put in a file: the dataset's rows (its report's main table), and for a PDF, which
+    may leave rows out (page budget, row cap), how many of them it draws."""
+
+    record_count: int
+    rows_in_pdf: int | None = None
 
 
-def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig, progress: Progress) -> int:
+def _render_csv(report: Report, path: Path, config: CsvExportConfig, progress: Progress) -> Written:
+    return Written(write_csv(report.main_table, path, config.options, progress))
+
+
+def _render_xlsx(report: Report, path: Path, config: XlsxExportConfig, progress: Progress) -> Written:
     written = write_workbook(report, path, max_rows_per_sheet=config.max_rows_per_sheet, progress=progress)
-    return written[report.main_table.name]
+    return Written(written[report.main_table.name])
 
 
-def _render_csv_bundle(report: Report, path: Path, config: CsvBundleExportConfig, progress: Progress) -> int:
-    return write_csv_bundle(report, path, config.options, progress)[report.main_table.name]
+def _render_csv_bundle(
+    report: Report, path: Path, config: CsvBundleExportConfig, progress: Progress
+) -> Written:
+    return Written(write_csv_bundle(report, path, config.options, progress)[report.main_table.name])
 
 
 def count_bundle_rows(path: Path, config: CsvBundleExportConfig, table_name: str) -> int:
@@ -144,13 +170,19 @@ def count_bundle_rows(path: Path, config: CsvBundleExportConfig, table_name: str
         return count_csv_rows(member, config)
 
 
-def _render_pdf(report: Report, path: Path, config: PdfExportConfig, progress: Progress) -> int:
+def _render_pdf(report: Report, path: Path, config: PdfExportConfig, progress: Progress) -> Written:
     from export_platform.render.pdf import write_pdf  # reportlab and its fonts load only when drawing
 
     written = write_pdf(
-        report, path, row_cap=config.row_cap, skipped_tables=PDF_SKIPPED_TABLES, progress=progress
+        report,
+        path,
+        row_cap=config.row_cap,
+        page_budget=config.page_budget,
+        skipped_tables=PDF_SKIPPED_TABLES,
+        progress=progress,
     )
-    return written[report.main_table.name]
+    main = report.main_table.name
+    return Written(written.row_counts[main], written.rows[main])
 
 
 CSV_COUNT_CHUNK = 4 * 1024 * 1024
@@ -263,7 +295,31 @@ def _is_continuation(sheet: str, table_name: str) -> bool:
 
 
 def count_pdf_rows(path: Path) -> int:
-    """The row count the report states in its metadata; reading fails on a damaged file.
+    """The row count the report states in its metadata; reading fails on a damaged file."""
+    return read_pdf_back(path, None).record_count
+
+
+class PdfReadBack(NamedTuple):
+    """What a PDF report says of its rows: in its metadata, and in the note on its last page when it
+    left rows out (None when it has no such note, or ``stated`` was not asked for)."""
+
+    record_count: int
+    rows_in_pdf: int
+    rows_left_out: int
+    stated: StatedFigures | None
+
+    def consistent(self) -> bool:
+        """The metadata and the note agree: a note exactly when rows were left out, with the same
+        figures."""
+        if self.stated is None:
+            return self.rows_left_out == 0 and self.rows_in_pdf == self.record_count
+        return self.stated == StatedFigures(self.rows_left_out, self.rows_in_pdf, self.record_count)
+
+
+def read_pdf_back(path: Path, main_table: str | None) -> PdfReadBack:
+    """The row figures of a PDF report: its metadata's, and, with ``main_table`` and when the metadata
+    says rows were left out, the note's on the last page (reached through the page tree's last kids,
+    so a long report's pages are not all listed). Reading fails on a damaged file.
 
     pypdf is given the open file, not its path: with a path it reads the whole file into memory first,
     and listing ``reader.pages`` builds an object for every page. On the 1.1 GB, 344,052-page sales
@@ -275,11 +331,33 @@ def count_pdf_rows(path: Path) -> int:
     with path.open("rb") as file:
         reader = PdfReader(file, strict=True)
         # pypdf types every dictionary value as a PdfObject, which has no items; these are dictionaries.
-        if not reader.trailer["/Root"]["/Pages"]["/Count"]:  # type: ignore[index]
+        pages: Any = reader.trailer["/Root"]["/Pages"]  # type: ignore[index]
+        if not pages["/Count"]:
             raise ValueError("PDF has no pages")
         metadata: Mapping[str, Any] = reader.metadata or {}
-    keywords = dict(part.split("=", 1) for part in str(metadata.get("/Keywords", "")).split() if "=" in part)
-    return int(keywords["record_count"])
+        keywords = dict(
+            part.split("=", 1) for part in str(metadata.get("/Keywords", "")).split() if "=" in part
+        )
+        record_count = int(keywords["record_count"])
+        rows_in_pdf = int(keywords.get("rows_in_pdf", record_count))
+        left_out = int(keywords.get("rows_left_out", 0))
+        stated = None
+        if main_table is not None and left_out:
+            stated = stated_figures(_last_page(reader, pages).extract_text(), main_table)
+    return PdfReadBack(record_count, rows_in_pdf, left_out, stated)
+
+
+def _last_page(reader: Any, node: Any) -> Any:
+    """The page tree's last leaf, as a page pypdf reads text from."""
+    from pypdf import PageObject
+
+    reference = None
+    while "/Kids" in node:
+        reference = node["/Kids"][-1]
+        node = reference.get_object()
+    page = PageObject(reader, reference)
+    page.update(node)
+    return page
 
 
 ConfigT = TypeVar("ConfigT", bound=ExportConfig)
@@ -293,7 +371,7 @@ class ExportFormat(Generic[ConfigT]):
     content_type: str
     kind: str
     config_type: type[ConfigT]
-    render: Callable[[Report, Path, ConfigT, Progress], int]
+    render: Callable[[Report, Path, ConfigT, Progress], Written]
     count_rows: Callable[[Path, ConfigT, Report], int]
 
 

@@ -17,6 +17,14 @@ within a word, with only the ligatures the fonts have, then each line put in dis
 Unicode bidirectional algorithm, brackets mirrored in right-to-left runs; wrapping measures the joined
 forms.
 An optional row cap limits each table, and the report says how many rows it left out.
+
+A page budget (``DEFAULT_PAGE_BUDGET`` pages unless asked otherwise, 0 for none) keeps a report one a
+person can read: the summary and the tables are drawn until the budget's last page is full, and that
+page ends with a note saying how many rows of each table were left out and which files hold them all
+(``Report.complete_files``). Room for the note is kept on the budget's last page only, so the file has
+exactly the budget's pages and "Page X of Y" still counts every one. The file's keywords carry
+``record_count`` (the main table's rows), ``rows_in_pdf`` (those drawn) and ``rows_left_out`` (over all
+tables), which the read-back check compares with the note.
 """
 
 from __future__ import annotations
@@ -37,8 +45,9 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
 from export_platform.render.bidi_text import ArabicJoiner, display_order
+from export_platform.render.pdf_note import DEFAULT_PAGE_BUDGET, NOTE_TITLE, table_line, total_line
 from export_platform.render.progress import Progress
-from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table
+from export_platform.render.report import NO_ROWS, Kind, Report, SummaryItem, Table, TableColumn
 from export_platform.render.reportlab_internals import StreamingCanvas, text_font
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -65,6 +74,7 @@ PAGE_COUNT_FORM = "EP-PageCount"
 NUMERIC_KINDS = (Kind.MONEY, Kind.PERCENT, Kind.INTEGER)
 # Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan, Mandaic, and the Hebrew and Arabic presentation forms.
 RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+NOTE_SLACK = 16.0  # a block may end a few points below the line it checked against (its gap)
 
 
 def _right_to_left(text: str) -> bool:
@@ -217,9 +227,25 @@ def format_value(value: object, kind: Kind) -> str:
 
 
 @dataclass(frozen=True)
+class PdfWritten:
+    """What a PDF holds: the rows drawn and the rows there are, per table drawn, and its pages."""
+
+    rows: dict[str, int]
+    row_counts: dict[str, int]
+    pages: int
+
+    @property
+    def rows_left_out(self) -> int:
+        return sum(count - self.rows[name] for name, count in self.row_counts.items())
+
+
+class _BudgetSpent(Exception):
+    """A page past the page budget was asked for: the report ends on the page it is on."""
+
+
+@dataclass(frozen=True)
 class _Layout:
-    columns: list  # TableColumn
-    positions: list[int]  # index of each shown column in the table row
+    columns: list[TableColumn]
     widths: list[float]
     right_aligned: list[bool]
 
@@ -232,24 +258,40 @@ class _PdfWriter:
     """Lays out and draws the report onto a canvas, page by page."""
 
     def __init__(
-        self, report: Report, canvas: StreamingCanvas, row_cap: int | None, progress: Progress
+        self,
+        report: Report,
+        tables: tuple[Table, ...],
+        canvas: StreamingCanvas,
+        row_cap: int | None,
+        page_budget: int,
+        progress: Progress,
     ) -> None:
-        self.report, self.canvas, self.row_cap, self.progress = report, canvas, row_cap, progress
+        self.report, self.tables, self.canvas, self.progress = report, tables, canvas, progress
+        self.row_cap, self.page_budget = row_cap, page_budget
         self.heading = display_line(report.heading)  # the running head of every page
         self.regular, self.bold = fonts()
         self.page = 0
         self.y = TOP
+        self.floor = BOTTOM  # what is drawn on a page stays above this
+        self.budget_spent = False
         self.rows_written: dict[str, int] = {}
+        self.row_counts: dict[str, int] = {}
+        # The note at its longest (every figure nine digits), kept free on the budget's last page.
+        longest = self._note({t.name: 0 for t in tables}, {t.name: 999_999_999 for t in tables}, True)
+        self.note_room = self._height(longest) + NOTE_SLACK
         self.footer_x = PAGE_WIDTH - MARGIN - self.regular.width("Page 8,888,888 of 8,888,888", FOOTER_SIZE)
 
     # -- pages ------------------------------------------------------------------------------------
 
     def new_page(self) -> None:
+        if self.page_budget and self.page >= self.page_budget:
+            raise _BudgetSpent
         canvas = self.canvas
         if self.page:
             canvas.showPage()
         self.page += 1
         self.y = TOP
+        self.floor = BOTTOM + self.note_room if self.page == self.page_budget else BOTTOM
         self.regular.draw(canvas, MARGIN, PAGE_HEIGHT - MARGIN, self.heading, FOOTER_SIZE)
         footer = f"Page {self.page:,} of "
         self.regular.draw(canvas, self.footer_x, MARGIN, footer, FOOTER_SIZE)
@@ -275,7 +317,7 @@ class _PdfWriter:
     def text(self, text: str, size: float, bold: bool = False, gap: float = 2.0) -> None:
         font = self.bold if bold else self.regular
         for line in wrap(text, PAGE_WIDTH - 2 * MARGIN, size, font):
-            if self.y - size < BOTTOM:
+            if self.y - size < self.floor:
                 self.new_page()
             self.y -= size + gap
             font.draw(self.canvas, MARGIN, self.y, line, size)
@@ -297,7 +339,7 @@ class _PdfWriter:
     def summary(self, items: tuple[SummaryItem, ...]) -> None:
         per_row, cell_width = 3, (PAGE_WIDTH - 2 * MARGIN) / 3
         for start in range(0, len(items), per_row):
-            if self.y - 11 < BOTTOM:
+            if self.y - 11 < self.floor:
                 self.new_page()
             self.y -= 11
             for offset, item in enumerate(items[start : start + per_row]):
@@ -309,12 +351,25 @@ class _PdfWriter:
 
     # -- tables -----------------------------------------------------------------------------------
 
+    def tables_within_budget(self) -> None:
+        """Every table, until the page budget is spent; a table not reached counts as left out."""
+        try:
+            for table in self.tables:
+                self.table(table)
+        except _BudgetSpent:
+            self.budget_spent = True
+            for table in self.tables:
+                if table.name not in self.row_counts:
+                    self.row_counts[table.name] = table.row_count()
+                    self.rows_written[table.name] = 0
+
     def table(self, table: Table) -> None:
         layout = self._layout(table)
         total = table.row_count()
+        self.row_counts[table.name], self.rows_written[table.name] = total, 0
         shown = total if self.row_cap is None else min(total, self.row_cap)
         self.progress.start_table(table.name, shown)
-        if self.y - 60 < BOTTOM:
+        if self.y - 60 < self.floor:
             self.new_page()
         self.y -= 8
         self.text(f"{table.name} ({total:,} rows)", 11, bold=True, gap=4)
@@ -329,23 +384,27 @@ class _PdfWriter:
         self.header(layout)
         if total == 0:
             self.text(NO_ROWS, 8)
-            self.rows_written[table.name] = 0
             return
         written = 0
         regular, column_widths = self.regular, [w - 2 * CELL_PAD for w in layout.widths]
-        for row in table.rows(shown, self.progress):
-            cells = [
-                wrap(format_value(row[p], c.kind), w, BODY_SIZE, regular)
-                for p, c, w in zip(layout.positions, layout.columns, column_widths, strict=True)
-            ]
-            height = max(len(lines) for lines in cells) * BODY_LEADING + 2 * CELL_PAD
-            if self.y - height < BOTTOM:
-                self.new_page()
-                self.text(f"{table.name} (continued)", 8, bold=True)
-                self.header(layout)
-            self.row(layout, cells, height, striped=written % 2 == 1)
-            written += 1
-        self.rows_written[table.name] = written
+        # Only the columns drawn are read: the others (the sales table has 22 columns, 11 drawn) would
+        # be decoded into Python values, datetimes and decimals among them, for nothing.
+        drawn = table.select([c.name for c in layout.columns])
+        try:
+            for row in drawn.rows(shown, self.progress):
+                cells = [
+                    wrap(format_value(value, c.kind), w, BODY_SIZE, regular)
+                    for value, c, w in zip(row, layout.columns, column_widths, strict=True)
+                ]
+                height = max(len(lines) for lines in cells) * BODY_LEADING + 2 * CELL_PAD
+                if self.y - height < self.floor:
+                    self.new_page()
+                    self.text(f"{table.name} (continued)", 8, bold=True)
+                    self.header(layout)
+                self.row(layout, cells, height, striped=written % 2 == 1)
+                written += 1
+        finally:
+            self.rows_written[table.name] = written
 
     def header(self, layout: _Layout) -> None:
         cells = [
@@ -353,7 +412,7 @@ class _PdfWriter:
             for c, w in zip(layout.columns, layout.widths, strict=True)
         ]
         height = max(len(lines) for lines in cells) * BODY_LEADING + 2 * CELL_PAD
-        if self.y - height - BODY_LEADING * 2 < BOTTOM:
+        if self.y - height - BODY_LEADING * 2 < self.floor:
             self.new_page()
         canvas = self.canvas
         canvas.setFillColor(HEADER_COLOR)
@@ -392,6 +451,60 @@ class _PdfWriter:
             x += width
         self.canvas.drawText(lines)
 
+    # -- the note on rows left out ----------------------------------------------------------------
+
+    def note(self) -> None:
+        """End the report with the note, if a table was cut short: on the budget's last page, in the
+        room kept for it, or on the page the tables ended on (a new one if it is full)."""
+        if all(self.rows_written[n] == count for n, count in self.row_counts.items()):
+            return
+        lines = self._note(self.rows_written, self.row_counts, self.budget_spent)
+        if self.y - self._height(lines) < BOTTOM:  # never on the budget's last page: room was kept there
+            self.new_page()
+        self.floor = BOTTOM
+        self.y -= 8
+        for text, size, bold, gap in lines:
+            self.text(text, size, bold=bold, gap=gap)
+
+    def _note(
+        self, shown: dict[str, int], totals: dict[str, int], budget_spent: bool
+    ) -> list[tuple[str, float, bool, float]]:
+        reasons = []
+        if budget_spent:
+            reasons.append(f"page budget {self.page_budget:,} pages")
+        if self.row_cap is not None and any(count > self.row_cap for count in totals.values()):
+            reasons.append(f"row cap {self.row_cap:,} rows per table")
+        left_out = sum(count - shown[name] for name, count in totals.items())
+        return [
+            (NOTE_TITLE, 11, True, 4),
+            (total_line(left_out, "; ".join(reasons) or "row cap"), 8, False, 3),
+            *((table_line(name, shown[name], count), 8, False, 3) for name, count in totals.items()),
+            (self._where_every_row_is(), 8, False, 3),
+        ]
+
+    def _where_every_row_is(self) -> str:
+        files, main = self.report.complete_files, self.report.main_table.name
+        if files.workbook and files.csv:
+            return (
+                f"Every row is in {files.workbook} (every table) and in {files.csv} (the {main} table), "
+                "exported with this report."
+            )
+        if files.workbook:
+            return f"Every row is in {files.workbook} (every table), exported with this report."
+        if files.csv:
+            return (
+                f"Every row of the {main} table is in {files.csv}, exported with this report; "
+                "ask for this export as xlsx for every table."
+            )
+        return f"For every row, ask for this export as csv (the {main} table) or xlsx (every table)."
+
+    def _height(self, lines: list[tuple[str, float, bool, float]]) -> float:
+        width = PAGE_WIDTH - 2 * MARGIN
+        return 8 + sum(
+            len(wrap(text, width, size, self.bold if bold else self.regular)) * (size + gap)
+            for text, size, bold, gap in lines
+        )
+
     def _layout(self, table: Table) -> _Layout:
         positions = self.report.pdf_column_positions(table)
         columns = [table.columns[p] for p in positions]
@@ -402,9 +515,7 @@ class _PdfWriter:
             longest = sorted(len(v) for v in values)[int(len(values) * 0.9)] if values else 0
             weights.append(min(max(longest, len(column.label) * 0.9, 4), 45))
         scale = (PAGE_WIDTH - 2 * MARGIN) / sum(weights)
-        return _Layout(
-            columns, positions, [w * scale for w in weights], [c.kind in NUMERIC_KINDS for c in columns]
-        )
+        return _Layout(columns, [w * scale for w in weights], [c.kind in NUMERIC_KINDS for c in columns])
 
 
 def write_pdf(
@@ -412,12 +523,16 @@ def write_pdf(
     path: Path,
     *,
     row_cap: int | None = None,
+    page_budget: int = DEFAULT_PAGE_BUDGET,
     skipped_tables: tuple[str, ...] = (),
     progress: Progress | None = None,
-) -> dict[str, int]:
-    """Write ``report`` to ``path``; returns the number of rows drawn per table."""
+) -> PdfWritten:
+    """Write ``report`` to ``path`` in at most ``page_budget`` pages (0: as many as it takes); returns
+    the rows drawn and the rows there are per table, and the page count."""
     if row_cap is not None and row_cap < 1:
         raise ValueError("row_cap must be at least 1")
+    if page_budget < 0:
+        raise ValueError("page_budget must be 0 (no budget) or more")
     tables = tuple(t for t in report.tables if t.name not in skipped_tables)
     with path.open("wb") as target:
         canvas = StreamingCanvas(
@@ -431,12 +546,23 @@ def write_pdf(
         canvas.setTitle(report.heading)
         canvas.setAuthor("export-platform")
         canvas.setSubject(f"{report.dataset} {report.tenant} {report.period}")
-        writer = _PdfWriter(report, canvas, row_cap, progress or Progress())
+        writer = _PdfWriter(report, tables, canvas, row_cap, page_budget, progress or Progress())
         writer.new_page()
-        writer.title_block()
-        for table in tables:
-            writer.table(table)
+        try:
+            writer.title_block()
+        except _BudgetSpent:  # a summary longer than the budget: no room for any table
+            writer.budget_spent = True
+            writer.row_counts = {t.name: t.row_count() for t in tables}
+            writer.rows_written = dict.fromkeys(writer.row_counts, 0)
+        else:
+            writer.tables_within_budget()
+        writer.note()
         writer.finish()
-        canvas.setKeywords(f"record_count={writer.rows_written[report.main_table.name]}")
+        written = PdfWritten(writer.rows_written, writer.row_counts, writer.page)
+        main = report.main_table.name
+        canvas.setKeywords(
+            f"record_count={written.row_counts[main]} rows_in_pdf={written.rows[main]} "
+            f"rows_left_out={written.rows_left_out}"
+        )
         canvas.save_streamed()
-    return writer.rows_written
+    return written

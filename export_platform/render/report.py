@@ -115,6 +115,16 @@ SummaryValue = str | int | Decimal | dt.date | dt.datetime | None
 
 
 @dataclass(frozen=True)
+class CompleteFiles:
+    """Where every row of a report is, for a PDF that leaves rows out (its page budget or row cap):
+    the file names of the same export's CSV (the main table) and workbook (every table), each None
+    when there is no such file; with neither, the PDF says which formats to ask for instead."""
+
+    csv: str | None = None
+    workbook: str | None = None
+
+
+@dataclass(frozen=True)
 class SummaryItem:
     label: str
     value: SummaryValue
@@ -133,6 +143,7 @@ class Report:
     summary: tuple[SummaryItem, ...]
     tables: tuple[Table, ...]
     pdf_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    complete_files: CompleteFiles = CompleteFiles()
 
     @property
     def heading(self) -> str:

@@ -1,7 +1,8 @@
 """The artifact store: where export files and their partition's ``manifest.json`` are published.
 
 The manifest is the contract for downstream jobs: for each format it lists the file's key, size,
-sha256 and row count, with the schema version of the manifest itself. A file is always published
+sha256 and row count (a PDF also the rows it draws, ``rows_in_pdf``, as its page budget may leave some
+out), with the schema version of the manifest itself. A file is always published
 before the manifest entry that describes it, so an entry never points at a missing or older file.
 
 Several exports of one partition may record at once (one per format, or two runs of the same
@@ -43,6 +44,7 @@ class PublishedFile:
     record_count: int
     content_type: str
     created_at: str
+    rows_in_pdf: int | None = None  # a PDF report's: how many of ``record_count`` it draws
 
 
 def sha256_of(path: Path) -> str:
@@ -95,7 +97,10 @@ class ArtifactStore(dg.ConfigurableResource):
                 month=month,
                 updated_at=published.created_at,
             )
-            manifest["files"][published.format] = asdict(published)
+            entry = asdict(published)
+            if entry["rows_in_pdf"] is None:  # only a PDF may leave rows out
+                del entry["rows_in_pdf"]
+            manifest["files"][published.format] = entry
             recorded = True
             return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode()
 

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from export_platform.definitions import defs
 from export_platform.exports.assets import render_into
-from export_platform.exports.formats import CSV, EXPORTS, CsvExportConfig
+from export_platform.exports.formats import CSV, EXPORTS, CsvExportConfig, Written
 from export_platform.render.report import STREAMING_CHUNK_ROWS
 from export_platform.reports.layouts import SHEET_NAMES
 from export_platform.storage.artifacts import ArtifactStore
@@ -317,10 +317,10 @@ def test_reports_render_in_small_streaming_chunks_and_leave_polars_as_it_was(tmp
     the writers run with a small one; what the process does afterwards gets Polars' own again."""
     chunks: list[int] = []
 
-    def render(report, path: Path, config, progress) -> int:
+    def render(report, path: Path, config, progress) -> Written:
         chunks.append(_largest_streaming_chunk(200_000))
         path.write_text("id\r\n")
-        return 0
+        return Written(0)
 
     default_chunk = _largest_streaming_chunk(200_000)
     assert default_chunk > STREAMING_CHUNK_ROWS  # else this test would show nothing

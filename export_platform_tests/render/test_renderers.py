@@ -193,7 +193,7 @@ def test_same_report_same_bytes(tmp_path: Path) -> None:
 
 def test_pdf_row_cap_is_stated(tmp_path: Path) -> None:
     path = tmp_path / "capped.pdf"
-    assert write_pdf(report(sample_frame(400)), path, row_cap=150) == {"Items": 150}
+    assert write_pdf(report(sample_frame(400)), path, row_cap=150).rows == {"Items": 150}
     reader = PdfReader(path)
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Showing the first 150 of 400 rows: 250 rows were left out (row cap 150)." in text
@@ -215,7 +215,7 @@ def test_pdf_wraps_long_text_and_caps_a_giant_cell(tmp_path: Path) -> None:
 
 def test_empty_pdf_is_one_page_saying_so(tmp_path: Path) -> None:
     path = tmp_path / "empty.pdf"
-    assert write_pdf(report(sample_frame(0)), path) == {"Items": 0}
+    assert write_pdf(report(sample_frame(0)), path).rows == {"Items": 0}
     reader = PdfReader(path)
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
