@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from export_platform.render.progress import Progress
+
+if TYPE_CHECKING:
+    from export_platform.render.charts import Chart
 
 BATCH_ROWS = 5_000
 
@@ -142,6 +146,7 @@ class Report:
     currency: str
     summary: tuple[SummaryItem, ...]
     tables: tuple[Table, ...]
+    charts: tuple[Chart, ...] = ()
     pdf_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     complete_files: CompleteFiles = CompleteFiles()
 

@@ -46,6 +46,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from export_platform.render.progress import Progress
 from export_platform.render.report import BATCH_ROWS, NO_ROWS, Kind, Report, SummaryItem, Table
+from export_platform.render.xlsx_charts import add_charts, write_chart_data
 from export_platform.render.xlsx_sheet import (
     CONTROL_CHARACTER_MARK,
     EXCEL_MAX_CELL_CHARS,
@@ -123,6 +124,8 @@ def write_workbook(
             )
             for table, rows in plans
         }
+        if report.charts:  # after the tables, so the streamed sheets keep the part names they took
+            add_charts(summary, write_chart_data(workbook, report.charts, NUMBER_FORMATS), NUMBER_FORMATS)
         # ExcelWriter directly: Workbook.save would stamp the current time into the document properties.
         _WorkbookWriter(workbook, archive, streamed).save()
     return written

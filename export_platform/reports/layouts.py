@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.render.report import Report
@@ -11,6 +12,7 @@ from export_platform.reports.customers import customers_report
 from export_platform.reports.inventory import inventory_report
 from export_platform.reports.invoices import invoices_report
 from export_platform.reports.ledger import accounts_report, bills_report
+from export_platform.reports.overview_charts import CHARTS
 from export_platform.reports.sales import sale_items_report, sales_report
 from export_platform.reports.tables import (
     DEFAULT_OPTIONS,
@@ -122,8 +124,11 @@ PDF_SKIPPED_TABLES = ("Credit Aging",)
 def build_report(
     dataset: str, frames: Frames, tenant: TenantInfo, month: str, options: ReportOptions = DEFAULT_OPTIONS
 ) -> Report:
+    """The dataset's report: summary figures, tables and, where the dataset has them, its overview's
+    charts (``overview_charts``) over the same frames."""
     summary, tables = LAYOUTS[dataset](frames, options)
-    return _report(dataset, tenant, month, tuple(summary), tuple(tables), options)
+    report = _report(dataset, tenant, month, tuple(summary), tuple(tables), options)
+    return replace(report, charts=CHARTS[dataset](frames, month)) if dataset in CHARTS else report
 
 
 def flat_report(

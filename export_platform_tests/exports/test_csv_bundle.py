@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from export_platform.catalog import REQUEST_FORMATS
 from export_platform.exports.adhoc import AdhocExportConfig
 from export_platform.render.report import NO_ROWS
+from export_platform.render.xlsx_charts import CHART_DATA_SHEET
 from export_platform_tests.oracle.report import looks_like_formula
 from export_platform_tests.support.adhoc_runs import adhoc_files, history_rows, run_adhoc
 from export_platform_tests.support.seed_plan import TENANT
@@ -53,8 +54,9 @@ def compare_bundle_with_workbook(bundle: Path, workbook_path: Path) -> int:
     workbook = load_workbook(workbook_path, read_only=True)
     cells = 0
     with zipfile.ZipFile(bundle) as archive:
-        assert archive.namelist() == [f"{name}.csv" for name in workbook.sheetnames]
-        for name in workbook.sheetnames:
+        sheets = [name for name in workbook.sheetnames if name != CHART_DATA_SHEET]  # the charts' figures
+        assert archive.namelist() == [f"{name}.csv" for name in sheets]
+        for name in sheets:
             sheet = [list(row) for row in workbook[name].iter_rows(values_only=True)]
             if name != "Summary" and sheet[1:] == [[NO_ROWS, *[None] * (len(sheet[0]) - 1)]]:
                 sheet = sheet[:1]  # an empty table: the workbook says so, the CSV has its header alone

@@ -23,7 +23,9 @@ from export_platform.definitions import defs
 from export_platform.exports.assets import render_into
 from export_platform.exports.formats import CSV, EXPORTS, CsvExportConfig, Written
 from export_platform.render.report import STREAMING_CHUNK_ROWS
+from export_platform.render.xlsx_charts import CHART_DATA_SHEET
 from export_platform.reports.layouts import SHEET_NAMES
+from export_platform.reports.overview_charts import CHARTS
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform_tests.support.materialize import Exported, Materialized, materialize_exports
 from export_platform_tests.support.pdf_reading import drawn_texts, page_footer
@@ -175,7 +177,8 @@ def test_bills_and_accounts_csv_have_the_seed_columns(exported: Exported, tmp_pa
 def test_workbooks_have_typed_cells_and_the_seed_sheets(exported: Exported, tmp_path: Path) -> None:
     for dataset in ("sales", "customers", "inventory", "audit_log", "bills", "accounts", "invoices"):
         workbook = load_workbook(exported.download(dataset, "xlsx", tmp_path), read_only=True)
-        assert workbook.sheetnames == ["Summary", *SHEET_NAMES[dataset]], dataset
+        charts = [CHART_DATA_SHEET] if dataset in CHARTS else []
+        assert workbook.sheetnames == ["Summary", *SHEET_NAMES[dataset], *charts], dataset
         workbook.close()
     workbook = load_workbook(exported.download("sales", "xlsx", tmp_path), read_only=True)
     header, first = list(workbook["Line Items"].iter_rows(min_row=1, max_row=2))
