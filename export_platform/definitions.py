@@ -8,6 +8,7 @@ from export_platform import settings
 from export_platform.automation.delivery import export_delivery_sensor, export_failure_notice_sensor
 from export_platform.automation.monthly_close import monthly_close
 from export_platform.automation.retention import retention_cleanup, retention_schedule
+from export_platform.automation.scheduled_retries import scheduled_export_retry_sensor
 from export_platform.automation.tenant_schedule_sensor import export_schedule_sensor
 from export_platform.automation.tenants import tenant_sensor
 from export_platform.automation.unfinished_exports import unfinished_export_sensor
@@ -34,6 +35,7 @@ defs = dg.Definitions(
     sensors=[
         tenant_sensor,
         export_schedule_sensor,
+        scheduled_export_retry_sensor,
         export_delivery_sensor,
         export_failure_notice_sensor,
         unfinished_export_sensor,

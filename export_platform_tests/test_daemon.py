@@ -52,6 +52,7 @@ def test_daemon_runs_a_due_schedule_and_delivers_it(tmp_path: Path, dagster_data
         formats=("csv",),
         cadence="daily",
         time_of_day="00:00",
+        period="month_to_date",  # the month's file under exports/, as the monthly close writes it
         recipients=("finance@acme.example",),
     )
     TenantScheduleStore(history.engine).add(spec, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))

@@ -1,6 +1,8 @@
 """E-mail: scheduled exports delivered to their recipients, and failure notices.
 
-``export_delivery_sensor`` looks for successful exports of scheduled runs that were not e-mailed yet.
+``export_delivery_sensor`` looks for successful exports of scheduled runs that were not e-mailed yet:
+a schedule's month of the monthly exports, or its ad-hoc export of a day, a week or a filtered period
+(files under ``{tenant}/adhoc/{run_id}/``).
 Once the whole run has succeeded it sends one message per run: the files attached while their total
 stays under the mailer's limit, download links for the rest. Recipients and the reply-to address must
 belong to the tenant's allowed domains, checked at send time. The history rows move to ``emailed`` only
@@ -15,7 +17,8 @@ run has its own), and the other runs of the tick go on. Closed rows also leave t
 never keep a newer delivery waiting.
 
 ``export_failure_notice_sensor`` tells the tenant's failure recipients and the platform operators,
-once per failed run, which exports failed and why.
+once per failed run, which exports failed and why; a scheduled run that
+``scheduled_export_retry_sensor`` will retry is not told of until its last attempt fails.
 
 Every message is from ``EXPORT_MAIL_FROM`` (the ``Mailer``'s sender); one the tenant's people receive
 shows the tenant's sender name and reply-to address when its settings give them, and its subject
@@ -23,6 +26,7 @@ names the tenant (``branding.tenant_name``) and the period.
 """
 
 import html
+import json
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -31,18 +35,20 @@ import dagster as dg
 
 from export_platform.automation.branding import add_reply_to, sender_name, tenant_name
 from export_platform.automation.mailer import Mailer
+from export_platform.automation.scheduled_retries import awaits_retry, launched_by_schedule
+from export_platform.automation.tenant_schedule_sensor import SCHEDULE_TAG
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import DeliveryRefused, ExportPlatformError, TransientDeliveryError
-from export_platform.exports.formats import EXPORTS
+from export_platform.exports.formats import FORMATS_BY_NAME
 from export_platform.partitions import parse_partition_key, validate_tenant_slug
 from export_platform.plain_text import control_character_problem, escaped
 from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.layout import export_key
+from export_platform.storage.layout import adhoc_key, export_key
 from export_platform.tracking.history import BATCH, ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.tenant_schedules import TenantScheduleStore
 
-CONTENT_TYPES = {fmt.name: fmt.content_type for _, fmt in EXPORTS}
+COMPRESSED_TYPES = {".gz": "application/gzip", ".zip": "application/zip"}
 
 
 class Undeliverable(ExportPlatformError):
@@ -59,8 +65,33 @@ class Undeliverable(ExportPlatformError):
 
 
 def _file_key(row: dict) -> str:
+    """The row's file, found from its tenant, run, dataset and month, never from where its stored
+    ``uri`` points: an ad-hoc file's key is the tenant's folder of the row's run, holding the file
+    of the row's dataset (its name is the uri's last part, checked to be that dataset's)."""
+    if row["partition_key"] is None:
+        name = (row["uri"] or "").rsplit("/", 1)[-1]
+        if not name.startswith(f"{row['dataset']}_{row['tenant_id']}_"):
+            raise Undeliverable(f"history row {row['id']} names no file of its dataset")
+        return adhoc_key(row["tenant_id"], row["run_id"], name)
     partition = parse_partition_key(row["partition_key"])
     return export_key(partition.tenant, row["dataset"], partition.month, row["format"])
+
+
+def _content_type(row: dict, file_name: str) -> str:
+    for suffix, content_type in COMPRESSED_TYPES.items():
+        if file_name.endswith(suffix) and not FORMATS_BY_NAME[row["format"]].extension.endswith(suffix):
+            return content_type
+    return FORMATS_BY_NAME[row["format"]].content_type
+
+
+def period_of(row: dict) -> str:
+    """What a delivered row covers, as its subject says it: the partition's month, or the ad-hoc
+    period's days (one day, or ``first to last``)."""
+    if row["partition_key"] is not None:
+        return parse_partition_key(row["partition_key"]).month
+    asked = json.loads(row["filters"] or "{}")
+    first, last = asked.get("date_from", "?"), asked.get("date_to", "?")
+    return first if first == last else f"{first} to {last}"
 
 
 def _header(field: str, value: str) -> str:
@@ -88,7 +119,7 @@ def compose_delivery(
     bytes in total (smallest first), links for the others; its subject is the schedule's own, else
     the schedule's name, ``tenant_name`` and the period. A subject or sender name that cannot be a
     header value raises ``Undeliverable``; the mailer sets From, under the tenant's sender name."""
-    period = parse_partition_key(rows[0]["partition_key"]).month
+    period = period_of(rows[0])
     email = EmailMessage()
     email["Subject"] = _header(
         "the schedule's subject" if subject else "the schedule's name",
@@ -121,7 +152,7 @@ def compose_delivery(
             key = _file_key(row)
             copy = Path(folder) / key.rsplit("/", 1)[1]
             artifacts.download(key, copy)
-            maintype, subtype = CONTENT_TYPES[row["format"]].split(";")[0].split("/")
+            maintype, subtype = _content_type(row, copy.name).split(";")[0].split("/")
             email.add_attachment(copy.read_bytes(), maintype=maintype, subtype=subtype, filename=copy.name)
     return email
 
@@ -138,13 +169,22 @@ def deliver_run(
     """E-mail the exports of one finished run (``run``, None when it no longer exists); True once the
     server accepted the message. Raises ``Undeliverable`` when it can never be sent, and the mailer's
     errors as they come."""
+    if any(r["partition_key"] is None for r in rows) and (run is None or not launched_by_schedule(run.tags)):
+        # Anyone may tag an ad-hoc run, and a row may say anything: only a schedule's own run is sent.
+        raise Undeliverable(f"run {run_id} is an ad-hoc export, not a schedule's run", nothing_to_send=True)
     if run is None:
         raise Undeliverable(f"run {run_id} no longer exists", tell_operators=False)
     if run.status != dg.DagsterRunStatus.SUCCESS:
         raise Undeliverable(f"run {run_id} ended {run.status.value}", tell_operators=False)
     tenant = rows[0]["tenant_id"]
     # Whose files these are decides who may receive them: every row must say the same.
-    owners = {(r["tenant_id"], parse_partition_key(r["partition_key"]).tenant) for r in rows}
+    owners = {
+        (
+            r["tenant_id"],
+            parse_partition_key(r["partition_key"]).tenant if r["partition_key"] else r["tenant_id"],
+        )
+        for r in rows
+    }
     if owners != {(tenant, tenant)}:
         raise Undeliverable(f"run {run_id} holds exports of several tenants: {sorted(owners)}")
     settings = NotificationSettingsStore(history.engine).get(tenant)
@@ -342,14 +382,24 @@ def export_failure_notice_sensor(
     context: dg.RunFailureSensorContext, history: ExportHistory, mailer: Mailer, source: SourceDatabase
 ) -> None:
     run = context.dagster_run
+    if awaits_retry(context.instance, run):
+        context.log.info(f"failed run {run.run_id} will be retried: no notice until its last attempt fails")
+        return
     partition_key = run.tags.get("dagster/partition")
     # A failed row with a file was written and only not delivered: not an export that failed.
     failures = [
         r for r in history.entries(status="failed", run_id=run.run_id, limit=1000) if r["uri"] is None
     ]
-    if not failures and not partition_key:
+    # A schedule's ad-hoc run may fail before it records a row (the source unreachable): its schedule
+    # says whose it was.
+    schedule = (
+        TenantScheduleStore(history.engine).get(run.tags[SCHEDULE_TAG])
+        if launched_by_schedule(run.tags)
+        else None
+    )
+    if not failures and not partition_key and schedule is None:
         return
-    tenant = tenant_of_failed_run(partition_key, failures)
+    tenant = tenant_of_failed_run(partition_key, failures) or (schedule.spec.tenant if schedule else None)
     tenant_recipients: list[str] = []
     settings = NotificationSettings(tenant or "?")
     if tenant is not None:

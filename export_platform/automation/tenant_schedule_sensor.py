@@ -5,6 +5,20 @@ request carries a run key made of the schedule id and its due instant, which Dag
 twice, so even a daemon that dies between launching and saving its cursor does not send twice. A
 schedule missed while the daemon was down is requested once, for its latest due instant, when the
 daemon comes back.
+
+What a run exports is the schedule's period (``period_covered``: the day, ISO week or month before the
+due day, or the month to date) with its options. Two kinds of run do that, each by the job made for it:
+
+- a month-long period with no options, in the monthly exports' formats
+  (``TenantSchedule.runs_monthly_exports``), is one run of ``exports_job`` for the tenant's month: the
+  same files, at the same keys, as the monthly close writes, so the month is exported once whoever
+  asks for it;
+- any other (a day, a week, filters, CSV or file options, a CSV bundle) is an ``adhoc_export`` run per
+  dataset over the period's days, with the schedule's options, writing to ``{tenant}/adhoc/{run_id}/``.
+
+Every run carries the schedule id and due time in its tags (the delivery sensor's and the retry
+sensor's way back to the schedule), and its run key is the schedule id, the due instant and, for
+ad-hoc runs, the dataset: deterministic, so once per due time still holds across restarts.
 """
 
 import datetime as dt
@@ -13,8 +27,10 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from export_platform.exports.assets import inputs_for
+from export_platform.exports.adhoc import adhoc_export
+from export_platform.exports.assets import exports_job, inputs_for
 from export_platform.exports.formats import FORMATS_BY_NAME
+from export_platform.exports.scheduled_requests import adhoc_run_config, check_schedule
 from export_platform.partitions import TENANT_DIMENSION
 from export_platform.plain_text import escaped
 from export_platform.settings import schedule_check_seconds
@@ -24,7 +40,11 @@ from export_platform.tracking.tenant_schedules import (
     TenantScheduleStore,
     latest_due,
     partition_month,
+    period_covered,
 )
+
+SCHEDULE_TAG = "export_platform/schedule_id"
+DUE_TAG = "export_platform/due_at"
 
 
 def now_utc() -> dt.datetime:
@@ -53,17 +73,48 @@ class DueExport:
         }
         return [dg.AssetKey(name) for name in sorted(datasets) + self.schedule.export_assets]
 
-    def run_request(self) -> dg.RunRequest:
-        return dg.RunRequest(
-            run_key=self.run_key,
-            partition_key=self.partition_key,
-            asset_selection=self.asset_keys,
-            tags={
-                "export_platform/schedule_id": self.schedule.id,
-                "export_platform/due_at": self.due.isoformat(),
-                "export_platform/requested_by": f"schedule:{self.schedule.spec.name}",
-            },
-        )
+    @property
+    def run_keys(self) -> list[str]:
+        """The run keys of the due time's runs (``run_requests``), worked out without checking it."""
+        if self.schedule.runs_monthly_exports:
+            return [self.run_key]
+        return [f"{self.run_key}:{dataset}" for dataset in self.schedule.spec.datasets]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {
+            SCHEDULE_TAG: self.schedule.id,
+            DUE_TAG: self.due.isoformat(),
+            "export_platform/requested_by": f"schedule:{self.schedule.spec.name}",
+        }
+
+    def run_requests(self) -> list[dg.RunRequest]:
+        """The runs that export the schedule's period: one of the monthly exports, or an ad-hoc
+        export per dataset (see the module's docstring). Raises ``ValueError`` for a schedule that
+        could never run (``check_schedule``)."""
+        if self.schedule.runs_monthly_exports:
+            return [
+                dg.RunRequest(
+                    run_key=self.run_key,
+                    job_name=exports_job.name,
+                    partition_key=self.partition_key,
+                    asset_selection=self.asset_keys,
+                    tags=self.tags,
+                )
+            ]
+        spec = check_schedule(self.schedule.spec)
+        first, last = period_covered(self.schedule, self.due)
+        return [
+            dg.RunRequest(
+                run_key=run_key,
+                job_name=adhoc_export.name,
+                run_config={
+                    "ops": {"run_adhoc_export": {"config": adhoc_run_config(spec, dataset, first, last)}}
+                },
+                tags=self.tags,
+            )
+            for dataset, run_key in zip(spec.datasets, self.run_keys, strict=True)
+        ]
 
 
 def plan_due_exports(
@@ -81,7 +132,7 @@ def plan_due_exports(
         try:
             instant = latest_due(schedule, now)
             if instant is not None:
-                DueExport(schedule, instant).run_request()  # names a dataset or format that exists
+                DueExport(schedule, instant).run_requests()  # a schedule that can run
         except (ValueError, KeyError) as exc:
             if problems is not None:
                 problems.append(
@@ -101,11 +152,12 @@ def plan_due_exports(
     name="export_schedule_sensor",
     description=(
         "Runs each tenant's export schedules (daily, weekly or monthly, at a time of day in the schedule's "
-        "own timezone) when they fall due: the chosen exports of the month before the due day, once per due "
-        "time, even across daemon restarts. Manage schedules with `export-platform schedules`."
+        "own timezone) when they fall due, once per due time, even across daemon restarts: the chosen "
+        "exports of the day, ISO week or month before the due day (or the month to date), with the "
+        "schedule's filters and file options. Manage schedules with `export-platform schedules`."
     ),
     minimum_interval_seconds=schedule_check_seconds(),
-    target=dg.AssetSelection.groups("datasets", "exports"),
+    jobs=[exports_job, adhoc_export],
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def export_schedule_sensor(
@@ -121,10 +173,11 @@ def export_schedule_sensor(
     if not due:
         return dg.SkipReason(f"{len(schedules)} active schedules, none due")
     for export in due:
+        first, last = period_covered(export.schedule, export.due)
         context.log.info(
-            f"{export.schedule.spec.tenant}/{export.schedule.spec.name}: due {export.due}, "
-            f"exporting {export.partition_key}"
+            f"{export.schedule.spec.tenant}/{escaped(export.schedule.spec.name)}: due {export.due}, "
+            f"exporting {first} to {last}"
         )
     return dg.SensorResult(
-        run_requests=[e.run_request() for e in due], cursor=json.dumps(cursor, sort_keys=True)
+        run_requests=[r for e in due for r in e.run_requests()], cursor=json.dumps(cursor, sort_keys=True)
     )

@@ -398,9 +398,12 @@ def asked_options(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _asked_by(context: dg.OpExecutionContext) -> str:
-    return requested_by(
-        {**context.run.tags, "export_platform/requested_by": context.op_config["requested_by"]}
-    )
+    """Who asked: the request's ``requested_by``; for a schedule's run, which leaves it unset, the
+    run's tags, which name the schedule only when its sensor launched the run (``requested_by``)."""
+    tags = context.run.tags
+    if context.op_config["requested_by"] == "adhoc" and "export_platform/schedule_id" in tags:
+        return requested_by(tags)
+    return requested_by({**tags, "export_platform/requested_by": context.op_config["requested_by"]})
 
 
 def record_refusal(history: ExportHistory, context: dg.OpExecutionContext, message: str) -> RequestRefused:

@@ -239,7 +239,8 @@ class ExportHistory(dg.ConfigurableResource):
 def awaiting_delivery(history: ExportHistory, limit: int = BATCH) -> list[dict]:
     """Successful exports of scheduled runs, not e-mailed yet, oldest first: the rows a delivery may
     still send. Scheduled means ``requested_by`` starts with ``schedule:`` (compared case-sensitively,
-    as LIKE on SQLite is not) and the row has a partition and a run. The delivery sensor closes the
+    as LIKE on SQLite is not) and the row has a run (and a partition, unless the schedule's run was an
+    ad-hoc export of its period). The delivery sensor closes the
     ones that can never be sent (``ExportHistory.close_undelivered``), so they leave this list and
     cannot keep a newer one out of it."""
     prefix = "schedule:"
@@ -248,7 +249,6 @@ def awaiting_delivery(history: ExportHistory, limit: int = BATCH) -> list[dict]:
         .where(
             export_history.c.status == "success",
             sa.func.substr(export_history.c.requested_by, 1, len(prefix)) == prefix,
-            export_history.c.partition_key.is_not(None),
             export_history.c.run_id.is_not(None),
             export_history.c.error_message.is_(None),  # not marked "not delivered: nobody to send to"
         )

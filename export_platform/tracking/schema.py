@@ -64,6 +64,8 @@ export_schedules = sa.Table(
     sa.Column("recipients", sa.Text, nullable=False, doc="JSON list of e-mail addresses"),
     sa.Column("subject", sa.Text),
     sa.Column("message", sa.Text),
+    sa.Column("period", sa.String(16), nullable=False, doc="previous (as the cadence says) or month_to_date"),
+    sa.Column("options", sa.Text, nullable=False, doc="JSON: the ad-hoc request's filters and file options"),
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint(f"cadence IN {CADENCES!r}", name="export_schedules_cadence"),

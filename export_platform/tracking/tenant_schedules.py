@@ -6,6 +6,13 @@ daylight-saving changes. A time that does not exist on a spring-forward day runs
 as it was asked for (02:30 in New York runs at 03:30); a time that happens twice on a fall-back day
 runs at its first occurrence. A monthly
 day past the month's end (31 in April, 29-31 in February) and ``last`` both mean the month's last day.
+
+What a run covers follows the cadence, on the schedule's calendar (``period_covered``): daily, the day
+before; weekly, the ISO week before; monthly, the month before; ``period="month_to_date"`` asks
+instead for the month of the day before (the month just ended on the 1st). A schedule also keeps the
+options an ad-hoc request takes (filters, CSV and file options) in ``options``; this layer only checks
+their shape, and ``exports.scheduled_requests`` checks them as the ad-hoc request's own validators do
+before a schedule is saved.
 """
 
 from __future__ import annotations
@@ -17,18 +24,24 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from export_platform.catalog import EXPORT_FORMATS, FORMAT_NAMES
+from export_platform.catalog import EXPORT_FORMATS, REQUEST_FORMAT_NAMES, REQUEST_FORMATS
 from export_platform.partitions import validate_tenant_slug
 from export_platform.plain_text import refuse_control_characters
 from export_platform.tracking.notifications import EMAIL_ADDRESS
 from export_platform.tracking.schema import CADENCES, export_schedules
 
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+PERIODS = ("previous", "month_to_date")
+"""``previous``: the day, ISO week or month before the due day, as the cadence says; ``month_to_date``:
+the month of the day before the due day."""
+OPTION_VALUES = (str, int, bool, list)
+"""What an option's value may be (JSON scalars and lists), before the ad-hoc validators see it."""
 
 
 class TenantScheduleSpec(BaseModel):
@@ -48,6 +61,8 @@ class TenantScheduleSpec(BaseModel):
     recipients: tuple[str, ...] = ()
     subject: str | None = None
     message: str | None = None
+    period: str = "previous"
+    options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("tenant")
     @classmethod
@@ -76,10 +91,25 @@ class TenantScheduleSpec(BaseModel):
     @field_validator("formats")
     @classmethod
     def _formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [f for f in value if f not in FORMAT_NAMES]
+        unknown = [f for f in value if f not in REQUEST_FORMAT_NAMES]
         if unknown:
-            raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMAT_NAMES)}")
+            raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(REQUEST_FORMAT_NAMES)}")
         return tuple(dict.fromkeys(value))
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if value not in PERIODS:
+            raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        bad = sorted(name for name, v in value.items() if not isinstance(v, OPTION_VALUES))
+        if bad:
+            raise ValueError(f"options {bad}: a value must be text, a number, true/false or a list")
+        return dict(sorted(value.items()))
 
     @field_validator("cadence")
     @classmethod
@@ -125,7 +155,7 @@ class TenantScheduleSpec(BaseModel):
             raise ValueError("day_of_week is required for weekly schedules and only for them")
         if (self.cadence == "monthly") != (self.day_of_month is not None):
             raise ValueError("day_of_month is required for monthly schedules and only for them")
-        missing = [f"{d}_{f}" for d in self.datasets for f in self.formats if f not in EXPORT_FORMATS[d]]
+        missing = [f"{d}_{f}" for d in self.datasets for f in self.formats if f not in REQUEST_FORMATS[d]]
         if missing:
             raise ValueError(f"no such export(s): {missing}")
         return self
@@ -141,6 +171,17 @@ class TenantSchedule:
     @property
     def export_assets(self) -> list[str]:
         return [f"{d}_{f}" for d in self.spec.datasets for f in self.spec.formats]
+
+    @property
+    def runs_monthly_exports(self) -> bool:
+        """Whether a run is the tenant's month of the monthly export assets: a month-long period, no
+        options, and only formats those assets have. Any other run is an ad-hoc export of its period."""
+        spec = self.spec
+        return (
+            (spec.period == "month_to_date" or spec.cadence == "monthly")
+            and not spec.options
+            and all(f in EXPORT_FORMATS[d] for d in spec.datasets for f in spec.formats)
+        )
 
 
 def _days_matching(spec: TenantScheduleSpec, day: dt.date) -> bool:
@@ -186,11 +227,26 @@ def due_times(schedule: TenantSchedule, after: dt.datetime, until: dt.datetime) 
     return [instant for instant in instants if after < instant <= until]
 
 
+def period_covered(schedule: TenantSchedule, due: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last day (both included) of what a run due at ``due`` exports, on the schedule's
+    calendar: the day, ISO week or month before the due day, or the month to date (see ``PERIODS``)."""
+    due_day = due.astimezone(ZoneInfo(schedule.spec.timezone)).date()
+    day_before = due_day - dt.timedelta(days=1)
+    if schedule.spec.period == "month_to_date":
+        return day_before.replace(day=1), day_before
+    if schedule.spec.cadence == "daily":
+        return day_before, day_before
+    if schedule.spec.cadence == "weekly":
+        monday = due_day - dt.timedelta(days=due_day.weekday())
+        return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+    month_start = due_day.replace(day=1)
+    return (month_start - dt.timedelta(days=1)).replace(day=1), month_start - dt.timedelta(days=1)
+
+
 def partition_month(schedule: TenantSchedule, due: dt.datetime) -> str:
-    """The month a run exports: the month of the day before it is due, in the schedule's timezone.
-    A run on the 1st exports the month just ended; any other run the month to date."""
-    local_day = due.astimezone(ZoneInfo(schedule.spec.timezone)).date() - dt.timedelta(days=1)
-    return local_day.strftime("%Y-%m")
+    """The month a run covers (YYYY-MM): the month its period ends in, which for a run of the monthly
+    exports is the whole period (``TenantSchedule.runs_monthly_exports``)."""
+    return period_covered(schedule, due)[1].strftime("%Y-%m")
 
 
 class TenantScheduleStore:
@@ -295,6 +351,8 @@ def _spec_columns(spec: TenantScheduleSpec) -> dict[str, object]:
         "recipients": json.dumps(spec.recipients),
         "subject": values["subject"],
         "message": values["message"],
+        "period": spec.period,
+        "options": json.dumps(spec.options, sort_keys=True),
     }
 
 
@@ -316,6 +374,8 @@ def _schedule(row: sa.RowMapping) -> TenantSchedule:
         recipients=tuple(json.loads(row["recipients"])),
         subject=row["subject"],
         message=row["message"],
+        period=row["period"],
+        options=json.loads(row["options"]),
     )
     return TenantSchedule(
         row["id"], spec, row["is_active"], created if created.tzinfo else created.replace(tzinfo=dt.UTC)

@@ -183,6 +183,7 @@ def test_a_schedule_runs_now_and_is_overdue_only_until_its_run_starts(stack: Sta
             "formats": ["csv"],
             "cadence": "monthly",
             "day_of_month": "last",
+            "period": "month_to_date",
         },
         headers=admin,
     )

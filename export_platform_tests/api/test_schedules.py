@@ -63,6 +63,8 @@ def test_an_admin_creates_reads_replaces_pauses_and_deletes_a_schedule(
         "day_of_week": None,
         "day_of_month": None,
         "message": None,
+        "period": "previous",
+        "options": {},
         "schedule_id": schedule_id,
         "is_active": True,
         "created_at": entry["created_at"],
@@ -108,6 +110,18 @@ def test_an_admin_creates_reads_replaces_pauses_and_deletes_a_schedule(
         (daily("Bad\nBcc: all@example.com"), ["body.name"]),
         (daily("Bad", tenant=OTHER_TENANT), ["body.tenant"]),
         ({"name": "Bad"}, ["body.datasets", "body.formats", "body.cadence"]),
+        (daily("Bad", period="yesterday"), ["body.period"]),
+        # The ad-hoc request's own rules, over each dataset of the schedule:
+        (
+            daily("Bad", datasets=["sales", "customers"], options={"category": "Tools"}),
+            ["body.options.category"],
+        ),
+        (
+            daily("Bad", formats=["csv", "xlsx"], options={"compression": "gzip"}),
+            ["body.options.compression"],
+        ),
+        (daily("Bad", options={"columns": ["No such column"]}), ["body.options.columns"]),
+        (daily("Bad", options={"date_from": "2026-01-01"}), ["body.options.date_from"]),
     ],
 )
 def test_a_schedule_the_rules_refuse_answers_422_naming_each_field(
@@ -180,10 +194,14 @@ def test_upcoming_lists_each_active_schedules_due_times_in_order(api: str, testb
     items = answer.json()["items"]
     assert [(dt.datetime.fromisoformat(i["due_at"]), i["schedule_id"]) for i in items] == expected
     for item in items:
-        local_day_before = dt.datetime.fromisoformat(item["due_at"]).astimezone(
-            NEW_YORK
-        ).date() - dt.timedelta(days=1)
-        assert item["month"] == local_day_before.strftime("%Y-%m")
+        due_day = dt.datetime.fromisoformat(item["due_at"]).astimezone(NEW_YORK).date()
+        if item["schedule_id"] == weekly.id:  # the ISO week before the due day, Monday to Sunday
+            monday = due_day - dt.timedelta(days=due_day.weekday())
+            period = (monday - dt.timedelta(days=7), monday - dt.timedelta(days=1))
+        else:  # the day before
+            period = (due_day - dt.timedelta(days=1),) * 2
+        assert (item["date_from"], item["date_to"]) == tuple(map(str, period))
+        assert item["month"] == period[1].strftime("%Y-%m")
     assert (
         httpx.get(
             f"{api}/v1/tenants/{tenant}/schedules/upcoming", params={"days": 32}, headers=bearer(token)

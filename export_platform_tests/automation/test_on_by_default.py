@@ -12,6 +12,7 @@ SENSORS = (
     "export_delivery_sensor",
     "export_failure_notice_sensor",
     "export_schedule_sensor",
+    "scheduled_export_retry_sensor",
     "tenant_sensor",
     "unfinished_export_sensor",
 )

@@ -32,7 +32,13 @@ ANOTHER_TICK_SECONDS = 3 * CHECK_SECONDS
 
 def schedule(tenant: str, name: str, dataset: str) -> TenantScheduleSpec:
     return TenantScheduleSpec(
-        tenant=tenant, name=name, datasets=(dataset,), formats=("csv",), cadence="daily", time_of_day="00:00"
+        tenant=tenant,
+        name=name,
+        datasets=(dataset,),
+        formats=("csv",),
+        cadence="daily",
+        time_of_day="00:00",
+        period="month_to_date",
     )
 
 

@@ -27,7 +27,15 @@ from export_platform.tracking.tenant_schedules import (
 )
 
 UTC = dt.UTC
-BASE = {"tenant": "acme", "name": "Monthly close", "datasets": ("sales",), "formats": ("csv", "xlsx")}
+# month_to_date: these runs are the tenant's month of the monthly exports (test_schedule_content.py has
+# the periods that follow the cadence).
+BASE = {
+    "tenant": "acme",
+    "name": "Monthly close",
+    "datasets": ("sales",),
+    "formats": ("csv", "xlsx"),
+    "period": "month_to_date",
+}
 
 
 def spec(**changes) -> TenantScheduleSpec:

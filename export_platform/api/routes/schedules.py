@@ -1,8 +1,10 @@
 """The tenant's export schedules: what each says, when they fall due, which are overdue, and running
 one now. Anyone of the tenant may read them; only an admin may change them or run one.
 
-The rules are ``TenantScheduleSpec``'s, as ``export-platform schedules`` applies them, and
-``export_schedule_sensor`` runs them: a schedule falls due at its time of day in its own timezone.
+The rules are ``TenantScheduleSpec``'s and ``check_schedule``'s (the ad-hoc request's validators over
+each dataset, so a schedule that could never run is refused naming the field), as ``export-platform
+schedules`` applies them, and ``export_schedule_sensor`` runs them: a schedule falls due at its time of
+day in its own timezone, and each run covers the period its cadence names (``period_covered``).
 Overdue means due more than ``OVERDUE_AFTER`` ago with no run the sensor launched for that due time
 (the daemon is down, say, or the tenant is not yet a partition); Dagster is asked which runs exist.
 """
@@ -22,9 +24,9 @@ from export_platform.api.export_run import ExportRun, export_run, export_status_
 from export_platform.api.platform import Platform, current_platform
 from export_platform.api.problems import Problem, ProblemDocument, not_found
 from export_platform.api.request_bodies import body_model, refused_fields
-from export_platform.api.run_tags import launch_tags
+from export_platform.api.run_tags import REQUESTED_BY_TAG, launch_tags
 from export_platform.automation.tenant_schedule_sensor import DueExport
-from export_platform.exports.assets import exports_job
+from export_platform.exports.scheduled_requests import ScheduleRefused, check_schedule
 from export_platform.partitions import tenant_month_partitions
 from export_platform.tracking.tenant_schedules import (
     TenantSchedule,
@@ -32,6 +34,7 @@ from export_platform.tracking.tenant_schedules import (
     due_times,
     latest_due,
     partition_month,
+    period_covered,
 )
 
 router = tenant_router(tags=["schedules"])
@@ -51,8 +54,11 @@ else:
         TenantScheduleSpec,
         "ScheduleBody",
         "What a schedule exports and when: daily, weekly (day_of_week, 0 = Monday) or monthly "
-        "(day_of_month, 1-31 or last) at time_of_day in its timezone; each run exports the month of "
-        "the day before it is due and e-mails it to recipients (or the tenant's default recipients).",
+        "(day_of_month, 1-31 or last) at time_of_day in its timezone; each run exports the day, ISO week "
+        "or month before the due day (period previous), or the month of the day before (period "
+        "month_to_date), with options (an ad-hoc request's filters, CSV and file options, e.g. "
+        '{"storefront": "Downtown", "compression": "zip"}), and e-mails it to recipients (or the '
+        "tenant's default recipients).",
         leave_out=("tenant",),
     )
 
@@ -76,7 +82,10 @@ class DueTime(BaseModel):
     name: str
     due_at: dt.datetime
     month: str
-    """The month the run exports (YYYY-MM)."""
+    """The month the run's period ends in (YYYY-MM)."""
+    date_from: dt.date
+    date_to: dt.date
+    """The run's period, both days included, on the schedule's calendar."""
 
 
 class DueTimes(BaseModel):
@@ -100,8 +109,14 @@ def _entry(schedule: TenantSchedule) -> ScheduleEntry:
 
 
 def _due(schedule: TenantSchedule, due: dt.datetime) -> DueTime:
+    first, last = period_covered(schedule, due)
     return DueTime(
-        schedule_id=schedule.id, name=schedule.spec.name, due_at=due, month=partition_month(schedule, due)
+        schedule_id=schedule.id,
+        name=schedule.spec.name,
+        due_at=due,
+        month=partition_month(schedule, due),
+        date_from=first,
+        date_to=last,
     )
 
 
@@ -115,9 +130,13 @@ def _owned(platform: Platform, caller: Caller, schedule_id: str) -> TenantSchedu
 
 def _spec(caller: Caller, body: BaseModel) -> TenantScheduleSpec:
     try:
-        return TenantScheduleSpec(tenant=caller.tenant, **body.model_dump(exclude_unset=True))
+        return check_schedule(TenantScheduleSpec(tenant=caller.tenant, **body.model_dump(exclude_unset=True)))
     except ValidationError as refused:
         raise refused_fields(refused, ScheduleBody.model_fields) from None
+    except ScheduleRefused as refused:
+        errors = [{"field": f"body.{refused.field}", "message": refused.message}]
+        detail = "The request has invalid fields; see errors."
+        raise Problem(422, "invalid_request", "Unprocessable Content", detail, errors=errors) from None
 
 
 def _name_taken(name: str) -> Problem:
@@ -180,7 +199,7 @@ def overdue_schedules(caller: Viewer, platform: PlatformDep) -> DueTimes:
         due = latest_due(schedule, now)
         if due is None or due > now - OVERDUE_AFTER:
             continue
-        if not dagster.any_run_tagged({RUN_KEY_TAG: DueExport(schedule, due).run_key}):
+        if not any(dagster.any_run_tagged({RUN_KEY_TAG: key}) for key in DueExport(schedule, due).run_keys):
             overdue.append(_due(schedule, due))
     return DueTimes(items=sorted(overdue, key=lambda d: (d.due_at, d.name)))
 
@@ -243,20 +262,30 @@ def deactivate_schedule(caller: Admin, platform: PlatformDep, schedule_id: str) 
     responses={202: {"description": "Launched; Location is its status URL"}, **UNAVAILABLE},
 )
 def trigger_schedule(caller: Admin, platform: PlatformDep, schedule_id: str, response: Response) -> ExportRun:
-    """The run the sensor would launch were the schedule due now: the schedule's exports and the
-    datasets they read, for the month before today in its timezone. It is recorded as the caller's
-    (``requested_by``, ``user_id``), not the schedule's, so it is not e-mailed: its files are under
-    ``artifacts``, and the schedule still runs at its own time."""
+    """The runs the sensor would launch were the schedule due now: its period before today in its
+    timezone, with its options (one run of the monthly exports, or an ad-hoc export per dataset).
+    They are recorded as the caller's (``requested_by``, ``user_id``), not the schedule's, so they
+    are not e-mailed: their files are under ``artifacts``, and the schedule still runs at its own
+    time. The answer and its Location are the first run's; a schedule of several datasets over a day
+    or a week starts one run per dataset, each tagged with the schedule's id."""
     schedule = _owned(platform, caller, schedule_id)
-    request = DueExport(schedule, _now()).run_request()
-    assert request.partition_key is not None  # a schedule's run is one tenant's month
-    tags = {
-        **request.tags,
-        **tenant_month_partitions.get_tags_for_partition_key(request.partition_key),
-        **launch_tags(platform.config.source_url, caller),
-    }
-    assets = [key.to_user_string() for key in request.asset_selection or ()]
-    run_id = platform.dagster.launch(exports_job.name, run_config={}, tags=tags, asset_selection=assets)
-    launched = DagsterRun(run_id, exports_job.name, "QUEUED", tags, _now(), None, None)
-    response.headers["Location"] = export_status_url(platform.config.public_url, caller.tenant, run_id)
-    return export_run(launched, [], platform.config.public_url)
+    caller_tags = launch_tags(platform.config.source_url, caller)
+    launched = []
+    for request in DueExport(schedule, _now()).run_requests():
+        assert request.job_name is not None  # the sensor names the job of each of its requests
+        tags = {**request.tags, **caller_tags}
+        run_config: dict[str, Any] = {}
+        if request.partition_key is not None:
+            tags.update(tenant_month_partitions.get_tags_for_partition_key(request.partition_key))
+        else:
+            ops = request.run_config["ops"]
+            ops["run_adhoc_export"]["config"]["requested_by"] = caller_tags[REQUESTED_BY_TAG]
+            run_config = {"ops": ops}
+        assets = [key.to_user_string() for key in request.asset_selection or ()] or None
+        run_id = platform.dagster.launch(
+            request.job_name, run_config=run_config, tags=tags, asset_selection=assets
+        )
+        launched.append(DagsterRun(run_id, request.job_name, "QUEUED", tags, _now(), None, None))
+    first = launched[0]
+    response.headers["Location"] = export_status_url(platform.config.public_url, caller.tenant, first.run_id)
+    return export_run(first, [], platform.config.public_url)
