@@ -121,6 +121,7 @@ def test_a_range_without_rows_is_the_header_alone(
         ({"delimiter": "|"}, "body.delimiter", "Input should be"),
         ({"min_balance": "12.345"}, "body.min_balance", "not an amount in cents"),
         ({"formats": ["pdf"]}, "body.formats", "Extra inputs are not permitted"),
+        ({"page_budget": 5}, "body.page_budget", "Extra inputs are not permitted"),  # a PDF's, not a CSV's
         ({"requested_by": "schedule:Monthly"}, "body.requested_by", "Extra inputs are not permitted"),
     ],
 )

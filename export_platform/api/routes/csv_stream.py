@@ -49,7 +49,7 @@ from export_platform.tracking.history import Attempt, ExportHistory
 router = tenant_router(tags=["exports"], route_class=RecordsRefusals)
 PlatformDep = Annotated[Platform, Depends(current_platform)]
 
-NOT_IN_THE_BODY = ("tenant", "dataset", "formats", "requested_by")  # the path and the token say these
+NOT_IN_THE_BODY = ("tenant", "dataset", "formats", "requested_by", "page_budget")  # path, token; PDF only
 if TYPE_CHECKING:
     CsvRequest: TypeAlias = BaseModel
 else:
