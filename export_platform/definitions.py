@@ -51,3 +51,8 @@ defs = dg.Definitions(
         "mailer": mailer(),
     },
 )
+with warnings.catch_warnings():
+    # Resolving a sensor that targets several jobs makes Dagster re-create it with its own (beta)
+    # `owners` parameter, warning on every process start; resolved here, once, without that noise.
+    warnings.filterwarnings("ignore", message="Parameter `owners` of initializer", category=dg.BetaWarning)
+    defs.get_repository_def()

@@ -104,7 +104,6 @@ def weekly_export_summary(
 weekly_summary_job = dg.define_asset_job(
     "weekly_summary_job",
     selection=[weekly_export_summary],
-    partitions_def=tenant_partitions,
     description="The weekly export summary of one tenant.",
 )
 

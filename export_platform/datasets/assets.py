@@ -197,7 +197,6 @@ dataset_assets = [build_datasets_asset(DATASETS)]
 datasets_job = dg.define_asset_job(
     "datasets_job",
     selection=dg.AssetSelection.groups(DATASET_GROUP),
-    partitions_def=tenant_month_partitions,
     description="Materialize all eight datasets for one tenant's month.",
     executor_def=dg.in_process_executor,
 )

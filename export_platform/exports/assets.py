@@ -433,6 +433,5 @@ export_assets = [build_export_asset(dataset, fmt) for dataset, fmt in EXPORTS]
 exports_job = dg.define_asset_job(
     "exports_job",
     selection=dg.AssetSelection.groups("datasets", EXPORT_GROUP),
-    partitions_def=tenant_month_partitions,
     description="One tenant's month end to end: the eight datasets, then every CSV, Excel and PDF export.",
 )

@@ -10,7 +10,6 @@ from export_platform.catalog import EXPORT_FORMATS
 from export_platform.datasets import DATASETS_BY_NAME
 from export_platform.exports.assets import inputs_for
 from export_platform.exports.formats import FORMATS_BY_NAME
-from export_platform.partitions import tenant_month_partitions
 
 
 def build_report_job(dataset: str) -> UnresolvedAssetJobDefinition:
@@ -24,7 +23,6 @@ def build_report_job(dataset: str) -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         f"{dataset}_report",
         selection=dg.AssetSelection.assets(*inputs, *exports),
-        partitions_def=tenant_month_partitions,
         description=(
             f"{DATASETS_BY_NAME[dataset].title} for one tenant's month, read from the source and written "
             f"as its {made}. Materialize all…, pick the month and the tenant, Launch 1 run; or open "
