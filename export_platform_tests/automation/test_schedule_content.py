@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +36,7 @@ from export_platform.tracking.tenant_schedules import (
 )
 from export_platform_tests.support.mail_delivery import deliver, smtp_inbox
 from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.project import BIN
 
 UTC = dt.UTC
 LISBON = "Europe/Lisbon"
@@ -274,8 +277,17 @@ def test_cli_update_upcoming_overdue_and_trigger(tmp_path: Path, monkeypatch) ->
     assert overdue.exit_code == 1 and schedule_id in overdue.output, overdue.output
 
     assert runner.invoke(main, ["tenants", "sync"]).exit_code == 0  # acme's partitions, as the daemon's
-    triggered = runner.invoke(main, ["schedules", "trigger", schedule_id])
-    assert triggered.exit_code == 0 and "success" in triggered.output, triggered.output
+    # The real command in its own process: it runs the code location's job, whose resources read the
+    # environment when the code location is imported (in this process, perhaps by an earlier test).
+    triggered = subprocess.run(
+        [str(BIN / "export-platform"), "schedules", "trigger", schedule_id],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert triggered.returncode == 0 and "success" in triggered.stdout, triggered.stdout + triggered.stderr
     [row] = ExportHistory(url=url).entries(tenant="acme")
     month = (dt.datetime.now(UTC).date() - dt.timedelta(days=1)).strftime("%Y-%m")
     assert (row["requested_by"], row["partition_key"], row["status"]) == (
