@@ -10,7 +10,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from export_platform.automation.delivery import Undeliverable, deliver_run
 from export_platform.automation.mailer import Mailer
+from export_platform.automation.tenant_schedule_sensor import SCHEDULE_TAG
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
@@ -378,3 +380,27 @@ def test_a_failed_run_of_any_partition_is_noticed_without_stopping_the_sensor(
     notice_failure(run, instance, history, smtp_url)
     assert len(handler.messages) == 1 and set(handler.envelopes[0].rcpt_tos) == recipients
     assert handler.messages[0]["Bcc"] is None and "\n" not in handler.messages[0]["Subject"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "sent"),
+    [
+        ({SCHEDULE_TAG: "s1"}, False),  # anyone may tag an ad-hoc run with a schedule's id
+        ({SCHEDULE_TAG: "s1", "dagster/sensor_name": "someone_elses_sensor"}, False),
+        ({SCHEDULE_TAG: "s1", "dagster/sensor_name": "export_schedule_sensor"}, True),
+    ],
+)
+def test_a_days_ad_hoc_files_are_sent_only_for_a_run_the_schedule_sensor_launched(
+    tags: dict[str, str], sent: bool
+) -> None:
+    """A schedule's run of a day or a week is an ad-hoc export, whose rows carry no partition: the
+    run's own tags, set by Dagster for the sensor that launched it, decide whether it is one."""
+    run = dg.DagsterRun(job_name="adhoc_export", run_id="r1", tags=tags, status=dg.DagsterRunStatus.FAILURE)
+    rows = [{"partition_key": None, "tenant_id": "acme"}]
+    with pytest.raises(Undeliverable) as refused:
+        deliver_run(run, "r1", rows, None, None, None, None)  # refused before anything is read or sent
+    if sent:  # past the schedule check, stopped by the run's status (FAILURE) instead
+        assert refused.value.reason == "run r1 ended FAILURE"
+    else:
+        assert refused.value.reason == "run r1 is an ad-hoc export, not a schedule's run"
+        assert refused.value.nothing_to_send

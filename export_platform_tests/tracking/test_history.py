@@ -87,19 +87,21 @@ def finished(history: ExportHistory, status: str, **changes) -> str:
 
 
 def test_awaiting_delivery_holds_only_rows_a_delivery_may_send(history: ExportHistory) -> None:
-    """Only successful rows of scheduled runs with a partition: not a look-alike requester (SQLite's
-    LIKE ignores case), not an ad-hoc row claiming a schedule (no partition), not closed rows."""
+    """Only successful rows of scheduled runs: not a look-alike requester (SQLite's LIKE ignores case),
+    not closed rows. A schedule's run of a day or a week is an ad-hoc export (no partition): its rows
+    wait too, and the delivery sends them only for a run the schedule sensor launched
+    (``test_delivery``)."""
     tenant = {"tenant": "initech", "partition_key": "2026-10|initech"}
     deliverable = finished(history, "success", **tenant, requested_by="schedule:Monthly")
     finished(history, "success", **tenant, requested_by="SCHEDULE:Monthly")
     finished(history, "success", **tenant, requested_by="ana@initech.example")
-    finished(history, "success", **{**tenant, "partition_key": None}, requested_by="schedule:fake")
+    daily = finished(history, "success", **{**tenant, "partition_key": None}, requested_by="schedule:Daily")
     finished(history, "failed", **tenant, requested_by="schedule:Monthly")
     finished(history, "emailed", **tenant, requested_by="schedule:Monthly")
     closed = finished(history, "success", **tenant, requested_by="schedule:Monthly")
     assert history.close_undelivered([closed], "not delivered: run r1 ended FAILURE") == 1
     waiting = [r["id"] for r in awaiting_delivery(history, limit=100_000) if r["tenant_id"] == "initech"]
-    assert waiting == [deliverable]
+    assert waiting == [deliverable, daily]
     row = next(r for r in history.entries(tenant="initech", limit=100) if r["id"] == closed)
     assert (row["status"], row["uri"], row["error_message"]) == (
         "failed",
