@@ -105,3 +105,43 @@ def mail_from() -> str | None:
     ):
         raise InvalidSetting(f"{MAIL_FROM_VAR}={raw!r} is not one sender address: {example}")
     return raw
+
+
+WEBHOOK_TRIES_VAR = "EXPORT_WEBHOOK_TRIES"
+WEBHOOK_BACKOFF_VAR = "EXPORT_WEBHOOK_BACKOFF_SECONDS"
+WEBHOOK_TIMEOUT_VAR = "EXPORT_WEBHOOK_TIMEOUT_SECONDS"
+
+
+def _positive_number(name: str, default: str, example: str) -> float:
+    raw = os.environ.get(name) or default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise InvalidSetting(f"{name}={raw!r} is not a number above 0: unset it or give one, e.g. {example}")
+    return value
+
+
+def webhook_tries() -> int:
+    """How many times a webhook is sent before its delivery fails (``EXPORT_WEBHOOK_TRIES``, 3): the
+    first request and its retries after a 5xx answer, a lost connection or a timeout. Kept small, as
+    the delivery sensor waits for them within its tick."""
+    tries = _positive_number(WEBHOOK_TRIES_VAR, "3", "3")
+    if tries != int(tries):
+        raise InvalidSetting(
+            f"{WEBHOOK_TRIES_VAR}={tries!r} is not a whole number: unset it or give one, e.g. 3"
+        )
+    return int(tries)
+
+
+def webhook_backoff_seconds() -> float:
+    """The wait before a webhook's first retry, doubled before each next one
+    (``EXPORT_WEBHOOK_BACKOFF_SECONDS``, 1)."""
+    return _positive_number(WEBHOOK_BACKOFF_VAR, "1", "1")
+
+
+def webhook_timeout_seconds() -> float:
+    """How long one webhook request may take, connecting and answering
+    (``EXPORT_WEBHOOK_TIMEOUT_SECONDS``, 5)."""
+    return _positive_number(WEBHOOK_TIMEOUT_VAR, "5", "5")

@@ -20,11 +20,23 @@ never keep a newer delivery waiting.
 once per failed run, which exports failed and why; a scheduled run that
 ``scheduled_export_retry_sensor`` will retry is not told of until its last attempt fails.
 
+A schedule's webhooks (``automation.webhooks``: a signed JSON document; ``automation.slack_messages``:
+a Slack message) are sent in the same step, before the e-mail: each with links to the run's files,
+their sizes and sha256, only to URLs whose host the tenant allows (``webhook_hosts``, checked again at
+send time) and only for the schedule the run names, which must be the run's tenant's. Each outcome is
+logged (``tracking.webhook_deliveries``); a webhook already reached is not sent again when the e-mail
+is deferred to a later tick. A webhook that refuses or stays unreachable after its tries makes the run
+undeliverable as a refused message does: its rows are closed ``failed`` naming the webhook, the
+operators are told, and no e-mail follows. When every destination took the run (a schedule with
+webhooks and nobody to e-mail counts), its rows move to ``emailed``, the status of a delivered row.
+
 Every message is from ``EXPORT_MAIL_FROM`` (the ``Mailer``'s sender); one the tenant's people receive
 shows the tenant's sender name and reply-to address when its settings give them, and its subject
 names the tenant (``branding.tenant_name``) and the period.
 """
 
+import calendar
+import datetime as dt
 import html
 import json
 import tempfile
@@ -36,7 +48,14 @@ import dagster as dg
 from export_platform.automation.branding import add_reply_to, sender_name, tenant_name
 from export_platform.automation.mailer import Mailer
 from export_platform.automation.scheduled_retries import awaits_retry, launched_by_schedule
+from export_platform.automation.slack_messages import slack_message
 from export_platform.automation.tenant_schedule_sensor import SCHEDULE_TAG
+from export_platform.automation.webhooks import (
+    DeliveredRun,
+    LinkedFile,
+    post_webhook,
+    webhook_document,
+)
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import DeliveryRefused, ExportPlatformError, TransientDeliveryError
 from export_platform.exports.formats import FORMATS_BY_NAME
@@ -46,7 +65,8 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import adhoc_key, export_key
 from export_platform.tracking.history import BATCH, ExportHistory, awaiting_delivery
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
-from export_platform.tracking.tenant_schedules import TenantScheduleStore
+from export_platform.tracking.tenant_schedules import TenantSchedule, TenantScheduleStore
+from export_platform.tracking.webhook_deliveries import WebhookDeliveryLog
 
 COMPRESSED_TYPES = {".gz": "application/gzip", ".zip": "application/zip"}
 
@@ -92,6 +112,89 @@ def period_of(row: dict) -> str:
     asked = json.loads(row["filters"] or "{}")
     first, last = asked.get("date_from", "?"), asked.get("date_to", "?")
     return first if first == last else f"{first} to {last}"
+
+
+def period_days(row: dict) -> tuple[str, str]:
+    """The first and last day a delivered row covers (ISO dates): its partition's month, or the ad-hoc
+    period's."""
+    if row["partition_key"] is not None:
+        year, month = map(int, parse_partition_key(row["partition_key"]).month.split("-"))
+        last = calendar.monthrange(year, month)[1]
+        return dt.date(year, month, 1).isoformat(), dt.date(year, month, last).isoformat()
+    asked = json.loads(row["filters"] or "{}")
+    return str(asked.get("date_from", "")), str(asked.get("date_to", ""))
+
+
+def delivered_run(
+    run_id: str, rows: list[dict], schedule: TenantSchedule, tenant_name: str, artifacts: ArtifactStore
+) -> DeliveredRun:
+    """What the schedule's webhooks are told of the run: each file with a link valid for the artifact
+    store's link lifetime. The files are found from the rows' tenant, run and dataset (``_file_key``)."""
+    expires_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(
+        seconds=artifacts.presigned_url_expiry_seconds
+    )
+    files = []
+    for row in sorted(rows, key=lambda r: (r["dataset"], r["format"])):
+        key = _file_key(row)
+        files.append(
+            LinkedFile(
+                dataset=row["dataset"],
+                format=row["format"],
+                name=key.rsplit("/", 1)[-1],
+                size=row["file_size_bytes"],
+                sha256=row["sha256"],
+                record_count=row["record_count"],
+                url=artifacts.download_url(key),
+                expires_at=expires_at,
+            )
+        )
+    first, last = period_days(rows[0])
+    return DeliveredRun(
+        tenant=schedule.spec.tenant,
+        tenant_name=tenant_name,
+        schedule_id=schedule.id,
+        schedule_name=schedule.spec.name,
+        run_id=run_id,
+        period_label=period_of(rows[0]),
+        date_from=first,
+        date_to=last,
+        files=tuple(files),
+    )
+
+
+def deliver_to_webhooks(run: DeliveredRun, schedule: TenantSchedule, log: WebhookDeliveryLog) -> list[str]:
+    """Send ``run`` to each of the schedule's webhooks it has not reached yet, logging each outcome;
+    the failures, one line each (empty when every webhook took it)."""
+    done = log.delivered_urls(run.run_id)
+    destinations = [("webhook", url) for url in schedule.spec.webhooks]
+    destinations += [("slack", url) for url in schedule.spec.slack_webhooks]
+    failures = []
+    for kind, url in destinations:
+        if url in done:
+            continue
+        if kind == "webhook":
+            outcome = post_webhook(
+                url,
+                webhook_document(run),
+                delivery_id=run.run_id,
+                secret=schedule.webhook_secrets[url],
+            )
+        else:
+            outcome = post_webhook(url, slack_message(run), delivery_id=run.run_id, secret=None)
+        log.record(
+            tenant=run.tenant,
+            run_id=run.run_id,
+            schedule_id=schedule.id,
+            kind=kind,
+            url=url,
+            delivered=outcome.delivered,
+            tries=outcome.tries,
+            http_status=outcome.http_status,
+            error=outcome.error,
+        )
+        if not outcome.delivered:
+            failures.append(f"{kind} {url} {outcome.error}")
+    return failures
 
 
 def _header(field: str, value: str) -> str:
@@ -196,7 +299,8 @@ def deliver_run(
     recipients = list(
         schedule.spec.recipients if schedule and schedule.spec.recipients else settings.default_recipients
     )
-    if not recipients:
+    webhooks = (schedule.spec.webhooks + schedule.spec.slack_webhooks) if schedule else ()
+    if not recipients and not webhooks:
         raise Undeliverable(
             f"no recipients: neither the schedule nor {tenant}'s settings name any",
             nothing_to_send=True,  # a schedule may just keep the files fresh for their readers
@@ -204,11 +308,25 @@ def deliver_run(
     refused = settings.refused(recipients)
     if refused:
         raise Undeliverable(f"recipients {refused} are not addresses in {tenant}'s allowed domains")
-    if settings.reply_to and settings.refused([settings.reply_to]):
+    if recipients and settings.reply_to and settings.refused([settings.reply_to]):
         raise Undeliverable(f"reply_to {settings.reply_to!r} is not an address in {tenant}'s allowed domains")
+    refused = settings.refused_webhooks(webhooks)
+    if refused:
+        raise Undeliverable(f"webhooks {refused} are not https URLs on {tenant}'s webhook_hosts")
+    name = tenant_name(source, tenant)
+    if schedule is not None and webhooks:
+        failures = deliver_to_webhooks(
+            delivered_run(run_id, rows, schedule, name, artifacts),
+            schedule,
+            WebhookDeliveryLog(history.engine),
+        )
+        if failures:
+            raise Undeliverable("; ".join(failures))
+    if not recipients:
+        return True  # the webhooks were the schedule's only destinations
     message = compose_delivery(
         run_id=run_id,
-        tenant_name=tenant_name(source, tenant),
+        tenant_name=name,
         rows=rows,
         recipients=recipients,
         settings=settings,

@@ -32,14 +32,13 @@ from export_platform.errors import InvalidSetting
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.exports.assets import exports_job
 from export_platform.settings import schedule_check_seconds
+from export_platform.tracking.history import ATTEMPT_TAG, FIRST_RUN_TAG
 
 RETRY_DELAY_VAR = "EXPORT_SCHEDULE_RETRY_DELAY_SECONDS"
 RETRIES_VAR = "EXPORT_SCHEDULE_RETRIES"
 SENSOR_NAME = "scheduled_export_retry_sensor"
 LAUNCHERS = ("export_schedule_sensor", SENSOR_NAME)
 """The sensors whose failed runs are retried."""
-ATTEMPT_TAG = "export_platform/attempt"
-FIRST_RUN_TAG = "export_platform/first_run_id"
 TRANSIENT_ERRORS = frozenset(
     {
         "SourceUnavailable",

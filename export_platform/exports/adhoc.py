@@ -56,7 +56,7 @@ from export_platform.retries import retry_only_transient_errors
 from export_platform.source.schema import ACCOUNT_TYPES, CUSTOMER_TYPES
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.layout import adhoc_key
-from export_platform.tracking.history import ExportHistory, requested_by, requesting_user
+from export_platform.tracking.history import ExportHistory, requested_by, requesting_user, run_attempt
 
 # Every date a request names lies in these bounds; all_time starts at the first.
 EARLIEST_DATE, LATEST_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -416,6 +416,7 @@ def record_refusal(history: ExportHistory, context: dg.OpExecutionContext, messa
             tenant=request["tenant"][:63],  # the column's width; a longer one is refused anyway
             requested_by=_asked_by(context),
             user_id=requesting_user(context.run.tags),
+            scheduled_attempt=run_attempt(context.run.tags, context.run_id),
             dataset=request["dataset"],
             fmt=fmt_name,
             partition_key=None,
@@ -486,6 +487,7 @@ def run_adhoc_export(
             tenant=tenant.slug,
             requested_by=_asked_by(context),
             user_id=requesting_user(context.run.tags),
+            scheduled_attempt=run_attempt(context.run.tags, context.run_id),
             dataset=config.dataset,
             fmt=fmt_name,
             partition_key=None,

@@ -61,7 +61,7 @@ from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
 from export_platform.storage.io_manager import DatasetNotMaterialized
 from export_platform.storage.layout import export_file_name, export_key
-from export_platform.tracking.history import ExportHistory, requested_by, requesting_user
+from export_platform.tracking.history import ExportHistory, requested_by, requesting_user, run_attempt
 
 EXPORT_GROUP = "exports"
 ARTIFACT_CHECK = "artifact_matches_metadata"
@@ -170,6 +170,7 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
             tenant=partition.tenant,
             requested_by=requested_by(context.run.tags),
             user_id=requesting_user(context.run.tags),
+            scheduled_attempt=run_attempt(context.run.tags, context.run_id),
             dataset=dataset,
             fmt=fmt.name,
             partition_key=partition.key,
@@ -227,6 +228,7 @@ def recording_refusal(dataset: str, fmt: ExportFormat) -> dg.HookDefinition:
         entry = history.start(
             tenant=refused.partition.tenant,
             requested_by=requested_by(run.tags if run else {}),
+            scheduled_attempt=run_attempt(run.tags if run else {}, context.run_id),
             dataset=dataset,
             fmt=fmt.name,
             partition_key=refused.partition.key,

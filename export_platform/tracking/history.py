@@ -14,6 +14,10 @@ Retention ends a row's story when it deletes its file: the ``success`` and ``ema
 become ``expired`` (``ExportHistory.expire``), kept, with what was exported and when; rows are deleted
 only by the history retention, years later.
 
+A scheduled run's rows say which attempt they are (``attempt``: 1, then 2... for the retries of
+``scheduled_export_retry_sensor``) and the first attempt's run id (``first_run_id``), read from the
+run's tags (``run_attempt``), so every attempt links to the first in the history itself.
+
 A transition is a single conditional UPDATE, so two processes can never move the same row
 backwards or twice: an attempt to do so raises ``InvalidTransition``.
 """
@@ -111,9 +115,11 @@ class ExportHistory(dg.ConfigurableResource):
         run_id: str | None,
         filters: Mapping[str, Any] | None = None,
         user_id: int | None = None,
+        scheduled_attempt: tuple[int, str] | None = None,
     ) -> str:
         """Record a new attempt as ``pending`` and return its id. ``user_id`` is the source user
-        (``users.id``) an API token acts for; automation's attempts have none."""
+        (``users.id``) an API token acts for; automation's attempts have none. ``scheduled_attempt``
+        is a scheduled run's attempt number and first run id (``run_attempt``)."""
         entry_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
             conn.execute(
@@ -129,6 +135,8 @@ class ExportHistory(dg.ConfigurableResource):
                     run_id=run_id,
                     status="pending",
                     created_at=_now(),
+                    attempt=scheduled_attempt[0] if scheduled_attempt else None,
+                    first_run_id=scheduled_attempt[1] if scheduled_attempt else None,
                 )
             )
         return entry_id
@@ -291,6 +299,23 @@ def requested_by(tags: Mapping[str, str]) -> str:
     if "dagster/sensor_name" in tags:
         return f"sensor:{tags['dagster/sensor_name']}"
     return escaped(tags.get("user") or "manual")
+
+
+ATTEMPT_TAG = "export_platform/attempt"
+FIRST_RUN_TAG = "export_platform/first_run_id"
+"""The tags ``scheduled_export_retry_sensor`` gives a retry: its attempt number, the first run's id."""
+
+
+def run_attempt(tags: Mapping[str, str], run_id: str | None) -> tuple[int, str] | None:
+    """Which attempt of a schedule's run ``run_id`` is, and the first attempt's run id (a first
+    attempt has no tags for it: 1 and its own id); None for a run no schedule launched, as
+    ``requested_by`` tells from the same tags."""
+    if run_id is None or not requested_by(tags).startswith("schedule:"):
+        return None
+    attempt = tags.get(ATTEMPT_TAG, "1")
+    if not attempt.isascii() or not attempt.isdigit():
+        raise ValueError(f"run tag {ATTEMPT_TAG} must be an attempt number, not {attempt!r}")
+    return int(attempt), tags.get(FIRST_RUN_TAG, run_id)[:64]
 
 
 USER_ID_TAG = "export_platform/user_id"

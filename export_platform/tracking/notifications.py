@@ -1,5 +1,11 @@
 """Per-tenant notification settings: who gets deliveries and failure notices, from which domains,
-under which sender name and reply-to address, and how long the tenant's files are kept.
+under which sender name and reply-to address, which hosts the tenant's webhooks may point at, and how
+long the tenant's files are kept.
+
+A webhook URL (``webhook_url_problem``) is ``https``, or plain ``http`` only to the loopback
+interface (a receiver on the same machine, as in tests); it has a host, and no user name, password or
+fragment. Its host must be one of the tenant's ``webhook_hosts``, compared exactly (no subdomains), as
+a recipient's domain must be one of ``allowed_domains``: with none, every webhook is refused.
 
 Every field that ends up in an e-mail header (sender name, reply-to, addresses) is checked when the
 settings are saved (``NotificationSettings.check``), and again when a message is built, for settings
@@ -11,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -23,6 +30,35 @@ MAX_RETENTION_DAYS = 3650
 _DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 DOMAIN = re.compile(_DOMAIN)
 EMAIL_ADDRESS = re.compile(rf"[^@\s,;<>\"{CONTROL_CHARACTERS}]+@{_DOMAIN}")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""The hosts a webhook may reach over plain http: this machine, for receivers in tests."""
+
+
+def webhook_host(url: str) -> str:
+    """The host a webhook URL names, lower-case ('' when it names none)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook's, or None when it can (see the module's docstring)."""
+    if re.search(rf"[\s{CONTROL_CHARACTERS}]", url):
+        return "holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # reading it checks the port is a number
+    except ValueError:
+        return "is not a URL"
+    host = webhook_host(url)
+    if not host:
+        return "names no host"
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        return "must not hold a user name, password or #fragment"
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        return None
+    return "must be https (plain http only to 127.0.0.1, localhost or ::1)"
 
 
 class InvalidSettings(ExportPlatformError):
@@ -47,6 +83,8 @@ class NotificationSettings:
     """How long ad-hoc and scheduled files are kept."""
     monthly_retention_days: int | None = None
     """How long monthly exports (the monthly close's, a backfill's) are kept; None keeps them."""
+    webhook_hosts: tuple[str, ...] = ()
+    """The hosts the tenant's schedules may send webhooks to (Slack's included)."""
 
     def refused(self, recipients: tuple[str, ...] | list[str]) -> list[str]:
         """Recipients that are not plain e-mail addresses or lie outside the tenant's allowed domains.
@@ -58,6 +96,12 @@ class NotificationSettings:
             for r in recipients
             if not EMAIL_ADDRESS.fullmatch(r) or r.rsplit("@", 1)[-1].lower() not in allowed
         ]
+
+    def refused_webhooks(self, urls: tuple[str, ...] | list[str]) -> list[str]:
+        """Webhook URLs that are not ones a webhook may have, or whose host is not one of the
+        tenant's ``webhook_hosts``. With no hosts, every one is refused, as addresses are."""
+        allowed = {h.lower() for h in self.webhook_hosts}
+        return [u for u in urls if webhook_url_problem(u) or webhook_host(u) not in allowed]
 
     def check(self) -> NotificationSettings:
         """Return the settings if every field can go into a message header, else raise
@@ -75,6 +119,9 @@ class NotificationSettings:
         malformed = [d for d in self.allowed_domains if not DOMAIN.fullmatch(d)]
         if malformed:
             raise InvalidSettings("allowed_domains", f"not domain names: {malformed}")
+        malformed = [h for h in self.webhook_hosts if not DOMAIN.fullmatch(h) and h not in LOOPBACK_HOSTS]
+        if malformed:
+            raise InvalidSettings("webhook_hosts", f"not host names: {malformed}")
         for name in ("retention_days", "monthly_retention_days"):
             days = getattr(self, name)
             if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
@@ -106,6 +153,7 @@ class NotificationSettingsStore:
             tuple(json.loads(stored["allowed_domains"])),
             stored["retention_days"],
             stored["monthly_retention_days"],
+            tuple(json.loads(stored["webhook_hosts"])),
         )
 
     def put(self, settings: NotificationSettings) -> None:
@@ -122,6 +170,7 @@ class NotificationSettingsStore:
             "allowed_domains": json.dumps(settings.allowed_domains),
             "retention_days": settings.retention_days,
             "monthly_retention_days": settings.monthly_retention_days,
+            "webhook_hosts": json.dumps(settings.webhook_hosts),
         }
         with self.engine.begin() as conn:
             if (

@@ -38,6 +38,8 @@ export_history = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("emailed_at", sa.DateTime(timezone=True)),
+    sa.Column("attempt", sa.Integer, doc="a scheduled run's attempt: 1, then 2... for its retries"),
+    sa.Column("first_run_id", sa.String(64), doc="a scheduled run's first attempt's run id"),
     sa.CheckConstraint(f"status IN {EXPORT_STATUSES!r}", name="export_history_status"),
     sa.Index("ix_export_history_tenant_created", "tenant_id", "created_at"),
     sa.Index("ix_export_history_status", "status"),
@@ -66,6 +68,8 @@ export_schedules = sa.Table(
     sa.Column("message", sa.Text),
     sa.Column("period", sa.String(16), nullable=False, doc="previous (as the cadence says) or month_to_date"),
     sa.Column("options", sa.Text, nullable=False, doc="JSON: the ad-hoc request's filters and file options"),
+    sa.Column("webhooks", sa.Text, nullable=False, doc="JSON list of {url, secret}: signed JSON webhooks"),
+    sa.Column("slack_webhooks", sa.Text, nullable=False, doc="JSON list of Slack incoming-webhook URLs"),
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint(f"cadence IN {CADENCES!r}", name="export_schedules_cadence"),
@@ -88,6 +92,29 @@ notification_settings = sa.Table(
         "retention_days", sa.Integer, nullable=False, doc="How long ad-hoc and scheduled files are kept"
     ),
     sa.Column("monthly_retention_days", sa.Integer, doc="How long monthly exports are kept; NULL: for good"),
+    sa.Column("webhook_hosts", sa.Text, nullable=False, doc="JSON list of the hosts webhooks may point at"),
+)
+
+WEBHOOK_KINDS = ("webhook", "slack")
+WEBHOOK_OUTCOMES = ("delivered", "failed")
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(63), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("schedule_id", sa.String(32)),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("tries", sa.Integer, nullable=False, doc="how many requests were made"),
+    sa.Column("http_status", sa.Integer, doc="the last answer's status; NULL when none came"),
+    sa.Column("error_message", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(f"kind IN {WEBHOOK_KINDS!r}", name="webhook_deliveries_kind"),
+    sa.CheckConstraint(f"status IN {WEBHOOK_OUTCOMES!r}", name="webhook_deliveries_status"),
+    sa.Index("ix_webhook_deliveries_run", "run_id"),
 )
 
 ROLES = ("viewer", "exporter", "admin")

@@ -13,6 +13,13 @@ instead for the month of the day before (the month just ended on the 1st). A sch
 options an ad-hoc request takes (filters, CSV and file options) in ``options``; this layer only checks
 their shape, and ``exports.scheduled_requests`` checks them as the ad-hoc request's own validators do
 before a schedule is saved.
+
+Besides e-mail, a schedule may send each run's files to ``webhooks`` (a signed JSON document) and to
+``slack_webhooks`` (a Slack message). Each webhook gets its own signing secret when it is first saved
+(``secrets.token_hex``, kept in the schedule's row, as the receiver needs the same to check the
+signature); it stays while the URL stays in the schedule, and is shown only in the answer to the save
+that made it. Whether a webhook's host is one the tenant allows is the tenant's settings' to say
+(``NotificationSettings.refused_webhooks``), asked when a schedule is saved and again when it sends.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ import calendar
 import datetime as dt
 import json
 import re
+import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from export_platform.catalog import EXPORT_FORMATS, REQUEST_FORMAT_NAMES, REQUEST_FORMATS
 from export_platform.partitions import validate_tenant_slug
 from export_platform.plain_text import refuse_control_characters
-from export_platform.tracking.notifications import EMAIL_ADDRESS
+from export_platform.tracking.notifications import EMAIL_ADDRESS, webhook_url_problem
 from export_platform.tracking.schema import CADENCES, export_schedules
 
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -63,6 +72,8 @@ class TenantScheduleSpec(BaseModel):
     message: str | None = None
     period: str = "previous"
     options: dict[str, Any] = Field(default_factory=dict)
+    webhooks: tuple[str, ...] = ()
+    slack_webhooks: tuple[str, ...] = ()
 
     @field_validator("tenant")
     @classmethod
@@ -149,6 +160,14 @@ class TenantScheduleSpec(BaseModel):
             raise ValueError(f"not e-mail addresses: {bad}")
         return value
 
+    @field_validator("webhooks", "slack_webhooks")
+    @classmethod
+    def _webhooks(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        for url in value:
+            if problem := webhook_url_problem(url):
+                raise ValueError(f"{info.field_name}: {url!r} {problem}")
+        return tuple(dict.fromkeys(value))
+
     @model_validator(mode="after")
     def _consistent(self) -> TenantScheduleSpec:
         if (self.cadence == "weekly") != (self.day_of_week is not None):
@@ -167,6 +186,8 @@ class TenantSchedule:
     spec: TenantScheduleSpec
     is_active: bool
     created_at: dt.datetime
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Each of ``spec.webhooks``' signing secret, by URL."""
 
     @property
     def export_assets(self) -> list[str]:
@@ -256,31 +277,42 @@ class TenantScheduleStore:
         self.engine = engine
 
     def add(self, spec: TenantScheduleSpec, now: dt.datetime | None = None) -> TenantSchedule:
-        schedule = TenantSchedule(uuid.uuid4().hex, spec, True, now or dt.datetime.now(dt.UTC))
+        """Save a new schedule, with a new signing secret for each of its webhooks."""
+        schedule = TenantSchedule(
+            uuid.uuid4().hex, spec, True, now or dt.datetime.now(dt.UTC), _secrets_for(spec, {})
+        )
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(export_schedules).values(
                     id=schedule.id,
                     tenant_id=spec.tenant,
-                    **_spec_columns(spec),
+                    **_spec_columns(spec, schedule.webhook_secrets),
                     is_active=True,
                     created_at=schedule.created_at,
                 )
             )
         return schedule
 
-    def replace(self, schedule_id: str, spec: TenantScheduleSpec) -> bool:
+    def replace(self, schedule_id: str, spec: TenantScheduleSpec) -> TenantSchedule | None:
         """Make schedule ``schedule_id`` of ``spec``'s tenant say ``spec``; its id, tenant, state and
-        creation time stay. False if the tenant has no such schedule."""
+        creation time stay, and so do the secrets of the webhooks it keeps (a new webhook gets a new
+        one). The schedule as saved; None if the tenant has no such schedule."""
         with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    sa.update(export_schedules)
-                    .where(export_schedules.c.id == schedule_id, export_schedules.c.tenant_id == spec.tenant)
-                    .values(**_spec_columns(spec))
-                ).rowcount
-                == 1
+            row = conn.execute(
+                sa.select(export_schedules)
+                .where(export_schedules.c.id == schedule_id, export_schedules.c.tenant_id == spec.tenant)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            kept = _schedule(row._mapping)
+            secrets_now = _secrets_for(spec, kept.webhook_secrets)
+            conn.execute(
+                sa.update(export_schedules)
+                .where(export_schedules.c.id == schedule_id)
+                .values(**_spec_columns(spec, secrets_now))
             )
+        return TenantSchedule(schedule_id, spec, kept.is_active, kept.created_at, secrets_now)
 
     def list(self, *, tenant: str | None = None, active_only: bool = False) -> list[TenantSchedule]:
         """The stored schedules; a row that cannot be read is an error here (see ``readable``)."""
@@ -336,8 +368,13 @@ class TenantScheduleStore:
             )
 
 
-def _spec_columns(spec: TenantScheduleSpec) -> dict[str, object]:
-    """What a schedule says, as its row's columns hold it."""
+def _secrets_for(spec: TenantScheduleSpec, kept: Mapping[str, str]) -> dict[str, str]:
+    """A signing secret for each of ``spec``'s webhooks: the one it had (``kept``), else a new one."""
+    return {url: kept.get(url) or secrets.token_hex(32) for url in spec.webhooks}
+
+
+def _spec_columns(spec: TenantScheduleSpec, webhook_secrets: Mapping[str, str]) -> dict[str, object]:
+    """What a schedule says, as its row's columns hold it, with its webhooks' secrets."""
     values = spec.model_dump()
     return {
         "name": spec.name,
@@ -353,6 +390,8 @@ def _spec_columns(spec: TenantScheduleSpec) -> dict[str, object]:
         "message": values["message"],
         "period": spec.period,
         "options": json.dumps(spec.options, sort_keys=True),
+        "webhooks": json.dumps([{"url": url, "secret": webhook_secrets[url]} for url in spec.webhooks]),
+        "slack_webhooks": json.dumps(spec.slack_webhooks),
     }
 
 
@@ -361,6 +400,7 @@ def _schedule(row: sa.RowMapping) -> TenantSchedule:
     one row saved before a newer rule (a subject with a line break) stop every tenant's schedules.
     What reaches an e-mail header is checked again when the delivery is built."""
     created = row["created_at"]
+    webhooks = json.loads(row["webhooks"])
     spec = TenantScheduleSpec.model_construct(
         tenant=row["tenant_id"],
         name=row["name"],
@@ -376,7 +416,13 @@ def _schedule(row: sa.RowMapping) -> TenantSchedule:
         message=row["message"],
         period=row["period"],
         options=json.loads(row["options"]),
+        webhooks=tuple(hook["url"] for hook in webhooks),
+        slack_webhooks=tuple(json.loads(row["slack_webhooks"])),
     )
     return TenantSchedule(
-        row["id"], spec, row["is_active"], created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+        row["id"],
+        spec,
+        row["is_active"],
+        created if created.tzinfo else created.replace(tzinfo=dt.UTC),
+        {hook["url"]: hook["secret"] for hook in webhooks},
     )
