@@ -19,7 +19,7 @@ import polars as pl
 from export_platform.render.progress import Progress
 
 if TYPE_CHECKING:
-    from export_platform.render.charts import Chart
+    from export_platform.render.charts import Chart, Tile
 
 BATCH_ROWS = 5_000
 
@@ -147,6 +147,7 @@ class Report:
     summary: tuple[SummaryItem, ...]
     tables: tuple[Table, ...]
     charts: tuple[Chart, ...] = ()
+    tiles: tuple[Tile, ...] = ()  # the overview's headline figures, with their comparisons
     pdf_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     complete_files: CompleteFiles = CompleteFiles()
 

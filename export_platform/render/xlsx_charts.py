@@ -39,13 +39,12 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.worksheet import Worksheet
 
-from export_platform.render.charts import Chart
+from export_platform.render.charts import NO_CHART_DATA, Chart
 from export_platform.render.report import Kind
 from export_platform.render.xlsx_sheet import CONTROL_CHARACTER_MARK, ILLEGAL_XML_CHARACTERS
 
 CHART_DATA_SHEET = "Chart Data"
 _ILLEGAL_XML_CHARACTERS = re.compile(ILLEGAL_XML_CHARACTERS)
-NO_CHART_DATA = "No data for this period."
 CHART_COLUMN = "D"  # on the Summary sheet, right of its two columns of figures
 CHART_ROWS = 16  # rows of the Summary sheet each chart takes, its height and a gap
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 7.5

@@ -12,7 +12,7 @@ from export_platform.reports.customers import customers_report
 from export_platform.reports.inventory import inventory_report
 from export_platform.reports.invoices import invoices_report
 from export_platform.reports.ledger import accounts_report, bills_report
-from export_platform.reports.overview_charts import CHARTS
+from export_platform.reports.overview import NOT_COMPARED, Earlier, has_overview, report_overview
 from export_platform.reports.sales import sale_items_report, sales_report
 from export_platform.reports.tables import (
     DEFAULT_OPTIONS,
@@ -122,13 +122,21 @@ PDF_SKIPPED_TABLES = ("Credit Aging",)
 
 
 def build_report(
-    dataset: str, frames: Frames, tenant: TenantInfo, month: str, options: ReportOptions = DEFAULT_OPTIONS
+    dataset: str,
+    frames: Frames,
+    tenant: TenantInfo,
+    month: str,
+    options: ReportOptions = DEFAULT_OPTIONS,
+    earlier: Earlier = NOT_COMPARED,
 ) -> Report:
-    """The dataset's report: summary figures, tables and, where the dataset has them, its overview's
-    charts (``overview_charts``) over the same frames."""
+    """The dataset's report: summary figures, tables and, where the dataset has an overview, its tiles
+    (headline figures compared with the ``earlier`` partitions) and charts over the same frames."""
     summary, tables = LAYOUTS[dataset](frames, options)
     report = _report(dataset, tenant, month, tuple(summary), tuple(tables), options)
-    return replace(report, charts=CHARTS[dataset](frames, month)) if dataset in CHARTS else report
+    if not has_overview(dataset):
+        return report
+    tiles, charts = report_overview(dataset, frames, month, earlier)
+    return replace(report, tiles=tiles, charts=charts)
 
 
 def flat_report(

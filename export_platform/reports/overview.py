@@ -10,6 +10,7 @@ data") and carries no figure, never a guess. The change rule, written once here:
 - a percentage KPI (the sales margin) changes by ``current - earlier`` percentage points, exactly.
 
 Pure functions of frames: the caller reads the earlier partitions (``storage.earlier_partitions``).
+A report shows the overview as tiles (``report_overview``), each comparison worded on one line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import polars as pl
 
 from export_platform.datasets.exact import round_half_away
 from export_platform.datasets.headlines import HEADLINES, Figure, Headlines
+from export_platform.render.charts import Tile
 from export_platform.render.report import Kind
 from export_platform.reports.overview_charts import CHARTS, Chart, Frames
 from export_platform.source.schema import ACCOUNT_TYPES
@@ -142,3 +144,45 @@ def build_overview(
         for name, value in current.items()
     )
     return Overview(dataset, month, kpis, CHARTS[dataset](frames, month))
+
+
+Earlier = tuple[pl.LazyFrame | None, pl.LazyFrame | None]
+"""The dataset's partitions of the previous month and of the same month a year earlier (None: not
+stored), in that order."""
+NOT_COMPARED: Earlier = (None, None)
+
+
+def comparison_line(comparison: Comparison, kind: Kind) -> str:
+    """One comparison as a tile words it: ``vs 2026-09: +12.50%`` (points for a percentage KPI),
+    ``vs 2025-10: no data``, ``vs 2026-09: n/a``."""
+    unit = " pts" if kind is Kind.PERCENT else "%"
+    text = comparison.change_text
+    return f"vs {comparison.month}: {text}{unit if comparison.change is not None else ''}"
+
+
+def tiles(overview: Overview) -> tuple[Tile, ...]:
+    return tuple(
+        Tile(
+            kpi.label,
+            kpi.value,
+            kpi.kind,
+            (comparison_line(kpi.month_ago, kpi.kind), comparison_line(kpi.year_ago, kpi.kind)),
+        )
+        for kpi in overview.kpis
+    )
+
+
+def report_overview(
+    dataset: str, frames: Frames, period: str, earlier: Earlier = NOT_COMPARED
+) -> tuple[tuple[Tile, ...], tuple[Chart, ...]]:
+    """The tiles and charts a report of ``dataset``'s ``period`` shows. A month is compared with the
+    ``earlier`` partitions; an ad-hoc run of days (``2026-10-01 to 2026-10-15``) is a period no stored
+    partition matches, so its tiles carry the figures alone."""
+    if " to " in period:
+        figures = HEADLINES[dataset](frames[dataset])
+        return (
+            tuple(Tile(KPIS[name][0], value, KPIS[name][1]) for name, value in figures.items()),
+            CHARTS[dataset](frames, period),
+        )
+    overview = build_overview(dataset, frames, period, *earlier)
+    return tiles(overview), overview.charts

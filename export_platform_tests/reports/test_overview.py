@@ -4,8 +4,10 @@ cases (an empty month, one day, one product, negative profit, a first month) giv
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
@@ -13,7 +15,14 @@ import pytest
 
 from export_platform.datasets.headlines import HEADLINES
 from export_platform.render.report import Kind
-from export_platform.reports.overview import NO_DATA, Overview, build_overview, change, months_compared
+from export_platform.reports.overview import (
+    NO_DATA,
+    Overview,
+    build_overview,
+    change,
+    months_compared,
+    report_overview,
+)
 from export_platform.reports.overview_charts import sales_charts
 from export_platform.storage.earlier_partitions import stored_partition
 from export_platform.storage.object_store import object_store
@@ -220,3 +229,32 @@ def test_an_adhoc_period_charts_the_days_asked() -> None:
     """An ad-hoc export names its period by days; its per-day chart spans exactly those days."""
     charts = sales_charts(sales_frames([], []), "2026-10-30 to 2026-11-02")
     assert charts[0].categories == ("2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02")
+
+
+def test_tiles_word_each_comparison_and_an_adhoc_period_has_none() -> None:
+    """What a report's tiles say: the change in percent (points for the margin), "n/a" where the rule
+    gives none, "no data" without the earlier partition; an ad-hoc run of days compares nothing."""
+    sale = {
+        "sold_at": dt.datetime(2026, 10, 5, 12, tzinfo=ZoneInfo("America/New_York")),
+        "status": "completed",
+        "payment_method": "cash",
+        "storefront": "Main",
+        "revenue": Decimal("10.00"),
+        "profit": Decimal("-2.50"),
+    }
+    earlier = sales_frames([{**sale, "profit": Decimal("5.00")}], [])["sales"]
+    tiles, charts = report_overview("sales", sales_frames([sale], []), "2026-10", (earlier, None))
+    said = {tile.label: (tile.value, tile.changes) for tile in tiles}
+    assert said == {
+        "Completed sales": (1, ("vs 2026-09: +0.00%", f"vs 2025-10: {NO_DATA}")),
+        "Revenue": (Decimal("10.00"), ("vs 2026-09: +0.00%", f"vs 2025-10: {NO_DATA}")),
+        "Profit": (Decimal("-2.50"), ("vs 2026-09: -150.00%", f"vs 2025-10: {NO_DATA}")),
+        "Margin %": (Decimal("-25.00"), ("vs 2026-09: -75.00 pts", f"vs 2025-10: {NO_DATA}")),
+    }
+    nothing_before, _ = report_overview(
+        "sales", sales_frames([], []), "2026-10", (sales_frames([], [])["sales"], None)
+    )
+    assert {t.label: t.changes[0] for t in nothing_before}["Revenue"] == "vs 2026-09: n/a"  # from 0.00
+    adhoc, adhoc_charts = report_overview("sales", sales_frames([sale], []), "2026-10-01 to 2026-10-07")
+    assert all(tile.changes == () for tile in adhoc) and len(adhoc_charts[0].categories) == 7
+    assert [c.title for c in charts] == [c.title for c in adhoc_charts]
