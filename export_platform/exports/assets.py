@@ -7,6 +7,8 @@ column selection the dataset's table lists those columns; with compression the p
 compressed one (``.zip``, ``.gz`` after the name): its size and sha256 are recorded, with the rows of
 the file it holds. A PDF stops at its page budget and records how many of the dataset's rows it
 draws (``rows_in_pdf``) beside ``record_count``; its read-back also reads the note that says so.
+A workbook's and a PDF's overview compares the month's headline figures with the dataset's stored
+partitions of the previous month and of the same month a year earlier, "no data" where there is none.
 """
 
 import logging
@@ -56,9 +58,11 @@ from export_platform.render.report import (
 )
 from export_platform.render.xlsx import write_workbook
 from export_platform.reports.layouts import LAYOUTS, SHEET_NAMES, build_report, flat_report
+from export_platform.reports.overview import NOT_COMPARED, Earlier, has_overview, months_compared
 from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo, choose_columns
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
+from export_platform.storage.earlier_partitions import stored_partition
 from export_platform.storage.io_manager import DatasetNotMaterialized
 from export_platform.storage.layout import export_file_name, export_key
 from export_platform.tracking.history import ExportHistory, requested_by, requesting_user, run_attempt
@@ -285,9 +289,27 @@ def report_for(
     tenant: TenantInfo,
     period: str,
     options: ReportOptions = DEFAULT_OPTIONS,
+    earlier: Earlier = NOT_COMPARED,
 ) -> Report:
-    """A CSV holds the dataset's flat table alone; workbooks and PDFs the whole report."""
-    return (flat_report if fmt is CSV else build_report)(dataset, frames, tenant, period, options)
+    """A CSV holds the dataset's flat table alone; workbooks and PDFs the whole report, with its
+    overview compared with the ``earlier`` partitions."""
+    if fmt is CSV:
+        return flat_report(dataset, frames, tenant, period, options)
+    return build_report(dataset, frames, tenant, period, options, earlier)
+
+
+def earlier_partitions(artifacts: ArtifactStore, dataset: str, partition: TenantMonth) -> Earlier:
+    """The dataset's stored partitions of the previous month and of the same month a year earlier,
+    for the overview to compare the month with; None for one never materialized (the overview then
+    says "no data"). Read only for a report that shows an overview."""
+    if not has_overview(dataset):
+        return NOT_COMPARED
+    previous, year_ago = months_compared(partition.month)
+    store = artifacts.store
+    return (
+        stored_partition(store, partition.tenant, dataset, previous),
+        stored_partition(store, partition.tenant, dataset, year_ago),
+    )
 
 
 class Rendered(NamedTuple):
@@ -351,7 +373,8 @@ def publish_export(
     options = ReportOptions(columns=choose_columns(dataset, config.columns))
     tenant = source.tenant(partition.tenant)
     tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
-    report = report_for(fmt, dataset, frames, tenant_info, partition.month, options)
+    earlier = NOT_COMPARED if fmt is CSV else earlier_partitions(artifacts, dataset, partition)
+    report = report_for(fmt, dataset, frames, tenant_info, partition.month, options, earlier)
     if fmt is PDF:
         report = replace(report, complete_files=month_files(partition, dataset))
     extension = compressed_name(fmt.extension, config.compression)

@@ -1,4 +1,5 @@
 """Excel workbooks: a Summary sheet, then one sheet per table, the table sheets streamed column-wise.
+The Summary sheet ends with the overview's headline figures and their changes, and carries its charts.
 
 Cells carry real types: numbers with number formats, dates and times as Excel dates (in the tenant's
 local time, since Excel has no time zones), booleans as booleans. Text that begins like a formula is
@@ -90,6 +91,7 @@ NUMBER_FORMATS = {
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2C3E50")
 TITLE_FONT = Font(bold=True, size=14)
+OVERVIEW_HEADING = "Overview"  # the Summary sheet's block of headline figures and their changes
 
 
 def write_workbook(
@@ -168,6 +170,15 @@ def _write_summary(sheet: Worksheet, report: Report) -> None:
     sheet.append([])
     for item in report.summary:
         sheet.append(_summary_row(sheet, item))
+    if report.tiles:  # after one empty row, so the summary's figures end where they always did
+        sheet.column_dimensions["C"].width = 40
+        sheet.append([])
+        sheet.append([_cell(sheet, OVERVIEW_HEADING, font=Font(bold=True))])
+        for tile in report.tiles:
+            changes = "; ".join(tile.changes)
+            sheet.append(
+                [_cell(sheet, tile.label), _cell(sheet, tile.value, tile.kind), _cell(sheet, changes)]
+            )
 
 
 def _summary_row(sheet: Worksheet, item: SummaryItem) -> list[WriteOnlyCell]:

@@ -1,0 +1,112 @@
+"""An export of a month shows its overview compared with the stored earlier months: the sales PDF's
+first page and the workbook's Summary sheet state each headline figure's change against the previous
+month, equal to what the oracle computes from the seeded source rows, and "no data" for a month
+that was never materialized (a year earlier; the month before a tenant's first), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from export_platform.datasets.assets import dataset_assets
+from export_platform.datasets.source_database import SourceDatabase
+from export_platform.exports.assets import export_assets
+from export_platform.reports.overview import NO_DATA
+from export_platform.storage.artifacts import ArtifactStore
+from export_platform.storage.io_manager import DatasetParquetIOManager
+from export_platform.tracking.history import ExportHistory
+from export_platform_tests.oracle import SourceOracle
+from export_platform_tests.oracle import overview as expected
+from export_platform_tests.support.materialize import ephemeral_instance, materialize_datasets
+from export_platform_tests.support.seed_plan import MONTH, TENANT
+
+PREVIOUS = "2026-09"  # the seed's first month
+LABELS = {
+    "completed_sales": "Completed sales",
+    "revenue": "Revenue",
+    "profit": "Profit",
+    "margin_pct": "Margin %",
+}
+
+
+def export_sales(source_url: str, root: Path, month: str) -> None:
+    result = dg.materialize(
+        [*dataset_assets, *export_assets],
+        selection=["sales_xlsx", "sales_pdf"],
+        partition_key=f"{month}|{TENANT}",
+        instance=ephemeral_instance(TENANT),
+        resources={
+            "source": SourceDatabase(url=source_url),
+            "dataset_io_manager": DatasetParquetIOManager(root=str(root)),
+            "artifacts": ArtifactStore(root=str(root)),
+            "history": ExportHistory(url=source_url),
+        },
+        run_config={"ops": {"sales_pdf": {"config": {"page_budget": 3}}}},
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+
+@pytest.fixture(scope="module")
+def exported(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """acme's September and October datasets, then both months' sales workbook and PDF."""
+    root = tmp_path_factory.mktemp("export-overview")
+    for month in (PREVIOUS, MONTH):
+        result = materialize_datasets(source_url, str(root), f"{month}|{TENANT}")
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+    for month in (PREVIOUS, MONTH):
+        export_sales(source_url, root, month)
+    return root
+
+
+def exported_file(root: Path, month: str, extension: str) -> Path:
+    return root / TENANT / "exports" / "sales" / month / f"sales_{TENANT}_{month}.{extension}"
+
+
+def stated_changes(source_url: str) -> dict[str, str]:
+    """Each sales KPI's change against September as the oracle words it, from the source rows."""
+    oracle = SourceOracle(source_url, TENANT)
+    october, _ = expected.sales(oracle, MONTH)
+    september, _ = expected.sales(oracle, PREVIOUS)
+    said = {}
+    for name, label in LABELS.items():
+        points = name == "margin_pct"
+        moved = expected.change(october[name], september[name], points)
+        said[label] = "n/a" if moved is None else f"{moved:+}{' pts' if points else '%'}"
+    return said
+
+
+def test_the_pdf_states_each_change_against_the_previous_month(exported: Path, source_url: str) -> None:
+    first_page = PdfReader(exported_file(exported, MONTH, "pdf")).pages[0].extract_text()
+    changes = stated_changes(source_url)
+    assert any(text.startswith(("+", "-")) and text != "+0.00%" for text in changes.values())
+    for label, text in changes.items():
+        assert f"vs {PREVIOUS}: {text}" in first_page, (label, text)
+    assert first_page.count(f"vs 2025-10: {NO_DATA}") == len(LABELS)
+
+
+def test_the_workbook_summary_states_the_same_changes(exported: Path, source_url: str) -> None:
+    oracle = SourceOracle(source_url, TENANT)
+    october, _ = expected.sales(oracle, MONTH)
+    sheet = openpyxl.load_workbook(exported_file(exported, MONTH, "xlsx"), read_only=True)["Summary"]
+    rows = {
+        row[0]: row[1:3] for row in sheet.iter_rows(values_only=True) if row and row[0] in LABELS.values()
+    }
+    changes = stated_changes(source_url)
+    for name, label in LABELS.items():
+        value, said = rows[label]
+        figure = october[name]
+        assert value == (float(figure) if isinstance(figure, Decimal) else figure), label
+        assert said == f"vs {PREVIOUS}: {changes[label]}; vs 2025-10: {NO_DATA}", label
+
+
+def test_a_tenants_first_month_has_no_data_to_compare(exported: Path) -> None:
+    first_page = PdfReader(exported_file(exported, PREVIOUS, "pdf")).pages[0].extract_text()
+    assert first_page.count(f"vs 2026-08: {NO_DATA}") == len(LABELS)
+    assert f"vs {PREVIOUS}:" not in first_page
