@@ -435,9 +435,10 @@ def deliver_scheduled_exports(
     description=(
         "E-mails the files of each successful scheduled export run to the schedule's recipients (or the "
         "tenant's default recipients), attaching them up to the size limit and linking the rest; only to "
-        "addresses in the tenant's allowed domains. Retries until the mail server accepts; never sends "
-        "twice. A run that can never be delivered is marked failed with the reason and the operators are "
-        "told; the other tenants' deliveries go on."
+        "addresses in the tenant's allowed domains. Posts their links to the schedule's webhooks (signed "
+        "JSON) and Slack webhooks first, only to https hosts on the tenant's webhook_hosts. Retries until "
+        "the mail server accepts; never sends twice. A run that can never be delivered is marked failed "
+        "with the reason and the operators are told; the other tenants' deliveries go on."
     ),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,

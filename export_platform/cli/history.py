@@ -45,8 +45,15 @@ def _as_line(row: dict[str, Any]) -> str:
     return (
         f"{created:<20} {shown(row['tenant_id']):<10} {export:<16} "
         f"{shown(row['partition_key']):<18} {shown(row['status']):<10} {row['record_count'] or 0:>8}  "
-        f"{shown(row['requested_by'])}: {shown(detail.splitlines()[0] if detail else '')}"
+        f"{shown(row['requested_by'])}{_retry(row)}: {shown(detail.splitlines()[0] if detail else '')}"
     )
+
+
+def _retry(row: dict[str, Any]) -> str:
+    """`` (attempt 2 of <first run id>)`` for a retry of a scheduled run; nothing for a first attempt."""
+    if (row.get("attempt") or 1) == 1:
+        return ""
+    return f" (attempt {row['attempt']} of {shown(row['first_run_id'])})"
 
 
 @click.command(short_help="List export attempts, newest first.")

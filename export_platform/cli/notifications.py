@@ -1,4 +1,4 @@
-"""``export-platform notifications``: a tenant's e-mail and retention settings."""
+"""``export-platform notifications``: a tenant's e-mail, webhook and retention settings."""
 
 from __future__ import annotations
 
@@ -63,6 +63,11 @@ def notifications_show(tenant: str) -> None:
 @click.option(
     "--allowed-domains", help="Comma-separated domains recipients must belong to, e.g. acme.example."
 )
+@click.option(
+    "--webhook-hosts",
+    help="Comma-separated hosts the tenant's schedules may send webhooks to, e.g. hooks.slack.com "
+    "(exact host names; none: every webhook is refused).",
+)
 @click.option("--default-recipients", help="Comma-separated addresses for deliveries and weekly summaries.")
 @click.option("--failure-recipients", help="Comma-separated addresses for failure notices.")
 @click.option("--notify-on-success/--no-notify-on-success", default=None)
@@ -98,7 +103,7 @@ def notifications_set(tenant: str, **changes: Any) -> None:
             continue
         if value == KEEP:
             value = None
-        if name in ("allowed_domains", "default_recipients", "failure_recipients"):
+        if name in ("allowed_domains", "default_recipients", "failure_recipients", "webhook_hosts"):
             value = comma_separated(value)
         updates[name] = value
     updated = dataclasses.replace(store.get(tenant), **updates)

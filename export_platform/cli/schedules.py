@@ -2,7 +2,8 @@
 
 ``add`` and ``update`` take the same options; a schedule is checked whole before it is saved, as the
 Export API checks it (``TenantScheduleSpec``, then ``check_schedule``: the ad-hoc request's own
-validators over each dataset), so one that could never run is refused naming the field. ``upcoming``
+validators over each dataset, and its webhooks' hosts against the tenant's ``webhook_hosts``), so one
+that could never run is refused naming the field. A new webhook's signing secret is printed once. ``upcoming``
 and ``overdue`` answer as the Export API's routes of those names do; ``trigger`` runs a schedule's
 period now, in this process, recorded as a manual run (not e-mailed), as the API's trigger is.
 """
@@ -99,6 +100,21 @@ def _content_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option("--recipients", help="Comma-separated e-mail addresses."),
             click.option("--subject", help="E-mail subject."),
             click.option("--message", help="E-mail message."),
+            click.option(
+                "--webhook",
+                "webhooks",
+                multiple=True,
+                help="Repeatable: an https URL that gets each run's file links as signed JSON; its host "
+                "must be on the tenant's --webhook-hosts. Given on update, they replace the schedule's; "
+                "--webhook '' removes them.",
+            ),
+            click.option(
+                "--slack",
+                "slack_webhooks",
+                multiple=True,
+                help="Repeatable: a Slack incoming-webhook URL that gets each run's file links, as "
+                "--webhook.",
+            ),
         ]
     ):
         command = decorator(command)
@@ -114,6 +130,9 @@ def _fields(given: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     for name in ("datasets", "formats", "recipients"):
         if given[name] is not None:
             fields[name] = comma_separated(given[name])
+    for name in ("webhooks", "slack_webhooks"):
+        if given[name]:
+            fields[name] = [url for url in given[name] if url]
     if given["cadence"] is not None and given["cadence"] != current.get("cadence"):
         # A new cadence takes its own day: the old cadence's would make the schedule inconsistent.
         fields["day_of_week"], fields["day_of_month"] = None, given["day_of_month"]
@@ -138,11 +157,36 @@ def _checked(fields: dict[str, Any]) -> TenantScheduleSpec:
     from export_platform.tracking.tenant_schedules import TenantScheduleSpec
 
     try:
-        return check_schedule(TenantScheduleSpec(**fields))
+        spec = check_schedule(TenantScheduleSpec(**fields))
     except ValidationError as exc:
         raise Refused(f"invalid schedule: {shown(validation_message(exc, whole='schedule'))}") from None
     except ScheduleRefused as exc:
         raise Refused(f"invalid schedule: {shown(str(exc))}") from None
+    _refuse_unlisted_hosts(spec)
+    return spec
+
+
+def _refuse_unlisted_hosts(spec: TenantScheduleSpec) -> None:
+    """``Refused`` when a webhook's host is not one the tenant allows, as the Export API refuses it."""
+    from export_platform.tracking.notifications import NotificationSettingsStore
+
+    settings = NotificationSettingsStore(_schedule_store().engine).get(spec.tenant)
+    for option, urls in (("--webhook", spec.webhooks), ("--slack", spec.slack_webhooks)):
+        refused = settings.refused_webhooks(urls)
+        if refused:
+            raise Refused(
+                shown(
+                    f"{option}: {', '.join(refused)}: host not on {spec.tenant}'s webhook hosts; add it "
+                    f"with export-platform notifications set --tenant {spec.tenant} --webhook-hosts HOST"
+                )
+            )
+
+
+def _show_new_secrets(schedule: TenantSchedule, before: TenantSchedule | None = None) -> None:
+    """Print the signing secret of each webhook this save added: the only time it is shown."""
+    for url, secret in schedule.webhook_secrets.items():
+        if before is None or url not in before.webhook_secrets:
+            click.echo(f"signing secret of webhook {shown(url)}: {secret} (shown once; keep it)")
 
 
 @schedules.command("add")
@@ -173,6 +217,7 @@ def schedules_add(tenant: str, name: str, **given: Any) -> None:
     except sa.exc.IntegrityError as exc:
         raise click.UsageError(f"tenant {tenant} already has a schedule named {name!r}") from exc
     click.echo(f"added schedule {schedule.id} for {tenant}: {shown(name)}")
+    _show_new_secrets(schedule)
 
 
 @schedules.command("update")
@@ -191,10 +236,12 @@ def schedules_update(schedule_id: str, name: str | None, **given: Any) -> None:
         current["name"] = name
     spec = _checked(_fields(given, current))
     try:
-        store.replace(schedule_id, spec)
+        saved = store.replace(schedule_id, spec)
     except sa.exc.IntegrityError as exc:
         raise click.UsageError(f"tenant {spec.tenant} already has a schedule named {spec.name!r}") from exc
-    click.echo(f"schedule {schedule_id} updated: {shown(_described(store.get(schedule_id) or schedule))}")
+    click.echo(f"schedule {schedule_id} updated: {shown(_described(saved or schedule))}")
+    if saved is not None:
+        _show_new_secrets(saved, schedule)
 
 
 def _existing(store: TenantScheduleStore, schedule_id: str) -> TenantSchedule:
@@ -217,6 +264,8 @@ def _described(schedule: TenantSchedule) -> str:
         f"{when} at {spec.time_of_day} {spec.timezone}, {spec.period}: {', '.join(schedule.export_assets)}"
         + (f" [{options}]" if options else "")
         + f" -> {', '.join(spec.recipients) or '-'}"
+        + "".join(f", webhook {url}" for url in spec.webhooks)
+        + "".join(f", slack {url}" for url in spec.slack_webhooks)
     )
 
 

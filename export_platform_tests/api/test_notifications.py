@@ -18,6 +18,7 @@ DEFAULTS = {
     "sender_name": None,
     "reply_to": None,
     "allowed_domains": [],
+    "webhook_hosts": [],
     "retention_days": 30,
     "monthly_retention_days": None,
 }

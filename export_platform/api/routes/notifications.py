@@ -1,5 +1,6 @@
 """The tenant's notification settings: who gets deliveries and failure notices, from which domains,
-under which sender name and reply-to address, and how long its files are kept. Anyone of the tenant
+under which sender name and reply-to address, which hosts its schedules' webhooks may point at, and
+how long its files are kept. Anyone of the tenant
 may read them; only an admin may set them."""
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class NotificationSettingsBody(BaseModel):
         default=None, description="Reply-To of the tenant's mail, in allowed_domains."
     )
     allowed_domains: list[str] = Field(default_factory=list, max_length=100)
+    webhook_hosts: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Hosts the schedules' webhooks may point at (exact names, e.g. hooks.slack.com); "
+        "empty refuses every webhook.",
+    )
     retention_days: int = Field(
         default=DEFAULT_RETENTION_DAYS,
         ge=1,
@@ -85,6 +92,7 @@ def put_notifications(
         allowed_domains=tuple(body.allowed_domains),
         retention_days=body.retention_days,
         monthly_retention_days=body.monthly_retention_days,
+        webhook_hosts=tuple(body.webhook_hosts),
     )
     try:
         settings.check()

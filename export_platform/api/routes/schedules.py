@@ -5,6 +5,9 @@ The rules are ``TenantScheduleSpec``'s and ``check_schedule``'s (the ad-hoc requ
 each dataset, so a schedule that could never run is refused naming the field), as ``export-platform
 schedules`` applies them, and ``export_schedule_sensor`` runs them: a schedule falls due at its time of
 day in its own timezone, and each run covers the period its cadence names (``period_covered``).
+A schedule's ``webhooks`` and ``slack_webhooks`` must be https URLs (http only to loopback) whose
+hosts the tenant's ``webhook_hosts`` lists; the answer to the request that adds a webhook carries its
+signing secret (``webhook_secrets``), shown that once.
 Overdue means due more than ``OVERDUE_AFTER`` ago with no run the sensor launched for that due time
 (the daemon is down, say, or the tenant is not yet a partition); Dagster is asked which runs exist.
 """
@@ -22,7 +25,7 @@ from export_platform.api.auth import Admin, Caller, Viewer, tenant_router
 from export_platform.api.dagster_runs import DagsterRun
 from export_platform.api.export_run import ExportRun, export_run, export_status_url
 from export_platform.api.platform import Platform, current_platform
-from export_platform.api.problems import Problem, ProblemDocument, not_found
+from export_platform.api.problems import Problem, ProblemDocument, invalid, not_found
 from export_platform.api.request_bodies import body_model, refused_fields
 from export_platform.api.run_tags import REQUESTED_BY_TAG, launch_tags
 from export_platform.automation.tenant_schedule_sensor import DueExport
@@ -58,7 +61,8 @@ else:
         "or month before the due day (period previous), or the month of the day before (period "
         "month_to_date), with options (an ad-hoc request's filters, CSV and file options, e.g. "
         '{"storefront": "Downtown", "compression": "zip"}), and e-mails it to recipients (or the '
-        "tenant's default recipients).",
+        "tenant's default recipients), posts its file links to webhooks (signed JSON) and "
+        "slack_webhooks (a Slack message), https URLs on the tenant's webhook_hosts.",
         leave_out=("tenant",),
     )
 
@@ -71,6 +75,8 @@ class ScheduleEntry(ScheduleBody):
     is_active: bool
     created_at: dt.datetime
     next_due_at: dt.datetime | None
+    webhook_secrets: dict[str, str] | None = None
+    """The signing secret of each webhook the request added, by URL: only in that answer."""
 
 
 class ScheduleList(BaseModel):
@@ -96,7 +102,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _entry(schedule: TenantSchedule) -> ScheduleEntry:
+def _entry(schedule: TenantSchedule, added_secrets: dict[str, str] | None = None) -> ScheduleEntry:
+    """The schedule as the API shows it; with ``added_secrets`` when the request saved webhooks."""
     now = _now()
     upcoming = due_times(schedule, now, now + LOOK_AHEAD) if schedule.is_active else []
     return ScheduleEntry(
@@ -105,6 +112,7 @@ def _entry(schedule: TenantSchedule) -> ScheduleEntry:
         is_active=schedule.is_active,
         created_at=schedule.created_at,
         next_due_at=upcoming[0] if upcoming else None,
+        webhook_secrets=added_secrets or None,
     )
 
 
@@ -128,15 +136,20 @@ def _owned(platform: Platform, caller: Caller, schedule_id: str) -> TenantSchedu
     return schedule
 
 
-def _spec(caller: Caller, body: BaseModel) -> TenantScheduleSpec:
+def _spec(platform: Platform, caller: Caller, body: BaseModel) -> TenantScheduleSpec:
     try:
-        return check_schedule(TenantScheduleSpec(tenant=caller.tenant, **body.model_dump(exclude_unset=True)))
+        spec = check_schedule(TenantScheduleSpec(tenant=caller.tenant, **body.model_dump(exclude_unset=True)))
     except ValidationError as refused:
         raise refused_fields(refused, ScheduleBody.model_fields) from None
     except ScheduleRefused as refused:
         errors = [{"field": f"body.{refused.field}", "message": refused.message}]
         detail = "The request has invalid fields; see errors."
         raise Problem(422, "invalid_request", "Unprocessable Content", detail, errors=errors) from None
+    settings = platform.notifications.get(caller.tenant)
+    for name in ("webhooks", "slack_webhooks"):
+        if refused_urls := settings.refused_webhooks(getattr(spec, name)):
+            raise invalid(f"body.{name}", f"hosts not in the tenant's webhook_hosts: {refused_urls}")
+    return spec
 
 
 def _name_taken(name: str) -> Problem:
@@ -163,7 +176,7 @@ def list_schedules(caller: Viewer, platform: PlatformDep) -> ScheduleList:
 def create_schedule(
     caller: Admin, platform: PlatformDep, body: ScheduleBody, response: Response
 ) -> ScheduleEntry:
-    spec = _spec(caller, body)
+    spec = _spec(platform, caller, body)
     try:
         schedule = platform.schedules.add(spec)
     except sa.exc.IntegrityError:
@@ -171,7 +184,7 @@ def create_schedule(
     response.headers["Location"] = (
         f"{platform.config.public_url}/v1/tenants/{caller.tenant}/schedules/{schedule.id}"
     )
-    return _entry(schedule)
+    return _entry(schedule, dict(schedule.webhook_secrets))
 
 
 @router.get("/schedules/upcoming", summary="When the active schedules fall due in the coming days")
@@ -217,15 +230,16 @@ def get_schedule(caller: Viewer, platform: PlatformDep, schedule_id: str) -> Sch
 def replace_schedule(
     caller: Admin, platform: PlatformDep, schedule_id: str, body: ScheduleBody
 ) -> ScheduleEntry:
-    _owned(platform, caller, schedule_id)
-    spec = _spec(caller, body)
+    before = _owned(platform, caller, schedule_id)
+    spec = _spec(platform, caller, body)
     try:
         replaced = platform.schedules.replace(schedule_id, spec)
     except sa.exc.IntegrityError:
         raise _name_taken(spec.name) from None
-    if not replaced:
+    if replaced is None:
         raise not_found()
-    return _entry(_owned(platform, caller, schedule_id))
+    added = {u: s for u, s in replaced.webhook_secrets.items() if u not in before.webhook_secrets}
+    return _entry(replaced, added)
 
 
 @router.delete("/schedules/{schedule_id}", status_code=204, summary="Delete a schedule (admin)")
