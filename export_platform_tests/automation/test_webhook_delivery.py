@@ -13,12 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pytest
+from click.testing import CliRunner
 
 from export_platform.automation import scheduled_retries as retries_module
 from export_platform.automation.scheduled_retries import scheduled_export_retry_sensor
 from export_platform.automation.slack_messages import slack_message
 from export_platform.automation.tenant_schedule_sensor import DueExport
 from export_platform.automation.webhooks import DeliveredRun, LinkedFile, post_webhook
+from export_platform.cli import main
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.source.demo_data import SeedPlan
@@ -163,6 +165,14 @@ def test_a_5xx_is_retried_with_backoff_until_delivered() -> None:
     assert first_wait >= 0.1 and second_wait >= 0.2  # 0.1 s, then twice as long
 
 
+def test_the_receiver_tells_a_wrong_secret() -> None:
+    """The receivers above would notice a signature made with another secret."""
+    with webhook_receiver() as hook:
+        hook.secret = "s" * 64
+        outcome = post_webhook(hook.url, {"a": 1}, delivery_id="run-1", secret="t" * 64)
+    assert outcome.delivered and [r.signature_valid for r in hook.received] == [False]
+
+
 def test_a_timeout_is_retried_and_then_fails() -> None:
     with webhook_receiver() as hook:
         hook.delay_seconds = 1.0  # longer than EXPORT_WEBHOOK_TIMEOUT_SECONDS
@@ -304,6 +314,9 @@ def test_each_attempt_of_a_retried_scheduled_run_names_the_first(platform, monke
         assert second.success
     [row] = history.entries(run_id=second.run_id)
     assert (row["attempt"], row["first_run_id"], row["status"]) == (2, first.run_id, "success")
+    monkeypatch.setenv("EXPORT_SOURCE_URL", url)
+    listed = CliRunner().invoke(main, ["history", "--tenant", "acme"])
+    assert listed.exit_code == 0 and listed.output.count(f"(attempt 2 of {first.run_id})") == 1, listed.output
     manual = adhoc_export.execute_in_process(  # a run no schedule launched has no attempt
         run_config=due.run_config,
         instance=dg.DagsterInstance.ephemeral(),
