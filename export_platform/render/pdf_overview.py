@@ -97,7 +97,7 @@ def _tile(canvas: Canvas, tile: Tile, box: Box, regular: FontSet, bold: FontSet)
 def _chart(canvas: Canvas, chart: Chart, box: Box, regular: FontSet, bold: FontSet) -> None:
     title_y = box.top - TITLE_SIZE
     bold.draw(canvas, box.x, title_y, _fit(chart.title, box.width * 0.6, TITLE_SIZE, bold), TITLE_SIZE)
-    if chart.is_empty:
+    if chart.is_empty or not chart.series:  # no categories, or none with a value (a month without events)
         regular.draw(canvas, box.x, title_y - 16, NO_CHART_DATA, 7.5)
         return
     _legend(canvas, chart, box.x + box.width, title_y, box.width * 0.4, regular)
