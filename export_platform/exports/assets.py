@@ -104,12 +104,23 @@ def describe(dataset: str, fmt: ExportFormat) -> str:
             f"an Excel workbook with the sheets {sheets}: real number and date cells, a frozen, "
             "filterable header, and continuation sheets past Excel's row limit."
         )
+        if has_overview(dataset):
+            body += (
+                " The Summary sheet also holds the overview: headline figures with their change against "
+                "the previous month and a year earlier, and charts."
+            )
     else:
+        overview_page = (
+            "a first page with the overview (headline figures with their change against the previous "
+            "month and a year earlier, and charts), then "
+            if has_overview(dataset)
+            else ""
+        )
         body = (
-            "a printable landscape PDF: title, summary figures, then the rows with the header on each "
-            "page and 'Page X of Y', up to the page budget (2,000 pages unless the run config says "
-            "otherwise, 0 for none); then its last page says how many rows were left out and names the "
-            "CSV and Excel files that hold them all. A row cap, if set, is stated in the report."
+            f"a printable landscape PDF: {overview_page}title, summary figures, then the rows with the "
+            "header on each page and 'Page X of Y', up to the page budget (2,000 pages unless the run "
+            "config says otherwise, 0 for none); then its last page says how many rows were left out and "
+            "names the CSV and Excel files that hold them all. A row cap, if set, is stated in the report."
         )
     return f"{title} for one tenant's month as {body} {where}"
 
@@ -209,12 +220,40 @@ def build_export_asset(dataset: str, fmt: ExportFormat) -> dg.AssetsDefinition:
                 "render_s": render_s,
                 "history_id": attempt.id,
                 "preview": preview_table(report.main_table, dataset),
+                **overview_metadata(fmt, dataset, partition, report),
                 "dagster/column_schema": table_schema(written_columns(fmt, report), dataset),
             },
             check_results=checks,
         )
 
     return export_asset
+
+
+OVERVIEW_METADATA = "overview"
+
+
+def overview_metadata(
+    fmt: ExportFormat, dataset: str, partition: TenantMonth, report: Report
+) -> dict[str, str]:
+    """Where a reader finds the export's overview (headline figures, their changes, charts): the
+    workbook's Summary sheet, the PDF's first page; a CSV, which has none, names the month's workbook
+    and PDF that do. Nothing for a dataset without an overview."""
+    if not has_overview(dataset):
+        return {}
+    if fmt is CSV:
+        formats = EXPORT_FORMATS[dataset]
+        places = [
+            f"{where} of {export_file_name(partition.tenant, dataset, partition.month, other.extension)}"
+            for other, where in ((XLSX, "Summary sheet"), (PDF, "page 1"))
+            if other.name in formats
+        ]
+        return {OVERVIEW_METADATA: "; ".join(places)}
+    where = "Summary sheet" if fmt is XLSX else "Page 1"
+    compared = " and ".join(months_compared(partition.month))
+    return {
+        OVERVIEW_METADATA: f"{where}: {len(report.tiles)} headline figures with their change against "
+        f"{compared}; {len(report.charts)} charts"
+    }
 
 
 def recording_refusal(dataset: str, fmt: ExportFormat) -> dg.HookDefinition:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 import openpyxl
@@ -16,7 +17,7 @@ from pypdf import PdfReader
 
 from export_platform.datasets.assets import dataset_assets
 from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.assets import export_assets
+from export_platform.exports.assets import OVERVIEW_METADATA, export_assets
 from export_platform.reports.overview import NO_DATA
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
@@ -35,10 +36,11 @@ LABELS = {
 }
 
 
-def export_sales(source_url: str, root: Path, month: str) -> None:
+def export_sales(source_url: str, root: Path, month: str) -> dict[str, dict]:
+    """The month's sales CSV, workbook and PDF; each one's materialization metadata."""
     result = dg.materialize(
         [*dataset_assets, *export_assets],
-        selection=["sales_xlsx", "sales_pdf"],
+        selection=["sales_csv", "sales_xlsx", "sales_pdf"],
         partition_key=f"{month}|{TENANT}",
         instance=ephemeral_instance(TENANT),
         resources={
@@ -51,18 +53,25 @@ def export_sales(source_url: str, root: Path, month: str) -> None:
         raise_on_error=False,
     )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
+
+
+class Exported(NamedTuple):
+    root: Path
+    metadata: dict[str, dict[str, dict]]  # month -> asset -> its materialization's metadata
 
 
 @pytest.fixture(scope="module")
-def exported(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """acme's September and October datasets, then both months' sales workbook and PDF."""
+def exported(source_url: str, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """acme's September and October datasets, then both months' sales CSV, workbook and PDF."""
     root = tmp_path_factory.mktemp("export-overview")
     for month in (PREVIOUS, MONTH):
         result = materialize_datasets(source_url, str(root), f"{month}|{TENANT}")
         assert result.success, [e.message for e in result.all_events if e.is_failure]
-    for month in (PREVIOUS, MONTH):
-        export_sales(source_url, root, month)
-    return root
+    return Exported(root, {month: export_sales(source_url, root, month) for month in (PREVIOUS, MONTH)})
 
 
 def exported_file(root: Path, month: str, extension: str) -> Path:
@@ -82,8 +91,8 @@ def stated_changes(source_url: str) -> dict[str, str]:
     return said
 
 
-def test_the_pdf_states_each_change_against_the_previous_month(exported: Path, source_url: str) -> None:
-    first_page = PdfReader(exported_file(exported, MONTH, "pdf")).pages[0].extract_text()
+def test_the_pdf_states_each_change_against_the_previous_month(exported: Exported, source_url: str) -> None:
+    first_page = PdfReader(exported_file(exported.root, MONTH, "pdf")).pages[0].extract_text()
     changes = stated_changes(source_url)
     assert any(text.startswith(("+", "-")) and text != "+0.00%" for text in changes.values())
     for label, text in changes.items():
@@ -91,10 +100,10 @@ def test_the_pdf_states_each_change_against_the_previous_month(exported: Path, s
     assert first_page.count(f"vs 2025-10: {NO_DATA}") == len(LABELS)
 
 
-def test_the_workbook_summary_states_the_same_changes(exported: Path, source_url: str) -> None:
+def test_the_workbook_summary_states_the_same_changes(exported: Exported, source_url: str) -> None:
     oracle = SourceOracle(source_url, TENANT)
     october, _ = expected.sales(oracle, MONTH)
-    sheet = openpyxl.load_workbook(exported_file(exported, MONTH, "xlsx"), read_only=True)["Summary"]
+    sheet = openpyxl.load_workbook(exported_file(exported.root, MONTH, "xlsx"), read_only=True)["Summary"]
     rows = {
         row[0]: row[1:3] for row in sheet.iter_rows(values_only=True) if row and row[0] in LABELS.values()
     }
@@ -106,7 +115,24 @@ def test_the_workbook_summary_states_the_same_changes(exported: Path, source_url
         assert said == f"vs {PREVIOUS}: {changes[label]}; vs 2025-10: {NO_DATA}", label
 
 
-def test_a_tenants_first_month_has_no_data_to_compare(exported: Path) -> None:
-    first_page = PdfReader(exported_file(exported, PREVIOUS, "pdf")).pages[0].extract_text()
+def test_a_tenants_first_month_has_no_data_to_compare(exported: Exported) -> None:
+    first_page = PdfReader(exported_file(exported.root, PREVIOUS, "pdf")).pages[0].extract_text()
     assert first_page.count(f"vs 2026-08: {NO_DATA}") == len(LABELS)
     assert f"vs {PREVIOUS}:" not in first_page
+
+
+def test_each_exports_metadata_says_where_its_overview_is(exported: Exported) -> None:
+    october = exported.metadata[MONTH]
+    assert october["sales_xlsx"][OVERVIEW_METADATA] == (
+        "Summary sheet: 4 headline figures with their change against 2026-09 and 2025-10; 4 charts"
+    )
+    assert october["sales_pdf"][OVERVIEW_METADATA] == (
+        "Page 1: 4 headline figures with their change against 2026-09 and 2025-10; 4 charts"
+    )
+    workbook, pdf = (exported_file(exported.root, MONTH, extension).name for extension in ("xlsx", "pdf"))
+    assert october["sales_csv"][OVERVIEW_METADATA] == f"Summary sheet of {workbook}; page 1 of {pdf}"
+    assert exported.metadata[PREVIOUS]["sales_pdf"][OVERVIEW_METADATA].endswith(
+        "against 2026-08 and 2025-09; 4 charts"
+    )
+    first_page = PdfReader(exported_file(exported.root, MONTH, "pdf")).pages[0].extract_text()
+    assert "Overview: Sales" in first_page
