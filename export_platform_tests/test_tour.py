@@ -1,10 +1,9 @@
 """The README's tour and the command line it shows: two set-up commands, a screenshot of the asset
 graph, five common tasks that each parse as one command of Dagster's CLI or the project's, help a
-newcomer can follow, and a backfill that reports its progress."""
+newcomer can follow (the backfill's own tests are in test_backfill_cli.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import shlex
@@ -18,7 +17,6 @@ import yaml
 from click.testing import CliRunner
 
 from export_platform.cli import main
-from export_platform.datasets import DATASETS
 from export_platform.definitions import defs
 from export_platform_tests.support.project import BIN, PROJECT
 
@@ -109,63 +107,6 @@ def logged_to(stderr: str, folder: Path) -> Path:
     path = folder / line.removeprefix("Dagster's logs: ").removesuffix(" (and each run's page in the UI)")
     assert path.parent == folder / ".export_platform" / "logs" and path.is_file(), line
     return path
-
-
-def test_backfill_runs_a_month_for_every_tenant_with_progress(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "EXPORT_SOURCE_URL": f"sqlite:///{tmp_path / 'source.db'}",
-        "EXPORT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
-        "DAGSTER_HOME": str(tmp_path / "home"),
-    }
-    (tmp_path / "home").mkdir()
-    (tmp_path / "home" / "dagster.yaml").write_bytes((PROJECT / "dagster.local.yaml").read_bytes())
-    cli = str(BIN / "export-platform")
-    seeded = run(
-        cli,
-        "seed",
-        "--tenants",
-        "2",
-        "--months",
-        "1",
-        "--sales-per-day",
-        "2",
-        "--end-month",
-        "2026-10",
-        env=env,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    refused = run(cli, "backfill", "--month", "2026-10", env=env)
-    assert refused.returncode == 2 and "tenants sync" in refused.stderr
-    assert run(cli, "tenants", "sync", env=env).returncode == 0
-    unknown = run(cli, "backfill", "--month", "2026-10", "--tenants", "initech", env=env)
-    assert unknown.returncode == 2 and "initech" in unknown.stderr
-    for month in ("2027-05", "2023-12"):  # after this month, before the partitions start
-        outside = run(cli, "backfill", "--month", month, env=env)
-        assert outside.returncode == 2 and outside.stdout == ""
-        assert outside.stderr.splitlines() == [
-            f"Error: --month {month}: no such month partition; the months are 2024-01 to "
-            f"{dt.date.today():%Y-%m}"
-        ]
-
-    result = run(cli, "backfill", "--month", "2026-10", "--job", "datasets_job", env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    # Progress and the result only: Dagster's logs are in the file named on stderr, and the runs' own.
-    assert len(result.stdout.splitlines()) == 6 and len(result.stderr.splitlines()) == 1, result.stderr
-    assert "DEBUG" not in result.stdout + result.stderr
-    assert logged_to(result.stderr, tmp_path).read_text().count("RUN_SUCCESS") == 2
-    lines = result.stdout.splitlines()
-    assert lines[0] == "Backfilling 2026-10 for 2 tenants with datasets_job"
-    n = len(DATASETS)
-    assert re.fullmatch(rf"    \[1/2\] 2026-10\|acme: {n} assets in [\d.]+s, about \d+s left", lines[2])
-    assert re.fullmatch(rf"    \[2/2\] 2026-10\|globex: {n} assets in [\d.]+s", lines[4])
-    assert re.fullmatch(r"Done in [\d.]+s: 2 succeeded", lines[-1])
-    for tenant in ("acme", "globex"):
-        assert (tmp_path / "artifacts" / tenant / "data" / "sales" / "2026-10.parquet").is_file()
-    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
-        runs = instance.get_runs()
-        assert sorted(r.tags["dagster/partition"] for r in runs) == ["2026-10|acme", "2026-10|globex"]
-        assert all(r.is_success for r in runs)
 
 
 def test_demo_prints_progress_and_its_table_and_replaces_its_data_only_when_told(tmp_path: Path) -> None:

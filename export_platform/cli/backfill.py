@@ -1,20 +1,22 @@
-"""``export-platform backfill``: one month for every tenant (or some), one run each, with progress."""
+"""``export-platform backfill``: one month for every tenant (or some) as a Dagster backfill, which the
+daemon runs through the run queue; progress read from the backfill until it ends, or its id at once."""
 
 from __future__ import annotations
 
 import sys
-import time
+from pathlib import Path
 
 import click
 
-from export_platform.cli.job_runs import existing_month, run_partitions
+from export_platform.cli.job_runs import existing_month
 from export_platform.cli.refusals import Refused, checked_source_url, require_dagster_home
-from export_platform.cli.run_logs import run_logs
 from export_platform.cli.text import comma_separated
 
+POLL_SECONDS = 2.0
 
-@click.command(short_help="Export one month for every tenant, with progress.")
-@click.option("--month", required=True, help="The month to export, YYYY-MM, e.g. 2026-10.")
+
+@click.command(short_help="Backfill a month for every tenant, with progress.")
+@click.option("--month", default=None, help="The month to export, YYYY-MM, e.g. 2026-10.")
 @click.option(
     "--tenants", default=None, help="Comma-separated tenant slugs [default: every tenant partition]."
 )
@@ -26,25 +28,75 @@ from export_platform.cli.text import comma_separated
     show_default=True,
     help="exports_job: the eight datasets and all 22 CSV, Excel and PDF files; datasets_job: datasets only.",
 )
-def backfill(month: str, tenants: str | None, job_name: str) -> None:
-    """Export one month for every tenant (or some), one run per tenant, with progress as it goes.
+@click.option(
+    "--no-wait", is_flag=True, help="Print the backfill's id and where the UI shows it, and return."
+)
+@click.option(
+    "--cancel",
+    "cancel_id",
+    metavar="ID",
+    default=None,
+    help="Cancel the backfill ID, as the UI's Cancel does: no more runs, queued and running ones canceled.",
+)
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The workspace file the daemon loads [default: the platform's code location, export_platform].",
+)
+@click.option("--location", default=None, help="The code location of that workspace that has the job.")
+def backfill(
+    month: str | None,
+    tenants: str | None,
+    job_name: str,
+    no_wait: bool,
+    cancel_id: str | None,
+    workspace: Path | None,
+    location: str | None,
+) -> None:
+    """Export one month for every tenant (or some) as one Dagster backfill, a run per tenant.
 
     \b
-    Example, after `export-platform seed` and `export-platform tenants sync`:
+    Example, after `export-platform seed` and `export-platform tenants sync`, with `dg dev` (or
+    `dagster-daemon run`) running on the same DAGSTER_HOME:
         export-platform backfill --month 2026-10
-        export-platform backfill --month 2026-10 --tenants acme,globex --job datasets_job
+        export-platform backfill --month 2026-10 --tenants acme,globex --job datasets_job --no-wait
+        export-platform backfill --cancel <ID>
 
-    The runs execute in this process and are recorded in the Dagster instance in DAGSTER_HOME, so they
-    appear in the UI's run list. Dagster's logs of each run are on its page in the UI and in the log
-    file whose path is printed (on the terminal too with --verbose). To hand the runs to the daemon of a
-    running `dg dev` instead, use the UI: Jobs > exports_job > Materialize, month 2026-10, tenant
-    All. Exits 1 if any run failed.
+    The backfill is recorded in the Dagster instance in DAGSTER_HOME; the daemon submits its runs to
+    the run queue, which starts them within the instance's concurrency limits. The UI shows it under
+    Overview > Backfills (its path is printed), where it can be cancelled too; a daemon restarted
+    midway carries on where it stopped. Without a running daemon the backfill waits for one. The
+    command prints a line as the runs progress until the backfill ends (Ctrl-C stops watching, not the
+    backfill) and exits 1 if any run failed or the backfill was cancelled.
     """
     import dagster as dg
 
-    from export_platform.partitions import InvalidPartitionKey, validate_tenant_slug
+    from export_platform.cli import partition_backfill as backfills
+    from export_platform.partitions import (
+        TENANT_DIMENSION,
+        InvalidPartitionKey,
+        TenantMonth,
+        validate_tenant_slug,
+    )
 
+    if cancel_id is None and month is None:
+        raise click.UsageError("Missing option '--month'.", ctx=click.get_current_context())
     require_dagster_home()
+    if cancel_id is not None:
+        if month or tenants:
+            raise Refused(
+                "--cancel ID takes no --month or --tenants: it cancels a backfill already submitted"
+            )
+        with dg.DagsterInstance.get() as instance:
+            backfills.cancel(instance, cancel_id)
+        click.echo(
+            f"Canceling backfill {cancel_id}: the daemon cancels its queued and running runs "
+            f"({backfills.ui_path(cancel_id)} in the UI)"
+        )
+        return
+    assert month is not None
     checked_source_url()
     existing_month(month)
     try:
@@ -52,7 +104,7 @@ def backfill(month: str, tenants: str | None, job_name: str) -> None:
     except InvalidPartitionKey as exc:
         raise Refused(f"--tenants: {exc}") from None
     with dg.DagsterInstance.get() as instance:
-        known = sorted(set(instance.get_dynamic_partitions("tenant")))
+        known = sorted(set(instance.get_dynamic_partitions(TENANT_DIMENSION)))
         unknown = [slug for slug in wanted if slug not in known]
         if unknown or not known:
             raise Refused(
@@ -60,14 +112,17 @@ def backfill(month: str, tenants: str | None, job_name: str) -> None:
                 "run `export-platform tenants sync` first"
             )
         slugs = wanted or known
-        click.echo(f"Backfilling {month} for {len(slugs)} tenants with {job_name}")
-        started = time.perf_counter()
-        with run_logs("backfill") as logs:
-            results = run_partitions(instance, logs, job_name, month, slugs)
-    failed = [slug for slug, result in results if not result.success]
-    click.echo(
-        f"Done in {time.perf_counter() - started:.1f}s: {len(results) - len(failed)} succeeded"
-        + (f", failed: {', '.join(failed)}" if failed else "")
-    )
+        keys = [TenantMonth(slug, month).key for slug in slugs]
+        with backfills.partition_set_origin(instance, job_name, workspace, location) as origin:
+            backfill_id = backfills.submit(instance, origin, keys, title=f"{job_name} {month}")
+        click.echo(
+            f"Backfill {backfill_id}: {job_name} for {month}, {len(slugs)} tenants "
+            f"({backfills.ui_path(backfill_id)} in the UI)"
+        )
+        if not backfills.daemon_running(instance):
+            click.echo("No daemon is running on this instance: the backfill waits until one starts.")
+        if no_wait:
+            return
+        failed = backfills.watch(instance, backfill_id, POLL_SECONDS)
     if failed:
         sys.exit(1)
