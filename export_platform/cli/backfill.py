@@ -67,9 +67,9 @@ def backfill(
     The backfill is recorded in the Dagster instance in DAGSTER_HOME; the daemon submits its runs to
     the run queue, which starts them within the instance's concurrency limits. The UI shows it under
     Overview > Backfills (its path is printed), where it can be cancelled too; a daemon restarted
-    midway carries on where it stopped. Without a running daemon the backfill waits for one. The
-    command prints a line as the runs progress until the backfill ends (Ctrl-C stops watching, not the
-    backfill) and exits 1 if any run failed or the backfill was cancelled.
+    between its passes carries on where it stopped. Without a running daemon the backfill waits for
+    one. The command prints a line as the runs progress until the backfill ends (Ctrl-C stops
+    watching, not the backfill) and exits 1 if any run failed or the backfill was cancelled.
     """
     import dagster as dg
 
