@@ -76,6 +76,31 @@ def test_bad_input_is_refused_before_anything_is_submitted(tmp_path: Path) -> No
         assert instance.get_backfills() == [] and instance.get_runs() == []
 
 
+def test_without_a_daemon_a_backfill_waits_and_says_so_and_cancels(tmp_path: Path) -> None:
+    env = environment(tmp_path, TENANTS)
+
+    submitted = cli(env, "--month", MONTH, "--tenants", "globex", "--no-wait")
+
+    backfill_id = submitted_id(submitted)
+    assert submitted.output.splitlines()[0].startswith(
+        f"Backfill {backfill_id}: exports_job for {MONTH}, 1 tenants"
+    )
+    assert submitted.output.splitlines()[1] == (
+        "No daemon is running on this instance: the backfill waits until one starts."
+    )
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        backfill = instance.get_backfill(backfill_id)
+        assert backfill.status == BulkActionStatus.REQUESTED and backfill.partition_names == [
+            f"{MONTH}|globex"
+        ]
+        assert progress(instance, backfill_id).line() == (
+            "in progress: 0 of 1 runs requested, 0 succeeded, 0 failed, 0 in progress"
+        )
+        assert cli(env, "--cancel", backfill_id).exit_code == 0
+        assert progress(instance, backfill_id).line().startswith("canceling: 0 of 1 runs requested")
+        assert instance.get_runs() == []
+
+
 @pytest.mark.daemon
 def test_a_backfill_waits_for_the_daemon_survives_its_restart_and_cancels(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -126,7 +151,7 @@ def test_a_backfill_waits_for_the_daemon_survives_its_restart_and_cancels(
         assert not failed and progress(instance, resumed).status == "COMPLETED_SUCCESS"
         lines = capsys.readouterr().out.splitlines()
         assert re.fullmatch(
-            r"    completed success: 2 of 2 runs requested, 2 succeeded, 0 failed, 0 in progress after \d+s",
+            r"    completed: 2 of 2 runs requested, 2 succeeded, 0 failed, 0 in progress after \d+s",
             lines[-2],
         )
         assert re.fullmatch(r"Done in [\d.]+s: 2 succeeded", lines[-1]), lines

@@ -132,6 +132,17 @@ def cancel(instance: dg.DagsterInstance, backfill_id: str) -> None:
     instance.update_backfill(backfill.with_status(BulkActionStatus.CANCELING))
 
 
+STATUS_WORDS = {  # as the UI's backfills page says them
+    "REQUESTED": "in progress",
+    "COMPLETED_SUCCESS": "completed",
+    "COMPLETED_FAILED": "completed with failures",
+    "CANCELING": "canceling",
+    "CANCELED": "canceled",
+    "FAILING": "failing",
+    "FAILED": "failed",
+}
+
+
 @dataclass(frozen=True)
 class Progress:
     """A backfill as its runs tell it: its status and how many of its partitions' runs are where."""
@@ -145,10 +156,10 @@ class Progress:
     finished: bool
 
     def line(self) -> str:
+        status = STATUS_WORDS.get(self.status, self.status.lower())
         return (
-            f"{self.status.lower().replace('_', ' ')}: {self.requested} of {self.partitions} runs "
-            f"requested, {self.succeeded} succeeded, {len(self.failed)} failed, "
-            f"{self.in_progress} in progress"
+            f"{status}: {self.requested} of {self.partitions} runs requested, {self.succeeded} succeeded, "
+            f"{len(self.failed)} failed, {self.in_progress} in progress"
         )
 
 
@@ -200,6 +211,10 @@ def watch(instance: dg.DagsterInstance, backfill_id: str, poll_seconds: float) -
     click.echo(
         f"Done in {time.perf_counter() - started:.1f}s: {now.succeeded} succeeded"
         + (f", failed: {', '.join(now.failed)}" if now.failed else "")
-        + ("" if now.status == "COMPLETED_SUCCESS" else f" (backfill {now.status.lower().replace('_', ' ')})")
+        + (
+            ""
+            if now.status == "COMPLETED_SUCCESS"
+            else f" (backfill {STATUS_WORDS.get(now.status, now.status)})"
+        )
     )
     return now.status != "COMPLETED_SUCCESS" or bool(now.failed)
