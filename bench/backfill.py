@@ -2,8 +2,9 @@
 instance (``dagster.yaml``: PostgreSQL storage, ``QueuedRunCoordinator`` with at most 8 runs at once and
 one per tenant) and launched by a real ``dagster-daemon``, over a PostgreSQL source.
 
-It seeds a fresh source database, submits the backfill with ``dagster job backfill``, polls the
-source's ``pg_stat_activity`` for its peak connection count while the runs go, and afterwards reads
+It seeds a fresh source database, submits the backfill with ``export-platform backfill --no-wait``
+(one Dagster backfill, whose runs the daemon submits to the queue), polls the source's
+``pg_stat_activity`` for its peak connection count while the backfill's runs go, and afterwards reads
 every run's start and end from the instance to find the most runs that overlapped, overall and per
 tenant. With ``--celery`` it then runs the same backfill once more with the steps executed by two
 dagster-celery workers (RabbitMQ broker on 127.0.0.1) and checks that steps ran on both workers and
@@ -219,10 +220,10 @@ def run_backfill(
                 peak = ConnectionPeak(source_db)
                 peak.start()
                 started_at = time.time()
-                partitions = ",".join(f"{MONTH}|{tenant}" for tenant in tenants)
-                command = [str(BIN / "dagster"), "job", "backfill", "-w", str(work / "workspace.yaml")]
+                workspace = ["-w", str(work / "workspace.yaml"), "--location", "backfill"]
+                command = [str(BIN / "export-platform"), "backfill", "--month", MONTH, "--job", JOB]
                 submitted = subprocess.run(
-                    [*command, "-j", JOB, "--partitions", partitions, "--noprompt"],
+                    [*command, "--tenants", ",".join(tenants), "--no-wait", *workspace],
                     cwd=PROJECT,
                     env=env,
                     capture_output=True,
@@ -231,11 +232,15 @@ def run_backfill(
                     check=False,
                 )
                 if submitted.returncode != 0:
-                    raise RuntimeError(f"dagster job backfill failed: {submitted.stdout}{submitted.stderr}")
+                    raise RuntimeError(
+                        f"export-platform backfill failed: {submitted.stdout}{submitted.stderr}"
+                    )
+                backfill_id = submitted.stdout.split(":", 1)[0].removeprefix("Backfill ")
+                runs_of_backfill = dg.RunsFilter(tags={"dagster/backfill": backfill_id})
                 deadline = time.monotonic() + timeout
                 reported = time.monotonic()
                 while True:
-                    records = instance.get_run_records(dg.RunsFilter(job_name=JOB))
+                    records = instance.get_run_records(runs_of_backfill)
                     finished = sum(1 for r in records if r.dagster_run.is_finished)
                     if len(records) == len(tenants) and finished == len(tenants):
                         break
