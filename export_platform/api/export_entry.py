@@ -45,6 +45,10 @@ class ExportEntry(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     emailed_at: dt.datetime | None
+    attempt: int | None = None
+    """A scheduled run's attempt (1, then 2... for its retries); null for other exports."""
+    first_run_id: str | None = None
+    """The Dagster run id of a scheduled run's first attempt, which every retry names."""
 
 
 def _month(partition_key: str | None) -> str | None:
@@ -90,4 +94,6 @@ def export_entry(row: dict[str, Any], public_url: str) -> ExportEntry:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         emailed_at=row["emailed_at"],
+        attempt=row.get("attempt"),
+        first_run_id=row.get("first_run_id"),
     )
