@@ -22,6 +22,7 @@ from export_platform.automation.tenant_schedule_sensor import DueExport
 from export_platform.automation.webhooks import DeliveredRun, LinkedFile, post_webhook
 from export_platform.cli import main
 from export_platform.datasets.source_database import SourceDatabase
+from export_platform.errors import InvalidSetting
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
@@ -329,3 +330,19 @@ def test_each_attempt_of_a_retried_scheduled_run_names_the_first(platform, monke
     )
     [row] = history.entries(run_id=manual.run_id)
     assert (row["attempt"], row["first_run_id"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EXPORT_WEBHOOK_TRIES", "0"),
+        ("EXPORT_WEBHOOK_TRIES", "2.5"),
+        ("EXPORT_WEBHOOK_TIMEOUT_SECONDS", "soon"),
+    ],
+)
+def test_a_webhook_setting_that_is_not_a_positive_number_is_refused_naming_it(
+    monkeypatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InvalidSetting, match=f"^{variable}="):
+        post_webhook("http://127.0.0.1:9/hook", {}, delivery_id="r", secret=None)
