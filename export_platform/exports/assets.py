@@ -58,7 +58,13 @@ from export_platform.render.report import (
 )
 from export_platform.render.xlsx import write_workbook
 from export_platform.reports.layouts import LAYOUTS, SHEET_NAMES, build_report, flat_report
-from export_platform.reports.overview import NOT_COMPARED, Earlier, has_overview, months_compared
+from export_platform.reports.overview import (
+    NOT_COMPARED,
+    Earlier,
+    compares_months,
+    has_overview,
+    months_compared,
+)
 from export_platform.reports.tables import DEFAULT_OPTIONS, ReportOptions, TenantInfo, choose_columns
 from export_platform.retries import TRANSIENT_RETRY_POLICY, retry_only_transient_errors
 from export_platform.storage.artifacts import ArtifactStore, PublishedFile, sha256_of
@@ -79,7 +85,8 @@ WRITERS: dict[str, Callable[..., object]] = {
 
 # Which datasets each report reads: the sales workbook and report carry the line items too.
 SALES_WITH_LINES = ("sales", "sale_items")
-REPORT_INPUTS = {"sales": SALES_WITH_LINES}
+# The bills' charts take each account's type from the month's accounts.
+REPORT_INPUTS = {"sales": SALES_WITH_LINES, "bills": ("bills", "accounts")}
 
 
 def inputs_for(dataset: str, fmt: ExportFormat) -> tuple[str, ...]:
@@ -105,14 +112,10 @@ def describe(dataset: str, fmt: ExportFormat) -> str:
             "filterable header, and continuation sheets past Excel's row limit."
         )
         if has_overview(dataset):
-            body += (
-                " The Summary sheet also holds the overview: headline figures with their change against "
-                "the previous month and a year earlier, and charts."
-            )
+            body += f" The Summary sheet also holds the overview: {overview_holds(dataset)}."
     else:
         overview_page = (
-            "a first page with the overview (headline figures with their change against the previous "
-            "month and a year earlier, and charts), then "
+            f"a first page with the overview ({overview_holds(dataset)}), then "
             if has_overview(dataset)
             else ""
         )
@@ -123,6 +126,12 @@ def describe(dataset: str, fmt: ExportFormat) -> str:
             "names the CSV and Excel files that hold them all. A row cap, if set, is stated in the report."
         )
     return f"{title} for one tenant's month as {body} {where}"
+
+
+def overview_holds(dataset: str) -> str:
+    if not compares_months(dataset):
+        return "charts"
+    return "headline figures with their change against the previous month and a year earlier, and charts"
 
 
 def check_specs(dataset: str, fmt: ExportFormat) -> list[dg.AssetCheckSpec]:
@@ -249,11 +258,11 @@ def overview_metadata(
         ]
         return {OVERVIEW_METADATA: "; ".join(places)}
     where = "Summary sheet" if fmt is XLSX else "Page 1"
-    compared = " and ".join(months_compared(partition.month))
-    return {
-        OVERVIEW_METADATA: f"{where}: {len(report.tiles)} headline figures with their change against "
-        f"{compared}; {len(report.charts)} charts"
-    }
+    parts = [f"{len(report.charts)} charts"]
+    if report.tiles:
+        compared = " and ".join(months_compared(partition.month))
+        parts.insert(0, f"{len(report.tiles)} headline figures with their change against {compared}")
+    return {OVERVIEW_METADATA: f"{where}: {'; '.join(parts)}"}
 
 
 def recording_refusal(dataset: str, fmt: ExportFormat) -> dg.HookDefinition:
@@ -341,7 +350,7 @@ def earlier_partitions(artifacts: ArtifactStore, dataset: str, partition: Tenant
     """The dataset's stored partitions of the previous month and of the same month a year earlier,
     for the overview to compare the month with; None for one never materialized (the overview then
     says "no data"). Read only for a report that shows an overview."""
-    if not has_overview(dataset):
+    if not compares_months(dataset):
         return NOT_COMPARED
     previous, year_ago = months_compared(partition.month)
     store = artifacts.store

@@ -28,7 +28,9 @@ from export_platform.render.charts import NO_CHART_DATA, Chart, Tile
 from export_platform.render.pdf_text import FontSet, display_line, format_value
 from export_platform.render.report import Report
 
-SERIES_COLORS = (HexColor("#2E86C1"), HexColor("#E67E22"), HexColor("#27AE60"), HexColor("#8E44AD"))
+SERIES_COLORS = tuple(
+    HexColor(c) for c in ("#2E86C1", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#7F8C8D", "#F1C40F")
+)
 TILE_FILL = HexColor("#F2F4F6")
 GRID_COLOR = HexColor("#D5D8DC")
 TILE_HEIGHT = 58.0
@@ -100,7 +102,8 @@ def _chart(canvas: Canvas, chart: Chart, box: Box, regular: FontSet, bold: FontS
     if chart.is_empty or not chart.series:  # no categories, or none with a value (a month without events)
         regular.draw(canvas, box.x, title_y - 16, NO_CHART_DATA, 7.5)
         return
-    _legend(canvas, chart, box.x + box.width, title_y, box.width * 0.4, regular)
+    room = box.width - bold.width(chart.title, TITLE_SIZE) - 12
+    _legend(canvas, chart, box.x + box.width, title_y, max(room, box.width * 0.4), regular)
     plot = Box(box.x, box.y, box.width, box.height - TITLE_SIZE - 8)
     if chart.style == "line":
         _line_chart(canvas, chart, plot, regular)
@@ -132,7 +135,7 @@ def _bar_chart(canvas: Canvas, chart: Chart, box: Box, font: FontSet) -> None:
     plot = Box(box.x + label_width, box.top - height, box.width - label_width - 12, height)
     bars = HorizontalBarChart()
     bars.x, bars.y, bars.width, bars.height = 0, 0, plot.width, plot.height
-    bars.data = _data(chart)
+    bars.data = _data(chart)[::-1]  # reportlab stacks a group's bars upwards: the first series on top
     bars.categoryAxis.categoryNames = list(chart.categories)
     bars.categoryAxis.visibleLabels = 0
     bars.categoryAxis.reverseDirection = 1
@@ -141,10 +144,16 @@ def _bar_chart(canvas: Canvas, chart: Chart, box: Box, font: FontSet) -> None:
     bars.valueAxis.visibleGrid = 1
     bars.barSpacing, bars.groupSpacing = 0.5, 3
     for index in range(len(chart.series)):
-        bars.bars[index].fillColor = _color(index)
+        bars.bars[index].fillColor = _color(len(chart.series) - 1 - index)
         bars.bars[index].strokeColor = None
     _draw(canvas, bars, plot)
     slot = plot.height / len(labels)
+    canvas.setStrokeColor(GRID_COLOR)
+    canvas.setLineWidth(0.3)
+    for index in range(1, len(labels)):  # where one category's group of bars ends
+        canvas.line(
+            plot.x - label_width, plot.top - index * slot, plot.x + plot.width, plot.top - index * slot
+        )
     for index, label in enumerate(labels):
         y = plot.top - (index + 0.5) * slot - LABEL_SIZE / 3
         text = _fit(label, label_width - 6, LABEL_SIZE, font)

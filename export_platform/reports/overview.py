@@ -23,7 +23,7 @@ from fractions import Fraction
 import polars as pl
 
 from export_platform.datasets.exact import round_half_away
-from export_platform.datasets.headlines import HEADLINES, Figure, Headlines
+from export_platform.datasets.headlines import HEADLINES, Figure, Headlines, headlines
 from export_platform.render.charts import Tile
 from export_platform.render.report import Kind
 from export_platform.reports.overview_charts import CHARTS, Chart, Frames
@@ -102,6 +102,12 @@ def has_overview(dataset: str) -> bool:
     return dataset in CHARTS
 
 
+def compares_months(dataset: str) -> bool:
+    """Whether the dataset's overview has headline figures to compare with earlier months (bills have
+    charts alone)."""
+    return dataset in HEADLINES
+
+
 def change(kind: Kind, current: Figure, earlier: Figure) -> Decimal | None:
     """The change from ``earlier`` to ``current`` by the module docstring's rule."""
     if current is None or earlier is None:
@@ -128,9 +134,8 @@ def build_overview(
 ) -> Overview:
     """The overview of ``dataset``'s ``month`` from its ``frames`` (those its report reads), with its
     own partition of the previous month and of a year earlier where they exist (None: not stored)."""
-    headline = HEADLINES[dataset]
-    current = headline(frames[dataset])
-    earlier = [None if frame is None else headline(frame) for frame in (month_ago, year_ago)]
+    current = headlines(dataset, frames[dataset])
+    earlier = [None if frame is None else headlines(dataset, frame) for frame in (month_ago, year_ago)]
     previous, last_year = months_compared(month)
     kpis = tuple(
         Kpi(
@@ -179,7 +184,7 @@ def report_overview(
     ``earlier`` partitions; an ad-hoc run of days (``2026-10-01 to 2026-10-15``) is a period no stored
     partition matches, so its tiles carry the figures alone."""
     if " to " in period:
-        figures = HEADLINES[dataset](frames[dataset])
+        figures = headlines(dataset, frames[dataset])
         return (
             tuple(Tile(KPIS[name][0], value, KPIS[name][1]) for name, value in figures.items()),
             CHARTS[dataset](frames, period),

@@ -7,6 +7,8 @@ nothing. The rules a reader can rely on:
 - a per-day chart lists every day of the month (of the days asked, for an ad-hoc export), 0 on a day
   without rows, so the axis is the month's whatever the data; days are the tenant's local calendar
   days;
+- a per-week chart (bills) lists the period's days in sevens from its first day, the last week
+  possibly shorter;
 - a "top 10" lists at most ten, largest first, ties by name; a category chart over a fixed set
   (aging buckets, credit and stock statuses, invoice statuses) lists every member, 0 included;
 - money charts of sales count completed sales only, as the sales summary does.
@@ -255,6 +257,43 @@ def accounts_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
     )
 
 
+def bills_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
+    """Debits and credits per week (the period's days in sevens from its first) by the type of the
+    account on that side, every type listed; a row's account type comes from the accounts dataset of
+    the same report (``None`` shown as ``NONE`` for an account it does not list)."""
+    days = period_days(month)
+    weeks = [d.isoformat() for d in days[::7]]
+    types = frames["accounts"].select("account_name", "account_type").unique("account_name")
+    week = (pl.col("date") - pl.lit(days[0])).dt.total_days() // 7
+    charts = []
+    for side, column in (("Debits", "debit_account"), ("Credits", "credit_account")):
+        sums = (
+            frames["bills"]
+            .filter(pl.col(column).is_not_null())
+            .join(types, left_on=column, right_on="account_name", how="left")
+            .group_by(week.alias("week"), pl.col("account_type").fill_null(NONE))
+            .agg(pl.col("amount").sum())
+            .collect()
+        )
+        amounts = {
+            (r["account_type"], r["week"]): exact_figure(r["amount"]) for r in sums.iter_rows(named=True)
+        }
+        kinds = [*ACCOUNT_TYPES, *sorted({k for k, _ in amounts} - set(ACCOUNT_TYPES))]
+        charts.append(
+            Chart(
+                f"{side} per week by account type",
+                "bar",
+                tuple(f"Week of {w}" for w in weeks),
+                tuple(
+                    Series(kind.title(), tuple(amounts.get((kind, n), ZERO) for n in range(len(weeks))))
+                    for kind in kinds
+                ),
+                Kind.MONEY,
+            )
+        )
+    return tuple(charts)
+
+
 CHARTS: dict[str, Callable[[Frames, str], tuple[Chart, ...]]] = {
     "sales": sales_charts,
     "customers": customers_charts,
@@ -262,4 +301,5 @@ CHARTS: dict[str, Callable[[Frames, str], tuple[Chart, ...]]] = {
     "audit_log": audit_log_charts,
     "invoices": invoices_charts,
     "accounts": accounts_charts,
+    "bills": bills_charts,
 }

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
+from export_platform.source import schema
 from export_platform_tests.oracle import SourceOracle
 from export_platform_tests.oracle.audit_log import event_rows
 from export_platform_tests.oracle.customers import BUCKETS, customer_rows
-from export_platform_tests.oracle.exact import percent, rounded
+from export_platform_tests.oracle.exact import money, percent, rounded
 from export_platform_tests.oracle.inventory import stock_rows
 from export_platform_tests.oracle.invoices import invoice_rows
 from export_platform_tests.oracle.ledger import chart_with_balances
@@ -213,6 +214,32 @@ def accounts(source: SourceOracle, month: str) -> tuple[dict, Charts]:
         ),
     }
     return totals, charts
+
+
+def bills(source: SourceOracle, month: str) -> Charts:
+    """Straight from the journal lines, not the bills' debit/credit pairing: each debit line's amount
+    and each credit line's (unsigned) on its account's type, by week of the month (days 1-7, 8-14,
+    ...). Equal to the rows' sums per side because the seed's entries balance."""
+    first, last = dt.date.fromisoformat(f"{month}-01"), source.month_bounds(month)[2]
+    types = {a["id"]: a["type"] for a in source.rows(schema.accounts)}
+    dates = {e["id"]: e["date"] for e in source.rows(schema.journal_entries) if first <= e["date"] <= last}
+    weeks = days_of(month)[::7]
+    sums: dict[str, dict[tuple[str, int], Decimal]] = {
+        "Debits": defaultdict(lambda: ZERO),
+        "Credits": defaultdict(lambda: ZERO),
+    }
+    for line in source.rows(schema.journal_lines):
+        if line["entry_id"] in dates:
+            side = "Debits" if line["amount"] > 0 else "Credits"
+            week = (dates[line["entry_id"]] - first).days // 7
+            sums[side][(types[line["account_id"]], week)] += money(abs(line["amount"]))
+    return {
+        f"{side} per week by account type": (
+            [f"Week of {w}" for w in weeks],
+            {kind.title(): [totals[(kind, n)] for n in range(len(weeks))] for kind in ACCOUNT_TYPES},
+        )
+        for side, totals in sums.items()
+    }
 
 
 OVERVIEWS = {

@@ -128,8 +128,8 @@ def test_an_empty_month_has_zero_days_and_notes_for_empty_charts(
 
 def test_datasets_without_charts_have_no_chart_sheet(tmp_path: Path, materialized: Materialized) -> None:
     frames = {d.name: materialized.frame(d.name).lazy() for d in DATASETS}
-    path = tmp_path / "bills.xlsx"
-    write_workbook(build_report("bills", frames, ACME, MONTH), path)
+    path = tmp_path / "sale_items.xlsx"
+    write_workbook(build_report("sale_items", frames, ACME, MONTH), path)
     assert CHART_DATA_SHEET not in load_workbook(path, read_only=True).sheetnames
     with zipfile.ZipFile(path) as archive:
         assert not [n for n in archive.namelist() if "chart" in n or "drawing" in n]

@@ -258,3 +258,18 @@ def test_tiles_word_each_comparison_and_an_adhoc_period_has_none() -> None:
     adhoc, adhoc_charts = report_overview("sales", sales_frames([sale], []), "2026-10-01 to 2026-10-07")
     assert all(tile.changes == () for tile in adhoc) and len(adhoc_charts[0].categories) == 7
     assert [c.title for c in charts] == [c.title for c in adhoc_charts]
+
+
+def test_bills_chart_debits_and_credits_per_week_by_account_type(
+    two_months: tuple[Path, dict], oracle: SourceOracle
+) -> None:
+    """Bills have no headline figures, only these charts, equal to the journal lines' sums."""
+    root, _ = two_months
+    store = object_store(str(root))
+    frames = {name: stored_partition(store, TENANT, name, MONTH) for name in ("bills", "accounts")}
+    overview = build_overview("bills", frames, MONTH, None, None)
+    assert overview.kpis == ()
+    charts = expected.bills(oracle, MONTH)
+    assert charts_of(overview) == charts
+    debits, credits = (charts[f"{side} per week by account type"][1] for side in ("Debits", "Credits"))
+    assert sum(sum(v) for v in debits.values()) == sum(sum(v) for v in credits.values()) > 0
