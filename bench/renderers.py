@@ -5,6 +5,11 @@ sale_items-shaped Parquet file made once per size. Prints a table and writes JSO
 
     .venv/bin/python bench/renderers.py --rows 100000 200000 [--formats csv xlsx pdf baselines]
     .venv/bin/python bench/renderers.py --rows 100000 --formats xlsx baseline_openpyxl_write_only
+    .venv/bin/python bench/renderers.py --rows 100000 --formats xlsx pdf --overview
+
+``--overview`` also measures each workbook and PDF with the sales overview (tiles and charts, computed
+from the same rows inside the timed part, as ``build_report`` does) and prints what it adds; the
+target is at most 5%.
 
 Not part of the test run; ``end_to_end.py`` measures the real assets over PostgreSQL and S3.
 """
@@ -26,6 +31,7 @@ from baselines import CSV_BASELINES, write_csv_baseline
 RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
 ROW_GROUP_ROWS = 50_000  # as the dataset IO manager writes them
+OVERVIEW = "+overview"
 
 
 def make_data(rows: int) -> Path:
@@ -72,6 +78,10 @@ def measure(kind: str, rows: int) -> dict:
     out = WORK / f"out_{kind}_{rows}"
     lazy = pl.scan_parquet(data)
     table = Table.of("Line Items", lazy, {}, lazy.collect_schema().names())
+    overview = kind.endswith(OVERVIEW)
+    kind = kind.removesuffix(OVERVIEW)
+    if overview:
+        import export_platform.reports.overview  # noqa: F401 - its imports are not the overview's cost
     report = Report(
         "sale_items",
         "Line Items",
@@ -87,9 +97,33 @@ def measure(kind: str, rows: int) -> dict:
         seconds = write_csv_baseline(kind, data, out, WORK / f"out_csv_{rows}")
         return _result(kind, rows, seconds, out)
     started = time.perf_counter()
+    if overview:
+        report = _with_overview(report, lazy)
     with small_streaming_chunks():  # as the exports run the writers
         _write(kind, table, report, out)
-    return _result(kind, rows, time.perf_counter() - started, out)
+    return _result(kind + (OVERVIEW if overview else ""), rows, time.perf_counter() - started, out)
+
+
+def _with_overview(report, lines):
+    """The report with the sales overview of the line items, each line read as a completed sale."""
+    import dataclasses
+
+    import polars as pl
+
+    from export_platform.reports.overview import report_overview
+
+    revenue = pl.col("line_total")
+    sales = lines.select(
+        "sold_at",
+        "product",
+        pl.lit("completed").alias("status"),
+        pl.lit("card").alias("payment_method"),
+        pl.lit("Main").alias("storefront"),
+        revenue.alias("revenue"),
+        (revenue - pl.col("unit_cost") * pl.col("quantity")).cast(pl.Decimal(18, 2)).alias("profit"),
+    )
+    tiles, charts = report_overview("sales", {"sales": sales, "sale_items": sales}, "2026-10")
+    return dataclasses.replace(report, tiles=tiles, charts=charts)
 
 
 def _write(kind: str, table, report, out: Path) -> None:
@@ -130,6 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 200_000])
     parser.add_argument("--formats", nargs="+", default=["csv", "xlsx", "pdf", "baselines"])
+    parser.add_argument("--overview", action="store_true", help="also xlsx and pdf with the overview")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -145,6 +180,8 @@ def main() -> None:
             "baseline_raw_bytes",
             *(["baseline_openpyxl_write_only"] if "xlsx" in kinds else []),
         ]
+    if args.overview:
+        kinds += [k + OVERVIEW for k in kinds if k in ("xlsx", "pdf")]
     results = []
     load_before = os.getloadavg()
     for rows in args.rows:
@@ -163,6 +200,12 @@ def main() -> None:
                 f"{r['mb_per_s']:>7.1f} MB/s {r['peak_rss_mb']:>6} MB peak RSS",
                 flush=True,
             )
+    by_kind = {(r["kind"], r["rows"]): r["seconds"] for r in results}
+    for (kind, rows), seconds in by_kind.items():
+        if kind.endswith(OVERVIEW):
+            base = kind.removesuffix(OVERVIEW)
+            added = 100 * (seconds - by_kind[(base, rows)]) / by_kind[(base, rows)]
+            print(f"the overview adds {added:+.1f}% to {base} at {rows:,} rows")
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     target = RESULTS / f"renderers-{stamp}.json"
