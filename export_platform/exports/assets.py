@@ -340,10 +340,11 @@ def report_for(
     earlier: Earlier = NOT_COMPARED,
 ) -> Report:
     """A CSV holds the dataset's flat table alone; workbooks and PDFs the whole report, with its
-    overview compared with the ``earlier`` partitions."""
+    overview compared with the ``earlier`` partitions; a CSV bundle the report's tables alone (no
+    overview is computed for it)."""
     if fmt is CSV:
         return flat_report(dataset, frames, tenant, period, options)
-    return build_report(dataset, frames, tenant, period, options, earlier)
+    return build_report(dataset, frames, tenant, period, options, earlier, with_overview=fmt in (XLSX, PDF))
 
 
 def earlier_partitions(artifacts: ArtifactStore, dataset: str, partition: TenantMonth) -> Earlier:
@@ -421,7 +422,7 @@ def publish_export(
     options = ReportOptions(columns=choose_columns(dataset, config.columns))
     tenant = source.tenant(partition.tenant)
     tenant_info = TenantInfo(tenant.slug, tenant.name, tenant.timezone, tenant.currency)
-    earlier = NOT_COMPARED if fmt is CSV else earlier_partitions(artifacts, dataset, partition)
+    earlier = earlier_partitions(artifacts, dataset, partition) if fmt in (XLSX, PDF) else NOT_COMPARED
     report = report_for(fmt, dataset, frames, tenant_info, partition.month, options, earlier)
     if fmt is PDF:
         report = replace(report, complete_files=month_files(partition, dataset))

@@ -17,14 +17,16 @@ from pypdf import PdfReader
 
 from export_platform.datasets.assets import dataset_assets
 from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.assets import OVERVIEW_METADATA, export_assets
+from export_platform.exports.assets import OVERVIEW_METADATA, export_assets, report_for
+from export_platform.exports.formats import CSV, CSV_BUNDLE, PDF, XLSX
 from export_platform.reports.overview import NO_DATA
+from export_platform.reports.tables import TenantInfo
 from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
 from export_platform_tests.oracle import SourceOracle
 from export_platform_tests.oracle import overview as expected
-from export_platform_tests.support.materialize import ephemeral_instance, materialize_datasets
+from export_platform_tests.support.materialize import Materialized, ephemeral_instance, materialize_datasets
 from export_platform_tests.support.seed_plan import MONTH, TENANT
 
 PREVIOUS = "2026-09"  # the seed's first month
@@ -136,3 +138,13 @@ def test_each_exports_metadata_says_where_its_overview_is(exported: Exported) ->
     )
     first_page = PdfReader(exported_file(exported.root, MONTH, "pdf")).pages[0].extract_text()
     assert "Overview: Sales" in first_page
+
+
+def test_only_the_workbook_and_the_pdf_carry_an_overview(materialized: Materialized) -> None:
+    """The formats that show no overview (CSV, CSV bundle) do not compute one."""
+    frames = {name: materialized.frame(name).lazy() for name in ("sales", "sale_items")}
+    acme = TenantInfo(TENANT, "Acme", "America/New_York", "USD")
+    for fmt in (CSV, CSV_BUNDLE, XLSX, PDF):
+        report = report_for(fmt, "sales", frames, acme, MONTH)
+        shown = fmt in (XLSX, PDF)
+        assert (len(report.tiles), len(report.charts)) == ((4, 4) if shown else (0, 0)), fmt.name
