@@ -5,83 +5,37 @@ one range; a tampered link answers the API's one 404 and an expired one 410, nei
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import dagster as dg
 import httpx
 import pytest
 
-from export_platform.api.config import ApiConfig
-from export_platform.consumer import Artifact, latest_artifact
-from export_platform.datasets.assets import dataset_assets
-from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.assets import export_assets
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.storage.layout import export_key
 from export_platform.storage.signed_links import LinkSigner
-from export_platform.tracking.history import ExportHistory
-from export_platform_tests.support.api_server import serving
 from export_platform_tests.support.api_testbed import ApiTestbed
-from export_platform_tests.support.materialize import ephemeral_instance
-from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
+from export_platform_tests.support.linked_exports import LinkedExport, linked_sales_csv
+from export_platform_tests.support.seed_plan import MONTH, TENANT
 
 KEY = export_key(TENANT, "sales", MONTH, "csv")
 NAME = KEY.rsplit("/", 1)[1]
 
 
-@dataclass(frozen=True)
-class SignedExport:
-    api: str
-    link: str  # the materialization's "download" metadata
-    artifact: Artifact
-    secret: bytes
-
-    def sign(self, key: str = KEY, expires_in: int = 60, secret: bytes | None = None) -> str:
-        signer = LinkSigner(secret or self.secret)
-        return signer.link(self.api, key, int(time.time()) + expires_in)
+def sign(export: LinkedExport, key: str = KEY, expires_in: int = 60, secret: bytes | None = None) -> str:
+    """A link to ``key`` signed as the platform signs them (with ``secret``, another platform's)."""
+    return LinkSigner(secret or export.secret).link(export.api, key, int(time.time()) + expires_in)
 
 
 @pytest.fixture(scope="module")
-def signed(testbed: ApiTestbed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedExport]:
-    """acme's October sales CSV exported into a local folder while the API serves it, as the
-    default set-up does: the runs and the API share EXPORT_API_URL and the link secret. Its history
-    row goes to a database of its own, leaving the shared testbed's history as the other tests count it."""
-    folder = tmp_path_factory.mktemp("signed")
-    root, history_url = str(folder / "artifacts"), f"sqlite:///{folder / 'history.db'}"
-    secret = secrets.token_hex(32)
-    config = ApiConfig(source_url=testbed.source_url, artifact_root=root, link_secret=secret.encode())
-    with serving(config) as api, pytest.MonkeyPatch.context() as environment:
-        environment.setenv("EXPORT_API_URL", api)
-        environment.setenv("EXPORT_LINK_SECRET", secret)
-        result = dg.materialize(
-            [*dataset_assets, *export_assets],
-            selection=["sales", "sales_csv"],
-            partition_key=PARTITION,
-            instance=ephemeral_instance(TENANT),
-            resources={
-                "source": SourceDatabase(url=testbed.source_url),
-                "dataset_io_manager": DatasetParquetIOManager(root=root),
-                "artifacts": ArtifactStore(root=root),
-                "history": ExportHistory(url=history_url),
-            },
-        )
-        [metadata] = [
-            event.materialization.metadata
-            for event in result.get_asset_materialization_events()
-            if event.asset_key == dg.AssetKey("sales_csv")
-        ]
-        assert isinstance(metadata["download"], dg.UrlMetadataValue)
-        artifact = latest_artifact(TENANT, "sales", MONTH, "csv", root=root)
-        yield SignedExport(api, metadata["download"].value, artifact, secret.encode())
+def signed(testbed: ApiTestbed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkedExport]:
+    """acme's October sales CSV exported into a local folder while the API serves it."""
+    with linked_sales_csv(testbed.source_url, tmp_path_factory.mktemp("signed")) as export:
+        yield export
 
 
-def test_the_metadata_link_downloads_the_file_without_a_token(signed: SignedExport) -> None:
+def test_the_metadata_link_downloads_the_file_without_a_token(signed: LinkedExport) -> None:
     assert signed.link.startswith(f"{signed.api}/v1/downloads/{KEY}?expires=")
     response = httpx.get(signed.link)
     assert response.status_code == 200, response.text
@@ -92,7 +46,7 @@ def test_the_metadata_link_downloads_the_file_without_a_token(signed: SignedExpo
     assert response.headers["content-type"] == signed.artifact.content_type
 
 
-def test_the_link_resumes_by_range(signed: SignedExport) -> None:
+def test_the_link_resumes_by_range(signed: LinkedExport) -> None:
     whole = httpx.get(signed.link).content
     etag = f'"{signed.artifact.sha256}"'
     first = httpx.get(signed.link, headers={"Range": "bytes=0-99"})
@@ -112,7 +66,7 @@ def assert_refused(response: httpx.Response, status: int, error_code: str) -> No
         assert detail not in response.text
 
 
-def test_a_tampered_link_is_not_found_and_an_expired_one_gone(signed: SignedExport) -> None:
+def test_a_tampered_link_is_not_found_and_an_expired_one_gone(signed: LinkedExport) -> None:
     url = urlsplit(signed.link)
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     path = f"{signed.api}{url.path}"
@@ -124,22 +78,22 @@ def test_a_tampered_link_is_not_found_and_an_expired_one_gone(signed: SignedExpo
         httpx.get(path, params={"expires": query["expires"]}),
         httpx.get(path),
         httpx.get(signed.link.replace(f"/{KEY}?", f"/{globex}?")),
-        httpx.get(signed.sign(secret=b"another secret, another platform!")),
+        httpx.get(sign(signed, secret=b"another secret, another platform!")),
     ]
     not_found = tampered[0].content
     for response in tampered:
         assert_refused(response, 404, "not_found")
         assert response.content == not_found
     # Signed by the platform for a file that was never published: the same 404.
-    never_published = httpx.get(signed.sign(export_key(TENANT, "sales", "2026-09", "csv")))
+    never_published = httpx.get(sign(signed, export_key(TENANT, "sales", "2026-09", "csv")))
     assert_refused(never_published, 404, "not_found")
     assert never_published.content == not_found
 
-    assert_refused(httpx.get(signed.sign(expires_in=-1)), 410, "link_expired")
-    assert httpx.get(signed.sign(expires_in=60)).status_code == 200
+    assert_refused(httpx.get(sign(signed, expires_in=-1)), 410, "link_expired")
+    assert httpx.get(sign(signed, expires_in=60)).status_code == 200
 
 
-def test_a_link_is_refused_once_the_file_no_longer_matches_its_manifest(signed: SignedExport) -> None:
+def test_a_link_is_refused_once_the_file_no_longer_matches_its_manifest(signed: LinkedExport) -> None:
     stored = Path(signed.artifact.location)
     original = stored.read_bytes()
     try:
