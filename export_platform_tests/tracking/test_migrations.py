@@ -7,13 +7,12 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from export_platform.source.url import SourceUrl
 from export_platform.tracking import schema
+from export_platform_tests.support.platform_migrations import engine_at_revision, insert_old_row
 from export_platform_tests.support.postgres import create_database, database_url, drop_database
 
 
@@ -62,20 +61,8 @@ def test_postgres() -> None:
 def upgraded_from_0002(url: str) -> None:
     """A history row and settings saved at revision 0002 survive the upgrade to the newest, which
     then accepts ``expired`` and still refuses a status it does not know."""
-    source = SourceUrl(url)
-    engine = schema.engine_for(source.sqlalchemy_url, source.dialect)
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.schema.CreateSchema(schema.PLATFORM_SCHEMA, if_not_exists=True))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
-    history = sa.Table(
-        "export_history", sa.MetaData(schema=schema.PLATFORM_SCHEMA), *(sa.Column(c) for c in REVISION_2_ROW)
-    )
-    with engine.begin() as conn:
-        conn.execute(sa.insert(history).values(**REVISION_2_ROW))
+    engine = engine_at_revision(url, "0002")
+    insert_old_row(engine, "export_history", REVISION_2_ROW)
     schema.create_platform_tables(engine)
     t = schema.export_history
     with engine.begin() as conn:

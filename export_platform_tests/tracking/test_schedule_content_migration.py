@@ -6,13 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-from export_platform.source.url import SourceUrl
 from export_platform.tracking import schema
 from export_platform.tracking.tenant_schedules import TenantScheduleStore
+from export_platform_tests.support.platform_migrations import engine_at_revision, insert_old_row
 from export_platform_tests.support.postgres import create_database, database_url, drop_database
 
 REVISION_3_SCHEDULE = {
@@ -31,22 +27,8 @@ REVISION_3_SCHEDULE = {
 
 
 def upgraded_from_0003(url: str) -> None:
-    source = SourceUrl(url)
-    engine = schema.engine_for(source.sqlalchemy_url, source.dialect)
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.schema.CreateSchema(schema.PLATFORM_SCHEMA, if_not_exists=True))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
-    table = sa.Table(
-        "export_schedules",
-        sa.MetaData(schema=schema.PLATFORM_SCHEMA),
-        *(sa.Column(c) for c in REVISION_3_SCHEDULE),
-    )
-    with engine.begin() as conn:
-        conn.execute(sa.insert(table).values(**REVISION_3_SCHEDULE))
+    engine = engine_at_revision(url, "0003")
+    insert_old_row(engine, "export_schedules", REVISION_3_SCHEDULE)
     schema.create_platform_tables(engine)
     old = TenantScheduleStore(engine).get("old")
     assert old is not None
