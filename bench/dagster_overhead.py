@@ -10,7 +10,15 @@ Seeds a small SQLite source in a temporary folder, then measures, each ``--repea
 - ``asset_compute``: the seconds that asset's own body reported in the same runs (its log line), so
   the difference is what Dagster and process start-up add to every partition run.
 
-With ``--profile`` it also runs the whole ``exports_job`` (7 datasets, 19 exports) for that small
+In the same run it measures the floor: a trivial code location generated from ours, of the same
+shape (one op per asset definition of ``exports_job``, with the same asset keys, dependencies and
+asset checks, yielded by the op as ours are; the same tenant x month partitions; the in-process
+executor), whose ops do nothing. Our ``exports_job`` and the trivial one run alternately, ``--repeat``
+times each, for that tenant-month, each in a fresh process on a fresh SQLite ``DAGSTER_HOME`` (the
+embedded instance): wall and CPU seconds of the process (CPU from the children's rusage) and of its
+``execute_in_process`` alone, medians, and the ratio ours / trivial.
+
+With ``--profile`` it also runs the whole ``exports_job`` (8 datasets, 22 exports) for that small
 tenant-month once in-process under pyinstrument and prints where the time went, by package (self time
 of the frames whose code lives in it): what one partition run of a small tenant costs, and whose it is.
 
@@ -24,6 +32,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,10 +41,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import dagster as dg
+
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MONTH, TENANT = "2026-10", "acme"
+JOB = "exports_job"
+KINDS = ("ours", "trivial")  # our code location, and the trivial one of the same shape
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -83,6 +96,7 @@ def main() -> None:
             runs.append(seconds)
             found = re.search(r"accounts \S+: \d+ rows in ([\d.]+)s", output)
             computes.append(float(found.group(1)) if found else float("nan"))
+        floored = floor(args.repeat, env["EXPORT_SOURCE_URL"], work)
         if args.profile:
             profile = subprocess.run(
                 [sys.executable, __file__, "--profile-run"], env=env, cwd=ROOT, capture_output=True, text=True
@@ -99,6 +113,12 @@ def main() -> None:
     results["dagster_overhead_s"] = round(results["cli_materialize_s"] - results["asset_compute_s"], 2)
     for name, value in results.items():
         print(f"{name:<22} {value:>8} s")
+    shapes = floored["shape"]
+    print(f"exports_job per partition run, median, ours {shapes['ours']} and trivial {shapes['trivial']}:")
+    print(f"  {'':<14} {'ours':>8} {'trivial':>8} {'ratio':>6}")
+    for figure, ratio in floored["ratio_ours_to_trivial"].items():
+        ours, trivial = (floored["median_per_partition_run_s"][kind][figure] for kind in KINDS)
+        print(f"  {figure:<14} {ours:>8.2f} {trivial:>8.2f} {ratio:>6.2f}")
     RESULTS.mkdir(exist_ok=True)
     target = RESULTS / f"dagster_overhead-{time.strftime('%Y%m%dT%H%M%S')}.json"
     target.write_text(
@@ -110,12 +130,164 @@ def main() -> None:
                 "repeat": args.repeat,
                 "samples": {"import_s": imports, "cli_materialize_s": runs, "asset_compute_s": computes},
                 "results": results,
+                "floor": floored,
                 "profile": profiled if args.profile else None,
             },
             indent=2,
         )
     )
     print(f"wrote {target}")
+
+
+def trivial_shape() -> list[dict]:
+    """``exports_job``'s shape, read from the platform's definitions: per op (asset definition), its
+    asset keys with their dependencies within the job, and its asset checks."""
+    from export_platform.definitions import defs
+
+    layer = defs.resolve_job_def(JOB).asset_layer
+    keys = set(layer.selected_asset_keys)
+    assets_defs = {d.node_def.name: d for d in (layer.asset_graph.assets_def_for_key(k) for k in keys)}
+    return [
+        {
+            "op": name,
+            "assets": {
+                spec.key.to_user_string(): [
+                    d.asset_key.to_user_string() for d in spec.deps if d.asset_key in keys
+                ]
+                for spec in assets_def.specs
+            },
+            "checks": [[c.asset_key.to_user_string(), c.name] for c in assets_def.check_specs],
+        }
+        for name, assets_def in sorted(assets_defs.items())
+    ]
+
+
+def trivial_op(op: dict) -> dg.AssetsDefinition:
+    """An op that materializes ``op``'s assets and passes its checks, doing nothing else."""
+    from export_platform.partitions import tenant_month_partitions
+
+    key = dg.AssetKey.from_user_string
+    specs = [
+        dg.AssetSpec(key(asset), deps=[key(d) for d in deps], partitions_def=tenant_month_partitions)
+        for asset, deps in op["assets"].items()
+    ]
+    check_specs = [dg.AssetCheckSpec(name, asset=key(asset)) for asset, name in op["checks"]]
+
+    @dg.multi_asset(specs=specs, check_specs=check_specs, name=f"trivial_{op['op']}")
+    def trivial():  # type: ignore[no-untyped-def]
+        for spec in specs:
+            yield dg.MaterializeResult(asset_key=spec.key)
+        for check in check_specs:
+            yield dg.AssetCheckResult(asset_key=check.asset_key, check_name=check.name, passed=True)
+
+    return trivial
+
+
+def trivial_definitions(ops: list[dict]) -> dg.Definitions:
+    """The trivial code location of ``trivial_shape()``'s ops: the same partitions, the in-process
+    executor; it does not import the platform's definitions, so its runs do not pay for them."""
+    job = dg.define_asset_job(JOB, selection=dg.AssetSelection.all())
+    return dg.Definitions(assets=[trivial_op(op) for op in ops], jobs=[job], executor=dg.in_process_executor)
+
+
+def shape(definitions: dg.Definitions) -> dict[str, int]:
+    """How many ops, assets and asset checks ``exports_job`` of ``definitions`` runs."""
+    job = definitions.resolve_job_def(JOB)
+    layer = job.asset_layer
+    keys = set(layer.selected_asset_keys)
+    checks = {c for c in layer.asset_graph.asset_check_keys if c.asset_key in keys}
+    return {"ops": len(job.nodes), "assets": len(keys), "checks": len(checks)}
+
+
+def floor_run(kind: str, partition: str, shape_file: str) -> None:
+    """One partition run of ``kind``'s job in this process; prints its figures as JSON."""
+    if kind == "ours":
+        from export_platform.definitions import defs as definitions
+    else:
+        definitions = trivial_definitions(json.loads(Path(shape_file).read_text()))
+    job = definitions.resolve_job_def(JOB)
+    with dg.DagsterInstance.get() as instance:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    materialized = len(result.get_asset_materialization_events())
+    checks = len(result.get_asset_check_evaluations())
+    print(
+        json.dumps(
+            {
+                "success": result.success,
+                "execute_wall": wall,
+                "execute_cpu": cpu,
+                "materializations": materialized,
+                "check_evaluations": checks,
+            }
+        )
+    )
+
+
+def one_run(kind: str, tenant: str, source_url: str, work: Path, shape_file: Path) -> dict:
+    """``kind``'s run (``ours`` or ``trivial``) on a fresh instance that knows ``tenant``: figures of
+    the process and of the run."""
+    from export_platform.partitions import TENANT_DIMENSION, TenantMonth
+
+    home = work / "home"
+    home.mkdir(parents=True)
+    shutil.copyfile(ROOT / "dagster.local.yaml", home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions(TENANT_DIMENSION, [tenant])
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "EXPORT_SOURCE_URL": source_url,
+        "EXPORT_ARTIFACT_ROOT": str(work / "artifacts"),
+    }
+    env.pop("EXPORT_SMTP_URL", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--floor-run", kind, TenantMonth(tenant, MONTH).key, str(shape_file)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} run failed: {done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if not figures["success"]:
+        raise RuntimeError(f"{kind} run did not succeed: {done.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"kind": kind, "process_wall": wall, "process_cpu": cpu, **figures}
+
+
+def floor(repeats: int, source_url: str, work: Path) -> dict:
+    """Our exports_job and the trivial one of the same shape, one tenant-month each, alternately
+    (so a busy spell falls on both), ``repeats`` times: each run's figures, the medians and ratios."""
+    from export_platform.definitions import defs
+
+    ops = trivial_shape()
+    shape_file = work / "trivial_shape.json"
+    shape_file.write_text(json.dumps(ops))
+    runs = [
+        one_run(kind, TENANT, source_url, work / f"floor-{kind}-{number}", shape_file)
+        for number in range(repeats)
+        for kind in KINDS
+    ]
+    figures = ("process_wall", "process_cpu", "execute_wall", "execute_cpu")
+    medians = {
+        kind: {f: round(statistics.median(r[f] for r in runs if r["kind"] == kind), 3) for f in figures}
+        for kind in KINDS
+    }
+    return {
+        "shape": {"ours": shape(defs), "trivial": shape(trivial_definitions(ops))},
+        "runs": [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in runs],
+        "median_per_partition_run_s": medians,
+        "ratio_ours_to_trivial": {f: round(medians["ours"][f] / medians["trivial"][f], 2) for f in figures},
+    }
 
 
 def package_of(path: str) -> str:
@@ -193,5 +365,7 @@ def profile_run() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--profile-run"]:
         profile_run()
+    elif sys.argv[1:2] == ["--floor-run"]:
+        floor_run(*sys.argv[2:5])
     else:
         main()
