@@ -4,6 +4,7 @@ tables of an older database gaining the token table and history's user column.""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from pathlib import Path
@@ -11,8 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from click.testing import CliRunner
 
 from export_platform.api.config import ApiConfig
@@ -22,6 +21,7 @@ from export_platform.tracking import schema
 from export_platform.tracking.history import ExportHistory
 from export_platform_tests.support.api_server import bearer, serving
 from export_platform_tests.support.api_testbed import ACME_USER, GLOBEX_USER
+from export_platform_tests.support.platform_migrations import engine_at_revision, insert_old_row
 from export_platform_tests.support.seed_plan import TENANT
 
 TOKEN = re.compile(r"ept_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
@@ -112,19 +112,20 @@ def test_a_token_is_refused_for_anyone_but_a_user_of_the_tenant(
 
 
 def test_an_older_platform_schema_gains_tokens_and_history_user_ids(tmp_path: Path) -> None:
-    source = SourceUrl(f"sqlite:///{tmp_path / 'platform.db'}")
-    engine = schema.engine_for(source.sqlalchemy_url, source.dialect)
-    config = Config()
-    config.set_main_option("script_location", str(schema.MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-        conn.execute(
-            sa.text(
-                "INSERT INTO export_history (id, tenant_id, requested_by, dataset, format, status, "
-                "created_at) VALUES ('old', 'acme', 'schedule:M', 'sales', 'csv', 'success', '2026-10-01')"
-            )
-        )
+    engine = engine_at_revision(f"sqlite:///{tmp_path / 'platform.db'}", "0001")
+    insert_old_row(
+        engine,
+        "export_history",
+        {
+            "id": "old",
+            "tenant_id": "acme",
+            "requested_by": "schedule:M",
+            "dataset": "sales",
+            "format": "csv",
+            "status": "success",
+            "created_at": dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        },
+    )
     schema.create_platform_tables(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.select(schema.export_history.c.id, schema.export_history.c.user_id)).all() == [
