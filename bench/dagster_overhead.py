@@ -94,7 +94,7 @@ def main() -> None:
                 env,
             )
             runs.append(seconds)
-            found = re.search(r"accounts \S+: \d+ rows in ([\d.]+)s", output)
+            found = re.search(r"accounts \S+: \d+ rows(?:, read)? in ([\d.]+)s", output)
             computes.append(float(found.group(1)) if found else float("nan"))
         floored = floor(args.repeat, env["EXPORT_SOURCE_URL"], work)
         if args.profile:
