@@ -6,6 +6,7 @@ under ``.export_platform/`` in the working directory, so a fresh checkout runs w
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from email.utils import getaddresses
@@ -22,6 +23,8 @@ API_URL_VAR = "EXPORT_API_URL"
 DAGSTER_URL_VAR = "EXPORT_DAGSTER_URL"
 LINK_SECRET_VAR = "EXPORT_LINK_SECRET"
 SCHEDULE_CHECK_VAR = "EXPORT_SCHEDULE_CHECK_SECONDS"
+RETRY_DELAY_VAR = "EXPORT_SCHEDULE_RETRY_DELAY_SECONDS"
+RETRIES_VAR = "EXPORT_SCHEDULE_RETRIES"
 
 
 def local_state_dir() -> Path:
@@ -77,6 +80,29 @@ def schedule_check_seconds() -> int:
         raise InvalidSetting(
             f"{SCHEDULE_CHECK_VAR}={raw!r} is not a whole number of seconds: unset it or give one, e.g. 60"
         ) from None
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise InvalidSetting(f"{name}={raw!r} is not a whole number (0 or more): unset it or give one")
+    return value
+
+
+def retry_delay() -> dt.timedelta:
+    """How long after a failed scheduled run its retry starts (``EXPORT_SCHEDULE_RETRY_DELAY_SECONDS``,
+    6 h, as the seed retried)."""
+    return dt.timedelta(seconds=_whole_number(RETRY_DELAY_VAR, 6 * 3600))
+
+
+def max_retries() -> int:
+    """How many times a failed scheduled run is retried (``EXPORT_SCHEDULE_RETRIES``, 3; 0 turns it
+    off)."""
+    return _whole_number(RETRIES_VAR, 3)
 
 
 _SENDER_ADDRESS = re.compile(

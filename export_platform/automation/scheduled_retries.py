@@ -21,21 +21,17 @@ transient.
 """
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import dagster as dg
 
 from export_platform.automation.tenant_schedule_sensor import SCHEDULE_TAG
-from export_platform.errors import InvalidSetting
 from export_platform.exports.adhoc import adhoc_export
 from export_platform.exports.assets import exports_job
-from export_platform.settings import schedule_check_seconds
+from export_platform.settings import max_retries, retry_delay, schedule_check_seconds
 from export_platform.tracking.history import ATTEMPT_TAG, FIRST_RUN_TAG
 
-RETRY_DELAY_VAR = "EXPORT_SCHEDULE_RETRY_DELAY_SECONDS"
-RETRIES_VAR = "EXPORT_SCHEDULE_RETRIES"
 SENSOR_NAME = "scheduled_export_retry_sensor"
 LAUNCHERS = ("export_schedule_sensor", SENSOR_NAME)
 """The sensors whose failed runs are retried."""
@@ -57,27 +53,6 @@ platform's and botocore's connection errors)."""
 LOOK_BACK = dt.timedelta(days=2)
 """How long past its delay a failed run is still retried: a daemon down for longer does not come back
 to retry last week's exports."""
-
-
-def _whole_seconds(name: str, default: int) -> int:
-    raw = os.environ.get(name) or str(default)
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise InvalidSetting(f"{name}={raw!r} is not a whole number (0 or more): unset it or give one")
-    return value
-
-
-def retry_delay() -> dt.timedelta:
-    """How long after a failed run its retry starts (``EXPORT_SCHEDULE_RETRY_DELAY_SECONDS``, 6 h)."""
-    return dt.timedelta(seconds=_whole_seconds(RETRY_DELAY_VAR, 6 * 3600))
-
-
-def max_retries() -> int:
-    """How many times a scheduled run is retried (``EXPORT_SCHEDULE_RETRIES``, 3; 0 turns it off)."""
-    return _whole_seconds(RETRIES_VAR, 3)
 
 
 def launched_by_schedule(tags: Mapping[str, str]) -> bool:

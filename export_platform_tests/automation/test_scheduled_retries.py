@@ -16,14 +16,13 @@ from export_platform.automation.scheduled_retries import (
     ATTEMPT_TAG,
     FIRST_RUN_TAG,
     awaits_retry,
-    max_retries,
-    retry_delay,
     scheduled_export_retry_sensor,
 )
 from export_platform.automation.tenant_schedule_sensor import DueExport
 from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import InvalidSetting
 from export_platform.exports.adhoc import adhoc_export
+from export_platform.settings import max_retries, retry_delay
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
