@@ -339,12 +339,11 @@ def report_for(
     options: ReportOptions = DEFAULT_OPTIONS,
     earlier: Earlier = NOT_COMPARED,
 ) -> Report:
-    """A CSV holds the dataset's flat table alone; workbooks and PDFs the whole report, with its
-    overview compared with the ``earlier`` partitions; a CSV bundle the report's tables alone (no
-    overview is computed for it)."""
+    """A CSV holds the dataset's flat table alone; workbooks, PDFs and CSV bundles (the workbook's
+    sheets) the whole report, with its overview compared with the ``earlier`` partitions."""
     if fmt is CSV:
         return flat_report(dataset, frames, tenant, period, options)
-    return build_report(dataset, frames, tenant, period, options, earlier, with_overview=fmt in (XLSX, PDF))
+    return build_report(dataset, frames, tenant, period, options, earlier)
 
 
 def earlier_partitions(artifacts: ArtifactStore, dataset: str, partition: TenantMonth) -> Earlier:

@@ -12,6 +12,7 @@ from export_platform.render.report import Kind
 
 ChartValue = int | Decimal | None
 NO_CHART_DATA = "No data for this period."
+OVERVIEW_HEADING = "Overview"  # the Summary sheet's block of headline figures and their changes
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 (``Summary.csv``, ``Sales.csv``, ``Line Items.csv``), so a CSV user has everything the Excel file shows.
 
 The Summary CSV has the Summary sheet's rows in its places (title; tenant, period, time zone and
-currency; a blank row; each figure's label and value), without a header. Each table's CSV is the one
+currency; a blank row; each figure's label and value; with an overview, a blank row, then each
+headline figure's label, value and changes), without a header. Each table's CSV is the one
 ``write_csv`` makes of it, with the same options, so a table's file reads exactly as a plain CSV export
 of it would; one table is one file, however many continuation sheets it needs in Excel. Zip members
 carry a fixed timestamp, so the same report always bundles to the same bytes.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from export_platform.render.charts import OVERVIEW_HEADING
 from export_platform.render.compression import add_to_zip
 from export_platform.render.csv import CsvOptions, neutralise_formula, sink_formatted, write_csv
 from export_platform.render.progress import Progress
@@ -46,31 +48,40 @@ def summary_text(value: object) -> str | None:
     return str(value)  # dates in ISO form, integers, decimals at their scale
 
 
-def summary_rows(report: Report) -> list[tuple[str | None, str | None, bool]]:
-    """The Summary sheet's rows as (label, value, whether the value is text), in order."""
-    rows: list[tuple[str | None, str | None, bool]] = [
-        (report.title, None, True),
-        ("Tenant", f"{report.tenant_name} ({report.tenant})", True),
-        ("Period", report.period, True),
-        ("Time zone", report.timezone, True),
-        ("Currency", report.currency, True),
-        (None, None, True),
+SummaryRow = tuple[str | None, str | None, bool, str | None]
+
+
+def summary_rows(report: Report) -> list[SummaryRow]:
+    """The Summary sheet's rows as (label, value, whether the value is text, the overview's changes),
+    in order: the overview's block, as the workbook has it, after an empty row."""
+    rows: list[SummaryRow] = [
+        (report.title, None, True, None),
+        ("Tenant", f"{report.tenant_name} ({report.tenant})", True, None),
+        ("Period", report.period, True, None),
+        ("Time zone", report.timezone, True, None),
+        ("Currency", report.currency, True, None),
+        (None, None, True, None),
     ]
-    rows += [(item.label, summary_text(item.value), item.kind is Kind.TEXT) for item in report.summary]
+    rows += [(i.label, summary_text(i.value), i.kind is Kind.TEXT, None) for i in report.summary]
+    if report.tiles:
+        rows += [(None, None, True, None), (OVERVIEW_HEADING, None, True, None)]
+        rows += [(t.label, summary_text(t.value), False, "; ".join(t.changes)) for t in report.tiles]
     return rows
 
 
 def write_summary_csv(report: Report, path: Path, options: CsvOptions) -> None:
-    """The Summary sheet as two columns of text; labels and text values that a spreadsheet would
-    run as a formula get the apostrophe every CSV cell of text gets, numbers never do."""
+    """The Summary sheet as two columns of text (three with an overview: its changes); labels and
+    text values that a spreadsheet would run as a formula get the apostrophe every CSV cell of text
+    gets, numbers never do."""
     rows = summary_rows(report)
     frame = pl.LazyFrame(
         {
-            "label": [label for label, _, _ in rows],
-            "value": [value for _, value, _ in rows],
-            "text": [text for _, _, text in rows],
+            "label": [label for label, _, _, _ in rows],
+            "value": [value for _, value, _, _ in rows],
+            "text": [text for _, _, text, _ in rows],
+            "changes": [changes for _, _, _, changes in rows],
         },
-        schema={"label": pl.String, "value": pl.String, "text": pl.Boolean},
+        schema={"label": pl.String, "value": pl.String, "text": pl.Boolean, "changes": pl.String},
     )
     formatted = frame.select(
         neutralise_formula(pl.col("label")).alias("label"),
@@ -78,6 +89,7 @@ def write_summary_csv(report: Report, path: Path, options: CsvOptions) -> None:
         .then(neutralise_formula(pl.col("value")))
         .otherwise(pl.col("value"))
         .alias("value"),
+        *([neutralise_formula(pl.col("changes")).alias("changes")] if report.tiles else []),
     )
     sink_formatted(formatted, path, CsvOptions(options.delimiter, options.include_bom, False), opening=True)
 

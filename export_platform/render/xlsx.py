@@ -45,6 +45,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from export_platform.render.charts import OVERVIEW_HEADING
 from export_platform.render.progress import Progress
 from export_platform.render.report import BATCH_ROWS, NO_ROWS, Kind, Report, SummaryItem, Table
 from export_platform.render.xlsx_charts import add_charts, write_chart_data
@@ -91,7 +92,6 @@ NUMBER_FORMATS = {
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2C3E50")
 TITLE_FONT = Font(bold=True, size=14)
-OVERVIEW_HEADING = "Overview"  # the Summary sheet's block of headline figures and their changes
 
 
 def write_workbook(

@@ -128,14 +128,12 @@ def build_report(
     month: str,
     options: ReportOptions = DEFAULT_OPTIONS,
     earlier: Earlier = NOT_COMPARED,
-    with_overview: bool = True,
 ) -> Report:
-    """The dataset's report: summary figures, tables and, where the dataset has an overview and
-    ``with_overview`` (a format that shows it), its tiles (headline figures compared with the
-    ``earlier`` partitions) and charts over the same frames."""
+    """The dataset's report: summary figures, tables and, where the dataset has an overview, its tiles
+    (headline figures compared with the ``earlier`` partitions) and charts over the same frames."""
     summary, tables = LAYOUTS[dataset](frames, options)
     report = _report(dataset, tenant, month, tuple(summary), tuple(tables), options)
-    if not (with_overview and has_overview(dataset)):
+    if not has_overview(dataset):
         return report
     tiles, charts = report_overview(dataset, frames, month, earlier)
     return replace(report, tiles=tiles, charts=charts)
