@@ -9,6 +9,7 @@ scripts/ensure-postgres.sh
 scripts/ensure-rabbitmq.sh
 scripts/ensure-chromium.sh
 scripts/ensure-poppler.sh
+scripts/ensure-libreoffice.sh
 .venv/bin/ruff check export_platform export_platform_downstream export_platform_tests
 .venv/bin/mypy export_platform
 if [ "$#" -gt 0 ]; then  # a selection of one's own: one pytest, as given

@@ -159,6 +159,8 @@ def _excel_value(value: object) -> object:
 def _write_summary(sheet: Worksheet, report: Report) -> None:
     sheet.column_dimensions["A"].width = 42
     sheet.column_dimensions["B"].width = 28
+    if report.tiles:  # a write-only sheet writes its column widths with its first row: set them all here
+        sheet.column_dimensions["C"].width = 40
     sheet.append([_cell(sheet, report.title, font=TITLE_FONT)])
     for label, value in (
         ("Tenant", f"{report.tenant_name} ({report.tenant})"),
@@ -171,7 +173,6 @@ def _write_summary(sheet: Worksheet, report: Report) -> None:
     for item in report.summary:
         sheet.append(_summary_row(sheet, item))
     if report.tiles:  # after one empty row, so the summary's figures end where they always did
-        sheet.column_dimensions["C"].width = 40
         sheet.append([])
         sheet.append([_cell(sheet, OVERVIEW_HEADING, font=Font(bold=True))])
         for tile in report.tiles:

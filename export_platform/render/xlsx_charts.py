@@ -48,6 +48,7 @@ _ILLEGAL_XML_CHARACTERS = re.compile(ILLEGAL_XML_CHARACTERS)
 CHART_COLUMN = "D"  # on the Summary sheet, right of its two columns of figures
 CHART_ROWS = 16  # rows of the Summary sheet each chart takes, its height and a gap
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 7.5
+SERIES_COLUMN_WIDTH = 16  # a month's revenue in money format (1,234,567.89) shows whole, not as ###
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def write_chart_data(
     """The chart-data sheet, appended to ``workbook``; returns where each chart's cells are."""
     sheet = workbook.create_sheet(CHART_DATA_SHEET)
     sheet.column_dimensions["A"].width = 36
+    for column in range(2, 2 + max((len(chart.series) for chart in charts), default=0)):
+        sheet.column_dimensions[get_column_letter(column)].width = SERIES_COLUMN_WIDTH
     blocks: list[ChartBlock] = []
     row = 1
     for chart in charts:
