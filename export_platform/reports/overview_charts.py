@@ -51,7 +51,14 @@ def period_days(period: str) -> list[dt.date]:
 
 def _by(frame: pl.LazyFrame, key: pl.Expr, values: dict[str, pl.Expr]) -> dict[str, dict[str, Figure]]:
     """``values`` summed per distinct ``key`` (as text, ``NONE`` for null): {series name: {key: value}}."""
-    grouped = frame.group_by(key.cast(pl.String).fill_null(NONE).alias("key")).agg(**values).collect()
+    return _sums(_grouped(frame, key, values).collect(), values)
+
+
+def _grouped(frame: pl.LazyFrame, key: pl.Expr, values: dict[str, pl.Expr]) -> pl.LazyFrame:
+    return frame.group_by(key.cast(pl.String).fill_null(NONE).alias("key")).agg(**values)
+
+
+def _sums(grouped: pl.DataFrame, values: dict[str, pl.Expr]) -> dict[str, dict[str, Figure]]:
     return {
         name: {k: exact_figure(v) for k, v in zip(grouped["key"], grouped[name], strict=True)}
         for name in values
@@ -77,6 +84,10 @@ def _over(
 
 def _top(frame: pl.LazyFrame, key: str, value: pl.Expr, where: pl.Expr | None = None) -> pl.DataFrame:
     """The ``TOP`` keys of the largest positive ``value`` sums, largest first, ties by key."""
+    return _top_query(frame, key, value, where).collect()
+
+
+def _top_query(frame: pl.LazyFrame, key: str, value: pl.Expr, where: pl.Expr | None = None) -> pl.LazyFrame:
     rows = frame if where is None else frame.filter(where)
     return (
         rows.filter(pl.col(key).is_not_null())
@@ -85,7 +96,6 @@ def _top(frame: pl.LazyFrame, key: str, value: pl.Expr, where: pl.Expr | None = 
         .filter(pl.col("value") > 0)
         .sort(["value", key], descending=[True, False])
         .head(TOP)
-        .collect()
     )
 
 
@@ -102,17 +112,30 @@ def sales_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
     sales = frames["sales"]
     days = [d.isoformat() for d in period_days(month)]
     money = {"Revenue": pl.col("revenue").sum(), "Profit": pl.col("profit").sum()}
+    revenue = {"Revenue": pl.col("revenue").sum()}
     completed = sales.filter(COMPLETED)
-    per_day = _by(completed, pl.col("sold_at").dt.date(), money)
-    methods = _by(completed, pl.col("payment_method"), {"Revenue": pl.col("revenue").sum()})
-    storefronts = _by(completed, pl.col("storefront"), money)
+    # One collect for the four: Polars runs them side by side and reads the partition once, which
+    # keeps the overview within a few percent of a big export's time (bench/renderers.py --overview).
+    daily, by_method, by_storefront, top = pl.collect_all(
+        [
+            _grouped(completed, pl.col("sold_at").dt.date(), money),
+            _grouped(completed, pl.col("payment_method"), revenue),
+            _grouped(completed, pl.col("storefront"), money),
+            _top_query(frames["sale_items"], "product", pl.col("revenue").sum(), COMPLETED),
+        ]
+    )
+    per_day, methods, storefronts = (
+        _sums(daily, money),
+        _sums(by_method, revenue),
+        _sums(by_storefront, money),
+    )
     return (
         _over("Revenue and profit per day", "line", Kind.MONEY, days, per_day, ZERO),
         _top_chart(
             "Top 10 products by revenue",
             Kind.MONEY,
             "Revenue",
-            _top(frames["sale_items"], "product", pl.col("revenue").sum(), COMPLETED),
+            top,
             "product",
         ),
         _over("Revenue by payment method", "bar", Kind.MONEY, sorted(methods["Revenue"]), methods, ZERO),
