@@ -40,7 +40,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from end_to_end import MONTH, WORK, free_port, measure_source_limit, seed_once
@@ -67,9 +67,11 @@ def postgres_pids() -> list[int]:
 
 class PostgresCpu:
     """The CPU seconds PostgreSQL's processes spend while it runs, sampled every 50 ms so that a
-    backend that ends with its connection is counted up to its last sample."""
+    backend that ends with its connection is counted up to its last sample. ``pids`` lists the
+    processes to count (by default all of PostgreSQL's, as here; another bench passes one database's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pids: Callable[[], list[int]] = postgres_pids) -> None:
+        self.pids = pids
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.done = threading.Event()
@@ -77,7 +79,7 @@ class PostgresCpu:
 
     def sample(self) -> None:
         while True:
-            for pid in postgres_pids():
+            for pid in self.pids():
                 with contextlib.suppress(OSError, IndexError, ValueError):
                     used = cpu_seconds(pid)
                     self.first.setdefault(pid, 0.0)  # a backend started since: all of it counts
@@ -86,7 +88,7 @@ class PostgresCpu:
                 return
 
     def __enter__(self) -> PostgresCpu:
-        for pid in postgres_pids():  # those running before: only what they spend from now counts
+        for pid in self.pids():  # those running before: only what they spend from now counts
             with contextlib.suppress(OSError, IndexError, ValueError):
                 self.first[pid] = self.last[pid] = cpu_seconds(pid)
         self.thread.start()
