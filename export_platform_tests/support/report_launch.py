@@ -19,12 +19,6 @@ def no_shot(step: str) -> None:
     return None
 
 
-def without_welcome(page) -> None:
-    """Mark Dagster's community dialog as dismissed in the browser before any page loads: it can
-    open seconds after a page has, over whatever is being clicked, when the machine is busy."""
-    page.add_init_script("window.localStorage.setItem('communityNux', JSON.stringify('1'))")
-
-
 def job_address(base: str, job: str, partition: str | None = None) -> str:
     """A job's page in the UI, with the launch dialog's partition filled in when one is given."""
     address = f"{base}/locations/export_platform/jobs/{job}"
@@ -34,7 +28,6 @@ def job_address(base: str, job: str, partition: str | None = None) -> str:
 def open_prefilled_dialog(page, base: str, job: str, month: str, tenant: str, shot: Shot = no_shot) -> None:
     """From the job's address with the partition in it: one click (Materialize all…) to a dialog
     that holds the month and the tenant."""
-    without_welcome(page)
     page.goto(job_address(base, job, f"{month}|{tenant}"))
     page.get_by_role("button", name="Materialize all…").click()  # click 1
     launch_button(page).wait_for()
@@ -46,7 +39,6 @@ def open_dialog_from_the_front_page(
 ) -> None:
     """From the UI's front page: Jobs, the job, Materialize all…, the month typed into its field,
     the tenant picked from its list; six clicks and a typed month to the same dialog."""
-    without_welcome(page)
     page.goto(base)
     page.locator("a[href='/jobs']").first.click()  # click 1: Jobs in the navigation
     link = page.locator(f"a[href='/locations/export_platform/jobs/{job}']").first

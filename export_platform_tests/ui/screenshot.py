@@ -27,7 +27,6 @@ from export_platform_tests.support.report_launch import (
     launch_button,
     open_dialog_from_the_front_page,
     open_prefilled_dialog,
-    without_welcome,
 )
 from export_platform_tests.support.webserver import instance_home, webserver
 
@@ -48,7 +47,6 @@ def asset_graph(page, base: str, target: Path) -> None:
     tables) with their groups expanded, as the lineage page shows them after the demo. The address
     is the one the page itself writes when the three groups are opened; Dagster starts them
     collapsed, and the whole platform expanded is too tall to read."""
-    without_welcome(page)
     page.goto(f"{base}/asset-groups~{quote(SALES_FAMILY)}?{urlencode({'expanded': EXPANDED})}")
     page.get_by_text("warehouse_sale_items").first.wait_for()
     page.wait_for_load_state("networkidle")

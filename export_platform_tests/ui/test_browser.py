@@ -29,7 +29,7 @@ from export_platform.storage.artifacts import ArtifactStore
 from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.history import ExportHistory
 from export_platform_tests.support.api_server import serving
-from export_platform_tests.support.browser import ARTIFACTS, chromium_page, dismiss_welcome
+from export_platform_tests.support.browser import ARTIFACTS, chromium_page
 from export_platform_tests.support.materialize import materialize_datasets
 from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
 from export_platform_tests.support.webserver import instance_home, webserver
@@ -60,14 +60,12 @@ def test_launch_sales_csv_from_the_ui_and_see_its_metadata(tmp_path: Path, s3_bu
         try:
             # Find the asset in the catalog, as an analyst would.
             page.goto(f"{base}/assets")
-            dismiss_welcome(page)
             page.locator(".CodeMirror", has_text="Search and filter assets").first.click()
             page.keyboard.type("sales_csv")
             page.keyboard.press("Enter")
             page.mouse.click(800, 700)  # an empty spot: closes the suggestions, which cover the first row
             page.locator("a[href$='/assets/sales_csv']", has_text="sales_csv").first.click()
             page.wait_for_url(re.compile(r"/assets/sales_csv"))
-            dismiss_welcome(page)
 
             # Materialize one partition: month and tenant picked in the launch dialog.
             page.get_by_role("button", name="Materialize…").first.click()
@@ -144,12 +142,10 @@ def test_the_download_link_of_a_local_export_downloads_the_file_in_the_browser(
         with webserver(env, tmp_path / "webserver.log") as base, chromium_page() as page:
             try:
                 page.goto(f"{base}/assets/sales_csv")
-                dismiss_welcome(page)
                 metadata = page.locator("table", has_text="record_count").first
                 metadata.wait_for()
                 link = metadata.locator("tr", has_text="download").locator("a").first
                 assert link.get_attribute("href").startswith(f"{api}/v1/downloads/{artifact.key}?")
-                dismiss_welcome(page)  # it may show only after the page has loaded
                 metadata.scroll_into_view_if_needed()
                 page.screenshot(path=SCREENSHOTS / "sales_csv-local-download.png")
                 # It opens a new tab, which the attachment header turns into a download (Chromium
