@@ -19,17 +19,15 @@ from export_platform.automation.scheduled_retries import (
     scheduled_export_retry_sensor,
 )
 from export_platform.automation.tenant_schedule_sensor import DueExport
-from export_platform.datasets.source_database import SourceDatabase
 from export_platform.errors import InvalidSetting
-from export_platform.exports.adhoc import adhoc_export
 from export_platform.settings import max_retries, retry_delay
 from export_platform.source.demo_data import SeedPlan
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
-from export_platform.storage.artifacts import ArtifactStore
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
+from export_platform_tests.support.adhoc_runs import run_sensor_request
 from export_platform_tests.support.mail_delivery import notice_failure, smtp_inbox
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:9/nowhere"
@@ -67,28 +65,6 @@ def due_request(history: ExportHistory, tenant: str = "acme") -> dg.RunRequest:
     return request
 
 
-def run(
-    request: dg.RunRequest,
-    instance: dg.DagsterInstance,
-    source_url: str,
-    history: ExportHistory,
-    root: Path,
-    sensor: str = "export_schedule_sensor",
-) -> dg.ExecuteInProcessResult:
-    """``request`` run as the daemon runs a sensor's request (Dagster tags it with the sensor)."""
-    return adhoc_export.execute_in_process(
-        run_config=request.run_config,
-        instance=instance,
-        tags={**request.tags, "dagster/sensor_name": sensor},
-        resources={
-            "source": SourceDatabase(url=source_url),
-            "artifacts": ArtifactStore(root=str(root)),
-            "history": history,
-        },
-        raise_on_error=False,
-    )
-
-
 def evaluate(instance: dg.DagsterInstance, now: dt.datetime, monkeypatch) -> dg.SkipReason | dg.SensorResult:
     monkeypatch.setattr(retries_module, "now_utc", lambda: now)
     return scheduled_export_retry_sensor(dg.build_sensor_context(instance=instance))
@@ -104,7 +80,7 @@ def test_a_transient_failure_is_retried_after_the_delay_once_and_nobody_is_told(
     instance, platform, monkeypatch
 ) -> None:
     url, history, root = platform
-    first = run(due_request(history), instance, UNREACHABLE, history, root)
+    first = run_sensor_request(due_request(history), instance, UNREACHABLE, history, root)
     assert not first.success
     assert awaits_retry(instance, first.dagster_run)
     with smtp_inbox() as (inbox, smtp_url):
@@ -124,7 +100,7 @@ def test_a_transient_failure_is_retried_after_the_delay_once_and_nobody_is_told(
     assert isinstance(again, dg.SensorResult)
     assert [r.run_key for r in again.run_requests] == [retry.run_key]  # Dagster launches a key once
 
-    second = run(retry, instance, url, history, root, sensor="scheduled_export_retry_sensor")
+    second = run_sensor_request(retry, instance, url, history, root, sensor="scheduled_export_retry_sensor")
     assert second.success
     [row] = history.entries(tenant="acme")
     assert (row["run_id"], row["status"], row["requested_by"]) == (
@@ -145,7 +121,9 @@ def test_the_last_attempt_failing_is_told_once(instance, platform, monkeypatch) 
         run_config=due.run_config,
         tags={**due.tags, ATTEMPT_TAG: str(max_retries() + 1), FIRST_RUN_TAG: "first-run"},
     )
-    failed = run(last, instance, UNREACHABLE, history, root, sensor="scheduled_export_retry_sensor")
+    failed = run_sensor_request(
+        last, instance, UNREACHABLE, history, root, sensor="scheduled_export_retry_sensor"
+    )
     assert not failed.success and not awaits_retry(instance, failed.dagster_run)
     assert isinstance(
         evaluate(instance, ended(instance, failed.run_id) + dt.timedelta(days=1), monkeypatch), dg.SkipReason
@@ -159,7 +137,7 @@ def test_an_error_that_is_not_transient_is_told_at_once_and_never_retried(
     instance, platform, monkeypatch
 ) -> None:
     url, history, root = platform
-    refused = run(
+    refused = run_sensor_request(
         due_request(history, tenant="ghost"), instance, url, history, root
     )  # a tenant the source lacks
     assert not refused.success and not awaits_retry(instance, refused.dagster_run)
@@ -174,7 +152,9 @@ def test_an_error_that_is_not_transient_is_told_at_once_and_never_retried(
 
 def test_a_run_someone_triggered_is_theirs_to_retry(instance, platform, monkeypatch) -> None:
     _, history, root = platform
-    failed = run(due_request(history), instance, UNREACHABLE, history, root, sensor="someone_elses_sensor")
+    failed = run_sensor_request(
+        due_request(history), instance, UNREACHABLE, history, root, sensor="someone_elses_sensor"
+    )
     assert not failed.success and not awaits_retry(instance, failed.dagster_run)
     assert isinstance(
         evaluate(instance, ended(instance, failed.run_id) + dt.timedelta(hours=7), monkeypatch), dg.SkipReason

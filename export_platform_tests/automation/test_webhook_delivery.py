@@ -33,6 +33,7 @@ from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.notifications import NotificationSettings, NotificationSettingsStore
 from export_platform.tracking.tenant_schedules import TenantScheduleSpec, TenantScheduleStore
 from export_platform.tracking.webhook_deliveries import WebhookDeliveryLog
+from export_platform_tests.support.adhoc_runs import run_sensor_request
 from export_platform_tests.support.mail_delivery import (
     OPERATOR,
     add_schedule,
@@ -284,25 +285,12 @@ def test_each_attempt_of_a_retried_scheduled_run_names_the_first(platform, monke
     schedule = TenantScheduleStore(history.engine).add(spec, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
     [due] = DueExport(schedule, dt.datetime(2026, 10, 16, 6, tzinfo=UTC)).run_requests()
 
-    def run(request: dg.RunRequest, source_url: str, sensor: str, instance: dg.DagsterInstance):
-        return adhoc_export.execute_in_process(
-            run_config=request.run_config,
-            instance=instance,
-            tags={**request.tags, "dagster/sensor_name": sensor},
-            resources={
-                "source": SourceDatabase(url=source_url),
-                "artifacts": ArtifactStore(root=str(root)),
-                "history": history,
-            },
-            raise_on_error=False,
-        )
-
     with dg.instance_for_test() as instance:
-        ok = run(due, url, "export_schedule_sensor", instance)
+        ok = run_sensor_request(due, instance, url, history, root)
         [row] = history.entries(run_id=ok.run_id)
         assert (row["attempt"], row["first_run_id"]) == (1, ok.run_id)
 
-        first = run(due, "postgresql://postgres@127.0.0.1:9/nowhere", "export_schedule_sensor", instance)
+        first = run_sensor_request(due, instance, "postgresql://postgres@127.0.0.1:9/nowhere", history, root)
         assert not first.success and history.entries(run_id=first.run_id) == []
         record = instance.get_run_record_by_id(first.run_id)
         assert record is not None and record.end_time is not None
@@ -311,7 +299,9 @@ def test_each_attempt_of_a_retried_scheduled_run_names_the_first(platform, monke
         result = scheduled_export_retry_sensor(dg.build_sensor_context(instance=instance))
         assert isinstance(result, dg.SensorResult)
         [retry] = result.run_requests
-        second = run(retry, url, "scheduled_export_retry_sensor", instance)
+        second = run_sensor_request(
+            retry, instance, url, history, root, sensor="scheduled_export_retry_sensor"
+        )
         assert second.success
     [row] = history.entries(run_id=second.run_id)
     assert (row["attempt"], row["first_run_id"], row["status"]) == (2, first.run_id, "success")

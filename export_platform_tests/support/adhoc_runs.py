@@ -29,6 +29,29 @@ def run_adhoc(source_url: str, root: Path | str, **request: object) -> dg.Execut
     )
 
 
+def run_sensor_request(
+    request: dg.RunRequest,
+    instance: dg.DagsterInstance,
+    source_url: str,
+    history: ExportHistory,
+    root: Path | str,
+    sensor: str = "export_schedule_sensor",
+) -> dg.ExecuteInProcessResult:
+    """A sensor's ``adhoc_export`` request run as the daemon runs it (Dagster tags it with the sensor
+    that asked); a failure is returned."""
+    return adhoc_export.execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        tags={**request.tags, "dagster/sensor_name": sensor},
+        resources={
+            "source": SourceDatabase(url=source_url),
+            "artifacts": ArtifactStore(root=str(root)),
+            "history": history,
+        },
+        raise_on_error=False,
+    )
+
+
 def adhoc_files(root: Path, result: dg.ExecuteInProcessResult) -> dict[str, Path]:
     """The run's published files by name."""
     return {p.name: p for p in (root / TENANT / "adhoc" / result.run_id).iterdir()}
