@@ -10,23 +10,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-import dagster as dg
 import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from export_platform.datasets.assets import dataset_assets
-from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.assets import OVERVIEW_METADATA, export_assets, report_for
+from export_platform.exports.assets import OVERVIEW_METADATA, report_for
 from export_platform.exports.formats import CSV, CSV_BUNDLE, PDF, XLSX
 from export_platform.reports.overview import NO_DATA
 from export_platform.reports.tables import TenantInfo
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.io_manager import DatasetParquetIOManager
-from export_platform.tracking.history import ExportHistory
 from export_platform_tests.oracle import SourceOracle
 from export_platform_tests.oracle import overview as expected
-from export_platform_tests.support.materialize import Materialized, ephemeral_instance, materialize_datasets
+from export_platform_tests.support.materialize import (
+    Materialized,
+    materialize_datasets,
+    materialize_exports,
+)
 from export_platform_tests.support.seed_plan import MONTH, TENANT
 
 PREVIOUS = "2026-09"  # the seed's first month
@@ -40,19 +38,12 @@ LABELS = {
 
 def export_sales(source_url: str, root: Path, month: str) -> dict[str, dict]:
     """The month's sales CSV, workbook and PDF; each one's materialization metadata."""
-    result = dg.materialize(
-        [*dataset_assets, *export_assets],
+    result = materialize_exports(
+        source_url,
+        str(root),
+        f"{month}|{TENANT}",
         selection=["sales_csv", "sales_xlsx", "sales_pdf"],
-        partition_key=f"{month}|{TENANT}",
-        instance=ephemeral_instance(TENANT),
-        resources={
-            "source": SourceDatabase(url=source_url),
-            "dataset_io_manager": DatasetParquetIOManager(root=str(root)),
-            "artifacts": ArtifactStore(root=str(root)),
-            "history": ExportHistory(url=source_url),
-        },
         run_config={"ops": {"sales_pdf": {"config": {"page_budget": 3}}}},
-        raise_on_error=False,
     )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return {

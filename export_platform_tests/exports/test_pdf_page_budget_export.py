@@ -13,18 +13,13 @@ import polars as pl
 import pytest
 from pypdf import PdfReader
 
-from export_platform.datasets.assets import dataset_assets
-from export_platform.datasets.source_database import SourceDatabase
 from export_platform.exports.adhoc import AdhocExportConfig
-from export_platform.exports.assets import ARTIFACT_CHECK, export_assets
+from export_platform.exports.assets import ARTIFACT_CHECK
 from export_platform.exports.formats import PdfExportConfig
 from export_platform.render import pdf
 from export_platform.render.pdf_note import NOTE_TITLE
 from export_platform.render.report import CompleteFiles
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.io_manager import DatasetParquetIOManager
-from export_platform.tracking.history import ExportHistory
-from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.materialize import materialize_exports
 from export_platform_tests.support.pdf_reading import page_footer
 from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
 
@@ -32,19 +27,12 @@ PDF_KEY = f"{TENANT}/exports/sales/{MONTH}/sales_{TENANT}_{MONTH}.pdf"
 
 
 def sales_pdf(source_url: str, root: Path, page_budget: int) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*dataset_assets, *export_assets],
+    return materialize_exports(
+        source_url,
+        str(root),
+        PARTITION,
         selection=["sales", "sale_items", "sales_pdf"],
-        partition_key=PARTITION,
-        instance=ephemeral_instance(TENANT),
-        resources={
-            "source": SourceDatabase(url=source_url),
-            "dataset_io_manager": DatasetParquetIOManager(root=str(root)),
-            "artifacts": ArtifactStore(root=str(root)),
-            "history": ExportHistory(url=source_url),
-        },
         run_config={"ops": {"sales_pdf": {"config": {"page_budget": page_budget}}}},
-        raise_on_error=False,
     )
 
 

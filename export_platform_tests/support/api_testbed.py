@@ -9,21 +9,15 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import sqlalchemy as sa
 
 from export_platform.api.config import ApiConfig
-from export_platform.datasets.assets import dataset_assets
-from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.assets import export_assets
 from export_platform.source.seeding import seed
 from export_platform.source.url import SourceUrl
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.io_manager import DatasetParquetIOManager
 from export_platform.tracking.api_tokens import ApiTokenStore
 from export_platform.tracking.history import ExportHistory
 from export_platform.tracking.schema import api_tokens, export_history
-from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.materialize import materialize_exports
 from export_platform_tests.support.ports import free_port
 from export_platform_tests.support.seed_plan import OTHER_TENANT, PARTITION, TENANT, TEST_PLAN
 
@@ -66,18 +60,7 @@ class ApiTestbed:
 def build_testbed(folder: Path) -> ApiTestbed:
     source_url, root = f"sqlite:///{folder / 'source.db'}", folder / "artifacts"
     seed(SourceUrl(source_url), TEST_PLAN)
-    result = dg.materialize(
-        [*dataset_assets, *export_assets],
-        selection=["sales", "sales_csv"],
-        partition_key=PARTITION,
-        instance=ephemeral_instance(TENANT),
-        resources={
-            "source": SourceDatabase(url=source_url),
-            "dataset_io_manager": DatasetParquetIOManager(root=str(root)),
-            "artifacts": ArtifactStore(root=str(root)),
-            "history": ExportHistory(url=source_url),
-        },
-    )
+    result = materialize_exports(source_url, str(root), PARTITION, selection=["sales", "sales_csv"])
     assert result.success
     store = ApiTokenStore(ExportHistory(url=source_url).engine)
 

@@ -16,14 +16,8 @@ import pytest
 
 from export_platform.api.config import ApiConfig
 from export_platform.consumer import Artifact, latest_artifact
-from export_platform.datasets.assets import dataset_assets
-from export_platform.datasets.source_database import SourceDatabase
-from export_platform.exports.assets import export_assets
-from export_platform.storage.artifacts import ArtifactStore
-from export_platform.storage.io_manager import DatasetParquetIOManager
-from export_platform.tracking.history import ExportHistory
 from export_platform_tests.support.api_server import serving
-from export_platform_tests.support.materialize import ephemeral_instance
+from export_platform_tests.support.materialize import materialize_exports
 from export_platform_tests.support.seed_plan import MONTH, PARTITION, TENANT
 
 
@@ -48,19 +42,15 @@ def linked_sales_csv(
     with serving(config) as api, pytest.MonkeyPatch.context() as environment:
         environment.setenv("EXPORT_API_URL", api)
         environment.setenv("EXPORT_LINK_SECRET", secret)
-        result = dg.materialize(
-            [*dataset_assets, *export_assets],
+        result = materialize_exports(
+            source_url,
+            root,
+            PARTITION,
             selection=["sales", "sales_csv"],
-            partition_key=PARTITION,
-            instance=ephemeral_instance(TENANT),
-            run_config=run_config or {},
-            resources={
-                "source": SourceDatabase(url=source_url),
-                "dataset_io_manager": DatasetParquetIOManager(root=root),
-                "artifacts": ArtifactStore(root=root),
-                "history": ExportHistory(url=history_url),
-            },
+            run_config=run_config,
+            history_url=history_url,
         )
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
         [metadata] = [
             event.materialization.metadata
             for event in result.get_asset_materialization_events()

@@ -58,7 +58,12 @@ def materialize_exports(
     with_datasets: bool = True,
     instance: dg.DagsterInstance | None = None,
     run_config: dict | None = None,
-):
+    selection: list[str] | None = None,
+    history_url: str | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The partition's datasets and exports (``selection``: only those assets; ``with_datasets=False``:
+    the exports alone, reading datasets stored earlier), history rows in the source's platform tables
+    unless ``history_url`` names another database; a failure is returned."""
     from export_platform.exports.assets import export_assets
     from export_platform.storage.artifacts import ArtifactStore
     from export_platform.tracking.history import ExportHistory
@@ -66,14 +71,14 @@ def materialize_exports(
     tenant = partition.split("|")[1]
     return dg.materialize(
         [*dataset_assets, *export_assets],
-        selection=None if with_datasets else dg.AssetSelection.groups("exports"),
+        selection=selection or (None if with_datasets else dg.AssetSelection.groups("exports")),
         partition_key=partition,
         instance=instance or ephemeral_instance(tenant),
         resources={
             "source": SourceDatabase(url=source_url),
             "dataset_io_manager": DatasetParquetIOManager(root=root),
             "artifacts": ArtifactStore(root=artifact_root or root),
-            "history": ExportHistory(url=source_url),
+            "history": ExportHistory(url=history_url or source_url),
         },
         run_config=run_config,
         raise_on_error=False,
