@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from export_platform.api.platform import Platform, current_platform
-from export_platform.api.problems import Problem, ProblemDocument, not_found
+from export_platform.api.problems import Problem, ProblemDocument, not_found, rate_limited
 from export_platform.tracking.api_tokens import TokenRefused, role_allows
 from export_platform.tracking.schema import ROLES
 
@@ -66,8 +66,7 @@ def authenticated(
     request.state.token_id = token.id  # for the access log
     wait = platform.limiter.take(token.id)
     if wait is not None:
-        detail = f"This token sent more requests than its rate allows; retry in {wait} s."
-        raise Problem(429, "rate_limited", "Too Many Requests", detail, headers={"Retry-After": str(wait)})
+        raise rate_limited(wait, "This token sent more requests than its rate allows;")
     if tenant != token.tenant:
         raise not_found()
     caller = Caller(token.id, token.tenant, token.user_id, token.role)

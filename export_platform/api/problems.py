@@ -80,6 +80,17 @@ def not_found() -> Problem:
     return Problem(404, "not_found", "Not Found", NOT_FOUND_DETAIL)
 
 
+def rate_limited(wait: int, detail: str) -> Problem:
+    """429 with ``Retry-After``: the caller's bucket (``api.rate_limit``) is empty for ``wait`` seconds."""
+    return Problem(
+        429,
+        "rate_limited",
+        "Too Many Requests",
+        f"{detail} retry in {wait} s.",
+        headers={"Retry-After": str(wait)},
+    )
+
+
 def invalid(field: str, message: str) -> Problem:
     """Input the route refuses after it parsed, naming the field as validation errors do."""
     return Problem(

@@ -13,8 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from export_platform.api.config import ApiConfig
 from export_platform.storage.layout import export_key
 from export_platform.storage.signed_links import LinkSigner
+from export_platform_tests.support.api_server import serving
 from export_platform_tests.support.api_testbed import ApiTestbed
 from export_platform_tests.support.linked_exports import LinkedExport, linked_sales_csv
 from export_platform_tests.support.seed_plan import MONTH, TENANT
@@ -103,3 +105,24 @@ def test_a_link_is_refused_once_the_file_no_longer_matches_its_manifest(signed: 
     finally:
         stored.write_bytes(original)
     assert httpx.get(signed.link).content == original
+
+
+def test_a_link_opened_too_often_answers_429_without_holding_back_other_links(
+    signed: LinkedExport, testbed: ApiTestbed
+) -> None:
+    config = ApiConfig(
+        source_url=testbed.source_url,
+        artifact_root=signed.root,
+        link_secret=signed.secret,
+        requests_per_minute=6,
+        burst=2,
+    )
+    with serving(config) as api:
+        link = signed.link.replace(signed.api, api)
+        answers = [httpx.get(link).status_code for _ in range(2)]
+        limited = httpx.get(link)
+        another = httpx.get(sign(signed, expires_in=120).replace(signed.api, api))
+    assert answers == [200, 200] and another.status_code == 200
+    assert limited.status_code == 429 and limited.json()["error_code"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 10  # one request comes back every 10 s
+    assert KEY not in limited.text and NAME not in limited.text

@@ -27,6 +27,7 @@ class LinkedExport:
     link: str  # the materialization's "download" metadata
     artifact: Artifact
     secret: bytes  # the link secret the run and the API share
+    root: str  # the artifact folder the API serves
 
 
 @contextlib.contextmanager
@@ -58,4 +59,4 @@ def linked_sales_csv(
         ]
         assert isinstance(metadata["download"], dg.UrlMetadataValue)
         artifact = latest_artifact(TENANT, "sales", MONTH, "csv", root=root)
-        yield LinkedExport(api, metadata["download"].value, artifact, secret.encode())
+        yield LinkedExport(api, metadata["download"].value, artifact, secret.encode(), root)

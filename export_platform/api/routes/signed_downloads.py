@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from export_platform.api.downloads import DOWNLOAD_RESPONSES, RangeHeaders, download_response, published_file
 from export_platform.api.platform import Platform, current_platform
-from export_platform.api.problems import Problem, ProblemDocument, not_found
+from export_platform.api.problems import Problem, ProblemDocument, not_found, rate_limited
 from export_platform.consumer import Artifact, ArtifactNotFound
 from export_platform.partitions import InvalidPartitionKey, validate_month
 from export_platform.storage.signed_links import DOWNLOADS_PATH, LinkRefused, LinkSigner
@@ -50,6 +50,7 @@ def _published(key: str, root: str) -> Artifact:
         **DOWNLOAD_RESPONSES,
         404: {"model": ProblemDocument, "description": "Not a link this platform signed, or no such file"},
         410: {"model": ProblemDocument, "description": "The link has expired"},
+        429: {"model": ProblemDocument, "description": "The link was opened more often than its rate allows"},
     },
 )
 def signed_download(
@@ -65,6 +66,11 @@ def signed_download(
         if refused.reason == "expired":
             raise Problem(410, "link_expired", "Gone", EXPIRED_DETAIL) from None
         raise not_found() from None
+    # A link has no token to count against, so each link is its own bucket, at a token's rate: one
+    # link passed around or polled in a loop is slowed down without holding back the tenant's others.
+    wait = platform.limiter.take(f"link:{key}?expires={expires}")
+    if wait is not None:
+        raise rate_limited(wait, "This link was opened more often than its rate allows;")
     try:
         artifact = _published(key, platform.config.artifact_root)
     except ArtifactNotFound:
