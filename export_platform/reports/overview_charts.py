@@ -105,6 +105,27 @@ def _top_chart(title: str, kind: Kind, series: str, top: pl.DataFrame, key: str)
 
 
 ZERO = Decimal("0.00")
+QUARTER_HOUR_S = 900
+
+
+def _quarter_hour(column: str) -> pl.Expr:
+    """The quarter hour (UTC) of each row's instant, as a number: a per-day chart first sums rows per
+    quarter hour, then the quarter hours per local day (``_local_quarter_hours``). The time zone is
+    applied to at most 96 quarter hours a day instead of every row, which was half the overview's
+    time on a big month. Exact because every UTC offset in use is a whole number of quarter hours,
+    so local midnight falls between quarter hours, never inside one."""
+    return (pl.col(column).dt.epoch("s") // QUARTER_HOUR_S).alias("quarter_hour")
+
+
+def _local_quarter_hours(quarters: pl.DataFrame, dtype: pl.DataType) -> pl.LazyFrame:
+    """The summed quarter hours with the local day each falls on (``day``)."""
+    start = pl.from_epoch(pl.col("quarter_hour") * QUARTER_HOUR_S, time_unit="s")
+    zone = getattr(dtype, "time_zone", None)
+    if zone is not None:  # a naive column holds local times already
+        start = start.dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+    return quarters.lazy().with_columns(start.dt.date().alias("day"))
+
+
 COMPLETED = pl.col("status") == "completed"
 
 
@@ -116,16 +137,18 @@ def sales_charts(frames: Frames, month: str) -> tuple[Chart, ...]:
     completed = sales.filter(COMPLETED)
     # One collect for the four: Polars runs them side by side and reads the partition once, which
     # keeps the overview within a few percent of a big export's time (bench/renderers.py --overview).
-    daily, by_method, by_storefront, top = pl.collect_all(
+    quarters, by_method, by_storefront, top = pl.collect_all(
         [
-            _grouped(completed, pl.col("sold_at").dt.date(), money),
+            completed.group_by(_quarter_hour("sold_at")).agg(**money),
             _grouped(completed, pl.col("payment_method"), revenue),
             _grouped(completed, pl.col("storefront"), money),
             _top_query(frames["sale_items"], "product", pl.col("revenue").sum(), COMPLETED),
         ]
     )
+    again = {name: pl.col(name).sum() for name in money}
+    daily = _grouped(_local_quarter_hours(quarters, sales.collect_schema()["sold_at"]), pl.col("day"), again)
     per_day, methods, storefronts = (
-        _sums(daily, money),
+        _sums(daily.collect(), money),
         _sums(by_method, revenue),
         _sums(by_storefront, money),
     )

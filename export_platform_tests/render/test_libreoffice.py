@@ -39,6 +39,9 @@ def test_libreoffice_converts_the_sales_workbook_with_its_charts(
     write_workbook(report, workbook)
     opened = load_workbook(workbook)
     assert len(opened["Summary"]._charts) == len(report.charts) > 0
+    # The changes' column is as wide as its text, so the charts right of it never cover it.
+    changes = max(len("; ".join(tile.changes)) for tile in report.tiles)
+    assert opened["Summary"].column_dimensions["C"].width >= changes
     opened.close()
 
     pages = pdf_text(workbook_pdf(workbook, tmp_path / "pdf"))
