@@ -12,13 +12,12 @@ scripts/ensure-libreoffice.sh).
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 from export_platform_tests.support.libreoffice import page_png, workbook_pdf
-from export_platform_tests.ui.screenshot import demo
+from export_platform_tests.ui.screenshot import demo, demo_env
 
 TENANT = "acme"
 PDF_IMAGE, WORKBOOK_IMAGE = "sales-pdf-overview.png", "sales-workbook-summary.png"
@@ -45,13 +44,7 @@ def workbook_summary_image(workbook: Path, target: Path, work: Path) -> Path:
 def report_images(folder: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="report-images-") as temporary:
         work = Path(temporary)
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(work / "home"),
-            "EXPORT_SOURCE_URL": f"sqlite:///{work / 'source.db'}",
-            "EXPORT_ARTIFACT_ROOT": str(work / "artifacts"),
-            "EXPORT_WAREHOUSE_ROOT": str(work / "warehouse"),
-        }
+        env = demo_env(work)
         (work / "home").mkdir()
         demo(env)
         folder.mkdir(parents=True, exist_ok=True)

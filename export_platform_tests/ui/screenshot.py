@@ -36,6 +36,18 @@ EXPANDED = ",".join(f"global@global:{group}" for group in ("datasets", "exports"
 RUN_SECONDS = 180
 
 
+def demo_env(work: Path) -> dict[str, str]:
+    """The environment of a demo kept in the folder ``work``: its instance, source, artifacts and
+    warehouse there, nothing in the project."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(work / "home"),
+        "EXPORT_SOURCE_URL": f"sqlite:///{work / 'source.db'}",
+        "EXPORT_ARTIFACT_ROOT": str(work / "artifacts"),
+        "EXPORT_WAREHOUSE_ROOT": str(work / "warehouse"),
+    }
+
+
 def demo(env: dict[str, str]) -> None:
     """The README's first command, minus the install step; its output is not part of the pictures."""
     work = Path(env["DAGSTER_HOME"]).parent  # its log file goes there, not into the project
@@ -77,13 +89,7 @@ def report_launch(page, base: str, month: str, folder: Path) -> None:
 def screenshots(folder: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="tour-screenshots-") as temporary:
         work = Path(temporary)
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(work / "home"),
-            "EXPORT_SOURCE_URL": f"sqlite:///{work / 'source.db'}",
-            "EXPORT_ARTIFACT_ROOT": str(work / "artifacts"),
-            "EXPORT_WAREHOUSE_ROOT": str(work / "warehouse"),
-        }
+        env = demo_env(work)
         instance_home(work / "home", [])  # runs launched in the UI start at once, without a daemon
         demo(env)
         month = previous_month(dt.date.today())
