@@ -34,78 +34,18 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from end_to_end import MONTH, WORK, free_port, measure_source_limit, seed_once
+from measure import PostgresCpu, cpu_seconds, proc_status_mb, write_results
 
-RESULTS = Path(__file__).parent / "results"
 OCTOBER = {"date_from": f"{MONTH}-01", "date_to": f"{MONTH}-31"}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def postgres_pids() -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            if stat.read_text().split(" (", 1)[1].startswith("postgres)"):
-                pids.append(int(stat.parent.name))
-    return pids
-
-
-class PostgresCpu:
-    """The CPU seconds PostgreSQL's processes spend while it runs, sampled every 50 ms so that a
-    backend that ends with its connection is counted up to its last sample. ``pids`` lists the
-    processes to count (by default all of PostgreSQL's, as here; another bench passes one database's)."""
-
-    def __init__(self, pids: Callable[[], list[int]] = postgres_pids) -> None:
-        self.pids = pids
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self.sample)
-
-    def sample(self) -> None:
-        while True:
-            for pid in self.pids():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    used = cpu_seconds(pid)
-                    self.first.setdefault(pid, 0.0)  # a backend started since: all of it counts
-                    self.last[pid] = used
-            if self.done.wait(0.05):
-                return
-
-    def __enter__(self) -> PostgresCpu:
-        for pid in self.pids():  # those running before: only what they spend from now counts
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                self.first[pid] = self.last[pid] = cpu_seconds(pid)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join()
-
-    @property
-    def seconds(self) -> float:
-        return round(sum(self.last[pid] - self.first[pid] for pid in self.last), 2)
-
-
-def proc_status_mb(pid: int, field: str) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith(field))) / 1024
 
 
 def measure_export(source_url: str, tenant: str, root: str) -> dict:
@@ -508,21 +448,8 @@ def main() -> None:
         polled = child("pollers", url, token, str(args.pollers), str(args.poll_seconds))
         results.append({**polled, "size": size})
         show(results[-1])
-    RESULTS.mkdir(exist_ok=True)
     sizes = "-".join(str(rows) for rows in args.rows)
-    target = RESULTS / f"api-{sizes}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    target.write_text(
-        json.dumps(
-            {
-                "machine": platform.platform(),
-                "cpus": os.cpu_count(),
-                "load_average": os.getloadavg(),
-                "results": results,
-            },
-            indent=2,
-        )
-    )
-    print(f"wrote {target}")
+    write_results(f"api-{sizes}", {"results": results})
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ about 620 sales, some 1,900 line items), in turn:
 Measured for the run: wall seconds; CPU seconds (user + system) of its process tree, from
 ``getrusage(RUSAGE_CHILDREN)`` in a small wrapper process around it (so the bench's own memory does
 not leak into the figures); peak RSS, the largest ``ru_maxrss`` in that tree; the CPU seconds of the
-PostgreSQL backends serving the run's database (bench/api.py's ``PostgresCpu``, sampled every 50 ms);
+PostgreSQL backends serving the run's database (bench/measure.py's ``PostgresCpu``, sampled every 50 ms);
 the run's materializations and the bytes it stored.
 
 Then the projection (``project_close``) for a close of ``--tenants`` tenants of each size, the
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -41,7 +40,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 JOB = "exports_job"
@@ -181,9 +179,9 @@ def stored_bytes(prefix: str) -> int:
 def partition_run(items: int, admin_url: str, work: Path) -> dict:
     """Seed a fresh database with one tenant of ``items`` line items, run its month's exports_job as
     the CLI runs it, and measure the run; the database is dropped afterwards."""
-    from api import PostgresCpu
     from backfill import database, pg_url
     from end_to_end import BUCKET, MONTH
+    from measure import PostgresCpu
 
     from export_platform.partitions import TenantMonth
 
@@ -293,22 +291,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     close = project_close(runs, args.tenants, args.cores)
     show(runs, close)
-    RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / f"cost_per_tenant-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    target.write_text(
-        json.dumps(
-            {
-                "machine": platform.platform(),
-                "cpus": os.cpu_count(),
-                "load_average": os.getloadavg(),
-                "command": f"dg launch -m export_platform.definitions --job {JOB} --partition <month|tenant>",
-                "runs": runs,
-                "close": close,
-            },
-            indent=2,
-        )
-    )
-    print(f"wrote {target}")
+    from measure import write_results
+
+    command = f"dg launch -m export_platform.definitions --job {JOB} --partition <month|tenant>"
+    write_results("cost_per_tenant", {"command": command, "runs": runs, "close": close})
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -38,8 +37,8 @@ import time
 from pathlib import Path
 
 from baselines import CSV_BASELINES, OURS_LOCAL, write_csv_baseline
+from measure import write_results
 
-RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
 MONTH = "2026-10"
 DAYS_IN_MONTH = 31
@@ -466,22 +465,7 @@ def main() -> None:
                 show(results[-1])
     finally:
         server.stop()
-    RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / f"end_to_end-{args.items}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    target.write_text(
-        json.dumps(
-            {
-                "machine": platform.platform(),
-                "cpus": os.cpu_count(),
-                "load_average": os.getloadavg(),
-                "items": args.items,
-                "seeding": seeding,
-                "results": results,
-            },
-            indent=2,
-        )
-    )
-    print(f"wrote {target}")
+    write_results(f"end_to_end-{args.items}", {"items": args.items, "seeding": seeding, "results": results})
 
 
 if __name__ == "__main__":

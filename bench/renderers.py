@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -28,8 +27,8 @@ import time
 from pathlib import Path
 
 from baselines import CSV_BASELINES, write_csv_baseline
+from measure import write_results
 
-RESULTS = Path(__file__).parent / "results"
 WORK = Path("/tmp/export-platform-bench")
 ROW_GROUP_ROWS = 50_000  # as the dataset IO manager writes them
 OVERVIEW = "+overview"
@@ -232,21 +231,7 @@ def main() -> None:
                 f"the overview adds {wall:+.1f}% wall time, {cpu:+.1f}% CPU time "
                 f"to {base['kind']} at {rows:,} rows"
             )
-    RESULTS.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = RESULTS / f"renderers-{stamp}.json"
-    target.write_text(
-        json.dumps(
-            {
-                "machine": platform.platform(),
-                "cpus": os.cpu_count(),
-                "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()},
-                "results": results,
-            },
-            indent=2,
-        )
-    )
-    print(f"wrote {target}")
+    write_results("renderers", {"results": results}, load_before=load_before)
 
 
 if __name__ == "__main__":
