@@ -22,6 +22,12 @@ With ``--profile`` it also runs the whole ``exports_job`` (8 datasets, 22 export
 tenant-month once in-process under pyinstrument and prints where the time went, by package (self time
 of the frames whose code lives in it): what one partition run of a small tenant costs, and whose it is.
 
+With ``--breakdown`` it measures nothing else: it runs that ``exports_job`` once in-process and
+prints its CPU seconds per cause (history writes, read-back checks, renders, metadata previews, font
+loading, IO manager, manifest, Dagster's event-log writes by event type...), each timed around the
+function that does it (``time.process_time``, no profiler, so no profiler's distortion), and each
+step's CPU seconds.
+
 Prints a table and writes JSON under bench/results/. Not part of the test run.
 """
 
@@ -61,6 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile one in-process exports_job run")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="only: CPU seconds per cause and per step of one run"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="export-platform-overhead-"))
     try:
@@ -76,6 +85,17 @@ def main() -> None:
         cli = str(BIN / "export-platform")
         timed([cli, "seed", "--tenants", "1", "--months", "1", "--end-month", MONTH], env)
         timed([cli, "tenants", "sync"], env)
+        if args.breakdown:
+            done = subprocess.run(
+                [sys.executable, __file__, "--breakdown-run"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            print(done.stdout, done.stderr[-2000:] if done.returncode else "", sep="")
+            write_results("dagster_overhead_breakdown", json.loads(done.stdout.rsplit("BREAKDOWN ", 1)[1]))
+            return
         imports, runs, computes = [], [], []
         for _ in range(args.repeat):
             imports.append(timed([sys.executable, "-c", "import export_platform.definitions"], env)[0])
@@ -362,9 +382,184 @@ def profile_run() -> None:
     )
 
 
+def write_results(name: str, figures: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    target = RESULTS / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    machine = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    target.write_text(json.dumps({**machine, **figures}, indent=2))
+    print(f"wrote {target}")
+
+
+# The causes of a run's CPU time, each the function that does it: (module, attribute path, label).
+CAUSES = (
+    ("export_platform.tracking.history", "ExportHistory.attempt", "history writes and commits"),
+    ("export_platform.exports.assets", "verify_artifact", "read-back checks"),
+    ("export_platform.exports.assets", "sales_match_line_items", "sales against line items check"),
+    ("export_platform.exports.assets", "render_into", "renders (the writers, into the store)"),
+    ("export_platform.exports.assets", "report_for", "report build"),
+    ("export_platform.exports.assets", "earlier_partitions", "earlier partitions for the overview"),
+    ("export_platform.exports.assets", "preview_table", "metadata previews"),
+    ("export_platform.exports.assets", "table_schema", "metadata column schemas"),
+    ("export_platform.render.pdf_text", "FontSet.__init__", "font loading"),
+    ("export_platform.datasets.source_database", "SourceDatabase.tenant", "tenant row per export"),
+    ("export_platform.datasets.assets", "read_in_one_snapshot", "dataset reads from the source"),
+    ("export_platform.storage.artifacts", "ArtifactStore.record", "manifest read-modify-write"),
+    ("export_platform.storage.io_manager", "DatasetParquetIOManager.load_input", "IO manager loads"),
+    ("export_platform.storage.io_manager", "DatasetParquetIOManager.handle_output", "IO manager stores"),
+    (
+        "dagster._core.storage.event_log.sqlite.sqlite_event_log",
+        "SqliteEventLogStorage.store_event",
+        "Dagster event-log writes",
+    ),
+)
+
+
+class CpuClock:
+    """CPU seconds per cause, exclusive: a cause timed inside another is taken off the outer one."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.stack: list[str] = []
+
+    def timing(self, label: str, fn):  # type: ignore[no-untyped-def]
+        import contextlib
+        import functools
+        import inspect
+
+        def charge(started: float) -> None:
+            spent = time.process_time() - started
+            self.seconds[label] = self.seconds.get(label, 0.0) + spent
+            if self.stack:
+                self.seconds[self.stack[-1]] = self.seconds.get(self.stack[-1], 0.0) - spent
+
+        if inspect.isgeneratorfunction(getattr(fn, "__wrapped__", None)):  # a @contextmanager
+
+            @functools.wraps(fn)
+            @contextlib.contextmanager
+            def managed(*args, **kwargs):  # type: ignore[no-untyped-def]
+                manager, started = fn(*args, **kwargs), time.process_time()
+                self.calls[label] = self.calls.get(label, 0) + 1
+                value = manager.__enter__()
+                charge(started)
+                try:
+                    yield value
+                except BaseException:
+                    started = time.process_time()
+                    if not manager.__exit__(*sys.exc_info()):
+                        raise
+                    charge(started)
+                else:
+                    started = time.process_time()
+                    manager.__exit__(None, None, None)
+                    charge(started)
+
+            return managed
+
+        @functools.wraps(fn)
+        def timed_call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if label in self.stack:
+                return fn(*args, **kwargs)
+            self.calls[label] = self.calls.get(label, 0) + 1
+            started = time.process_time()
+            self.stack.append(label)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.stack.pop()
+                charge(started)
+
+        return timed_call
+
+
+def breakdown_run() -> None:
+    """Inside a fresh process: one in-process ``exports_job`` run with its causes timed; prints JSON."""
+    import importlib
+
+    from dagster._core.execution.plan import execute_plan
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    clock = CpuClock()
+    for module, path, label in CAUSES:
+        *owners, name = path.split(".")
+        owner = importlib.import_module(module)
+        for attribute in owners:
+            owner = getattr(owner, attribute)
+        setattr(owner, name, clock.timing(label, getattr(owner, name)))
+    by_event: dict[str, list[float]] = {}
+    store_event = SqliteEventLogStorage.store_event
+
+    def store_timed(storage, event):  # type: ignore[no-untyped-def]
+        started = time.process_time()
+        try:
+            return store_event(storage, event)
+        finally:
+            kind = event.dagster_event.event_type_value if event.dagster_event else "LOG"
+            by_event.setdefault(kind, []).append(time.process_time() - started)
+
+    SqliteEventLogStorage.store_event = store_timed  # type: ignore[method-assign]
+    by_step: dict[str, float] = {}
+    step_events = execute_plan.dagster_event_sequence_for_step
+
+    def step_timed(step_context, force_local_execution=False):  # type: ignore[no-untyped-def]
+        events, key = step_events(step_context, force_local_execution), step_context.step.key
+        while True:
+            started = time.process_time()
+            try:
+                event = next(events)
+            except StopIteration:
+                return
+            finally:
+                by_step[key] = by_step.get(key, 0.0) + time.process_time() - started
+            yield event
+
+    execute_plan.dagster_event_sequence_for_step = step_timed
+    from export_platform.definitions import defs
+
+    job = defs.get_job_def(JOB)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenant", [TENANT])
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = job.execute_in_process(partition_key=f"{MONTH}|{TENANT}", instance=instance)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    rest = cpu - sum(clock.seconds.values())
+    causes = {**clock.seconds, "rest: Dagster's step machinery, logging, dataset checks and spools": rest}
+    print(
+        f"exports_job, {TENANT} {MONTH} in-process: {cpu:.2f} CPU-s, {wall:.2f} s wall, "
+        f"success={result.success}"
+    )
+    print(f"  {'cause':<70} {'calls':>5} {'CPU-s':>6} {'share':>6}")
+    for label, seconds in sorted(causes.items(), key=lambda item: -item[1]):
+        print(f"  {label:<70} {clock.calls.get(label, ''):>5} {seconds:6.2f} {seconds / cpu:6.1%}")
+    print("  Dagster's event-log writes by event type (count, CPU-s, ms each):")
+    for kind, times in sorted(by_event.items(), key=lambda item: -sum(item[1])):
+        print(f"    {kind:<36} {len(times):>4} {sum(times):6.2f} {1000 * sum(times) / len(times):6.1f}")
+    print(
+        "  per step (CPU-s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by_step.items(), key=lambda i: -i[1]))
+    )
+    print(
+        "BREAKDOWN "
+        + json.dumps(
+            {
+                "execute_cpu_s": round(cpu, 2),
+                "execute_wall_s": round(wall, 2),
+                "cpu_s_by_cause": {k: round(v, 3) for k, v in causes.items()},
+                "calls_by_cause": clock.calls,
+                "event_writes": {
+                    k: {"count": len(v), "cpu_s": round(sum(v), 3)} for k, v in by_event.items()
+                },
+                "cpu_s_by_step": {k: round(v, 3) for k, v in by_step.items()},
+            }
+        )
+    )
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--profile-run"]:
         profile_run()
+    elif sys.argv[1:] == ["--breakdown-run"]:
+        breakdown_run()
     elif sys.argv[1:2] == ["--floor-run"]:
         floor_run(*sys.argv[2:5])
     else:
