@@ -95,6 +95,61 @@ def _engine(url: str) -> sa.Engine:
     return engine
 
 
+def _insert_pending(
+    conn: sa.Connection,
+    *,
+    tenant: str,
+    requested_by: str,
+    dataset: str,
+    fmt: str,
+    partition_key: str | None,
+    run_id: str | None,
+    filters: Mapping[str, Any] | None = None,
+    user_id: int | None = None,
+    scheduled_attempt: tuple[int, str] | None = None,
+) -> str:
+    """Insert a ``pending`` attempt (``ExportHistory.start``) on ``conn``; returns its id."""
+    entry_id = uuid.uuid4().hex
+    conn.execute(
+        sa.insert(export_history).values(
+            id=entry_id,
+            tenant_id=tenant,
+            requested_by=requested_by,
+            user_id=user_id,
+            dataset=dataset,
+            format=fmt,
+            filters=json.dumps(dict(filters or {}), sort_keys=True, default=str),
+            partition_key=partition_key,
+            run_id=run_id,
+            status="pending",
+            created_at=_now(),
+            attempt=scheduled_attempt[0] if scheduled_attempt else None,
+            first_run_id=scheduled_attempt[1] if scheduled_attempt else None,
+        )
+    )
+    return entry_id
+
+
+STAMPS = {
+    "processing": "started_at",
+    "success": "finished_at",
+    "failed": "finished_at",
+    "emailed": "emailed_at",
+}
+
+
+def _move(conn: sa.Connection, entry_id: str, status: str, **values: Any) -> None:
+    """``ExportHistory.move`` on ``conn``: one conditional UPDATE."""
+    allowed = TRANSITIONS[status]
+    updated = conn.execute(
+        sa.update(export_history)
+        .where(export_history.c.id == entry_id, export_history.c.status.in_(allowed))
+        .values(status=status, **{STAMPS[status]: _now()}, **values)
+    ).rowcount
+    if updated != 1:
+        raise InvalidTransition(f"export {entry_id} cannot move to {status!r} (allowed from {allowed})")
+
+
 class ExportHistory(dg.ConfigurableResource):
     """Reads and writes the ``export_history`` table of the platform's database."""
 
@@ -120,26 +175,19 @@ class ExportHistory(dg.ConfigurableResource):
         """Record a new attempt as ``pending`` and return its id. ``user_id`` is the source user
         (``users.id``) an API token acts for; automation's attempts have none. ``scheduled_attempt``
         is a scheduled run's attempt number and first run id (``run_attempt``)."""
-        entry_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(export_history).values(
-                    id=entry_id,
-                    tenant_id=tenant,
-                    requested_by=requested_by,
-                    user_id=user_id,
-                    dataset=dataset,
-                    format=fmt,
-                    filters=json.dumps(dict(filters or {}), sort_keys=True, default=str),
-                    partition_key=partition_key,
-                    run_id=run_id,
-                    status="pending",
-                    created_at=_now(),
-                    attempt=scheduled_attempt[0] if scheduled_attempt else None,
-                    first_run_id=scheduled_attempt[1] if scheduled_attempt else None,
-                )
+            return _insert_pending(
+                conn,
+                tenant=tenant,
+                requested_by=requested_by,
+                dataset=dataset,
+                fmt=fmt,
+                partition_key=partition_key,
+                run_id=run_id,
+                filters=filters,
+                user_id=user_id,
+                scheduled_attempt=scheduled_attempt,
             )
-        return entry_id
 
     @contextlib.contextmanager
     def attempt(self, **start: Any) -> Iterator[Attempt]:
@@ -147,8 +195,10 @@ class ExportHistory(dg.ConfigurableResource):
         ``processing`` on entry; ``success`` with what the block passed to ``Attempt.published``, or
         ``failed`` with ``failure_message`` if the block raises (the error then goes on). ``start``
         takes ``start``'s arguments."""
-        entry = Attempt(self.start(**start))
-        self.move(entry.id, "processing")
+        # Both steps in one transaction: one commit, not two, per export (a run makes twenty-two).
+        with self.engine.begin() as conn:
+            entry = Attempt(_insert_pending(conn, **start))
+            _move(conn, entry.id, "processing")
         try:
             yield entry
         except Exception as exc:
@@ -161,21 +211,8 @@ class ExportHistory(dg.ConfigurableResource):
 
     def move(self, entry_id: str, status: str, **values: Any) -> None:
         """Move an attempt to ``status``, setting the given columns, if its current status allows it."""
-        allowed = TRANSITIONS[status]
-        stamps = {
-            "processing": "started_at",
-            "success": "finished_at",
-            "failed": "finished_at",
-            "emailed": "emailed_at",
-        }
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                sa.update(export_history)
-                .where(export_history.c.id == entry_id, export_history.c.status.in_(allowed))
-                .values(status=status, **{stamps[status]: _now()}, **values)
-            ).rowcount
-        if updated != 1:
-            raise InvalidTransition(f"export {entry_id} cannot move to {status!r} (allowed from {allowed})")
+            _move(conn, entry_id, status, **values)
 
     def entries(
         self,
