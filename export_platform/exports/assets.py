@@ -36,6 +36,7 @@ from export_platform.exports.formats import (
     ExportConfig,
     ExportFormat,
     FileOptionsConfig,
+    PdfReadBack,
     read_pdf_back,
 )
 from export_platform.exports.progress import progress_logged
@@ -472,8 +473,11 @@ def verify_artifact(
         unpacked = (
             copy if config.compression == "none" else decompress(copy, Path(folder), config.compression)
         )
-        rows = fmt.count_rows(unpacked, config, report)
-        in_pdf = pdf_figures_checked(unpacked, published, report) if fmt is PDF else (True, {})
+        if fmt is PDF:  # one read of the PDF gives its row count and its rows-in-PDF figures
+            back = read_pdf_back(unpacked, report.main_table.name)
+            rows, in_pdf = back.record_count, pdf_figures_checked(back, published)
+        else:
+            rows, in_pdf = fmt.count_rows(unpacked, config, report), (True, {})
     return dg.AssetCheckResult(
         check_name=ARTIFACT_CHECK,
         passed=sha256 == published.sha256 and rows == published.record_count and in_pdf[0],
@@ -486,11 +490,10 @@ def verify_artifact(
     )
 
 
-def pdf_figures_checked(path: Path, published: PublishedFile, report: Report) -> tuple[bool, dict[str, Any]]:
+def pdf_figures_checked(back: PdfReadBack, published: PublishedFile) -> tuple[bool, dict[str, Any]]:
     """Whether a PDF's rows-in-PDF figures hold: its metadata's equal what was recorded, and its last
     page's note states the same figures (or there is no note and no row was left out); with the
     figures read back, for the check's metadata."""
-    back = read_pdf_back(path, report.main_table.name)
     read = {
         "read_back_rows_in_pdf": back.rows_in_pdf,
         "recorded_rows_in_pdf": published.rows_in_pdf,
